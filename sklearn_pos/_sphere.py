@@ -1,0 +1,328 @@
+"""Geometry of the unit sphere S^{d-1}: log and exp maps and the intrinsic mean.
+
+This is the only module where the Riemannian maps are written. Conventions:
+
+- points are rows of a 2-D array, each of unit L2 norm;
+- ``mu`` is a single unit vector of shape ``(d,)``, the base point;
+- tangent vectors at ``mu`` are rows orthogonal to ``mu``.
+
+For a unit vector ``x`` with ``c = <mu, x>``, the logarithmic map is
+
+    Log_mu(x) = theta / sin(theta) * (x - c mu),   theta = arccos(c),
+
+which equals ``arccos(c) * P(x - mu) / ||P(x - mu)||`` with ``P = I - mu mu^T``
+(``P(x - mu) = x - c mu``). The exponential map is
+
+    Exp_mu(v) = cos(||v||) mu + sin(||v||) v / ||v||,   Exp_mu(0) = mu.
+
+Two singular cases are handled explicitly instead of producing NaN:
+
+- ``x == mu`` gives the zero tangent vector (the factor ``theta / sin(theta)``
+  tends to 1);
+- ``x == -mu`` (the antipode) has no unique logarithm: every tangent direction
+  of length pi reaches it. A fixed, deterministic direction
+  (:func:`antipodal_direction`) is used, so results are reproducible. Points
+  within ``sqrt(eps)`` of the antipode (about 3e-4 radians in float32, 1.5e-8
+  in float64), where rounding decides the direction, are treated the same.
+"""
+
+import numpy as np
+
+#: Rows processed at once by the streaming reductions below: small enough for a
+#: block to stay in cache and to keep float32 partial sums accurate, large
+#: enough to amortise the Python overhead.
+CHUNK_ROWS = 1024
+
+
+def normalize_rows(X):
+    """Return ``X`` with each row scaled to unit L2 norm (a new array).
+
+    Rows of zero norm are left as zeros; callers validate them first.
+    """
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    norms[norms == 0] = 1
+    return X / norms[:, None].astype(X.dtype, copy=False)
+
+
+def antipodal_direction(mu):
+    """Unit tangent vector at ``mu`` used for the logarithm of ``-mu``.
+
+    It is the projection onto the tangent space of the canonical basis vector
+    along which ``mu`` has its smallest absolute coordinate (the best
+    conditioned choice), normalised. Deterministic for a given ``mu``.
+    """
+    mu = np.asarray(mu)
+    e = np.zeros_like(mu)
+    if mu.shape[0] == 1:
+        # S^0 has a zero-dimensional tangent space.
+        return e
+    e[np.argmin(np.abs(mu))] = 1
+    e -= (e @ mu) * mu
+    return e / np.linalg.norm(e)
+
+
+#: Below this ``sin(theta)``, on the far side of the sphere, the logarithm is
+#: recomputed from the explicit vector ``x - c mu`` (see :func:`log_map`).
+_NEAR_ANTIPODE = 1e-2
+
+
+def _log_scale(cos, sin, dtype):
+    """Factor ``theta / sin(theta)`` of the log map, ``theta`` and the antipode mask.
+
+    ``sin`` is ``||x - cos * mu||``. Below ``sqrt(eps)`` of ``dtype`` the
+    direction of ``x - cos * mu`` is dominated by rounding: on the side of
+    ``mu`` the factor tends to 1 and is harmless, on the side of ``-mu`` the
+    point is flagged as antipodal (its logarithm has no usable direction).
+    """
+    theta = np.arctan2(sin, cos)
+    zero = sin == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(zero, 1, theta / np.where(zero, 1, sin))
+    antipode = (sin <= np.sqrt(np.finfo(dtype).eps)) & (cos < 0)
+    return scale.astype(cos.dtype, copy=False), theta, antipode
+
+
+def _log_coefficients(X, mu, inv_norms):
+    """Per-row ``c = <mu, x>``, ``s = theta / sin(theta)``, ``theta`` (float64).
+
+    ``x`` is the row of ``X`` scaled by ``inv_norms``, and ``sin(theta)`` is
+    taken as ``sqrt(1 - c^2)``: accurate except close to the antipode, where
+    rows are flagged in ``near`` for the explicit computation.
+    """
+    cos = np.asarray(X @ mu.astype(X.dtype), dtype=np.float64)
+    if inv_norms is not None:
+        cos *= inv_norms
+    np.clip(cos, -1.0, 1.0, out=cos)
+    sin = np.sqrt(1.0 - cos * cos)
+    scale, theta, _ = _log_scale(cos, sin, np.float64)
+    near = (sin < _NEAR_ANTIPODE) & (cos < 0)
+    return cos, scale, theta, near
+
+
+def _log_explicit(X, mu):
+    """Log map of unit rows from the explicit vectors ``x - c mu``.
+
+    Accurate everywhere, including near the antipode; used for the few rows
+    that :func:`_log_coefficients` flags.
+    """
+    mu = np.asarray(mu, dtype=X.dtype)
+    cos = X @ mu
+    V = X - cos[:, None] * mu
+    sin = np.sqrt(np.einsum("ij,ij->i", V, V))
+    scale, _, antipode = _log_scale(cos, sin, X.dtype)
+    V *= scale[:, None]
+    if antipode.any():
+        V[antipode] = np.pi * antipodal_direction(mu)
+    return V
+
+
+def log_map(X, mu, *, inv_norms=None):
+    """Riemannian logarithm ``Log_mu`` of each row of ``X``.
+
+    With ``x`` the row scaled to unit norm, ``c = <mu, x>`` and
+    ``s = theta / sin(theta)``: ``Log_mu(x) = s a r - s c mu`` for a raw row
+    ``r`` with reciprocal norm ``a``, one scaled copy of ``X`` and a rank-one
+    update.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Unit-norm rows, or rows to be scaled by ``inv_norms``.
+    mu : ndarray of shape (n_features,)
+        Unit-norm base point.
+    inv_norms : ndarray of shape (n_samples,), default=None
+        Reciprocal row norms of ``X``; ``None`` when the rows are unit norm.
+        Scaling happens on the fly (``X`` is not modified).
+
+    Returns
+    -------
+    V : ndarray of shape (n_samples, n_features)
+        Tangent vectors at ``mu`` (orthogonal to ``mu``) of length equal to the
+        geodesic distance ``arccos(<mu, x>)``; same dtype as ``X``.
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    cos, scale, _, near = _log_coefficients(X, mu, inv_norms)
+    weights = scale if inv_norms is None else scale * inv_norms
+    V = X * weights[:, None].astype(X.dtype)
+    V -= (scale * cos)[:, None].astype(X.dtype) * mu.astype(X.dtype)
+    if near.any():
+        rows = X[near] if inv_norms is None else X[near] * inv_norms[near, None]
+        V[near] = _log_explicit(rows.astype(X.dtype, copy=False), mu)
+    return V
+
+
+def exp_map(V, mu):
+    """Riemannian exponential ``Exp_mu`` of each row of ``V``.
+
+    Any component of ``V`` along ``mu`` is removed first, so the rows are
+    treated as tangent vectors. ``Exp_mu(0) = mu``. The result is renormalised
+    to cancel rounding.
+
+    Parameters
+    ----------
+    V : ndarray of shape (n_samples, n_features)
+        Tangent vectors at ``mu``.
+    mu : ndarray of shape (n_features,)
+        Unit-norm base point.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Unit-norm points on the sphere; same dtype as ``V``.
+    """
+    mu = np.asarray(mu, dtype=V.dtype)
+    V = V - (V @ mu)[:, None] * mu
+    r = np.sqrt(np.einsum("ij,ij->i", V, V))
+    # sin(r) / r written with np.sinc, which is exact (1) at r = 0.
+    X = np.cos(r)[:, None] * mu + np.sinc(r / np.pi)[:, None] * V
+    return normalize_rows(X)
+
+
+def mean_log(X, mu, *, inv_norms=None, chunk_rows=CHUNK_ROWS):
+    """Mean of ``Log_mu(x)`` over the rows of ``X``, and the Fréchet function.
+
+    Streams over blocks of rows without materialising the tangent vectors or
+    a normalised copy of ``X``: for a raw row ``r`` with reciprocal norm
+    ``a``, ``x = a r``, ``c = <mu, x>`` and ``s = theta / sin(theta)``,
+
+        Log_mu(x) = s (x - c mu) = (s a) r - (s c) mu,
+
+    so a block ``B`` contributes ``B^T (s a) - (s . c) mu``: two
+    matrix-vector products in the dtype of ``X`` per block, accumulated in
+    float64. The result is projected onto the tangent space at ``mu``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Rows on the sphere, or rows to be scaled by ``inv_norms``.
+    mu : ndarray of shape (n_features,)
+        Unit-norm base point.
+    inv_norms : ndarray of shape (n_samples,), default=None
+        Reciprocal row norms of ``X``; ``None`` when the rows are unit norm.
+    chunk_rows : int
+        Rows per block.
+
+    Returns
+    -------
+    g : ndarray of shape (n_features,)
+        Mean tangent vector at ``mu``, the negative Riemannian gradient of the
+        Fréchet function below (float64).
+    variance : float
+        Fréchet function ``mean_n theta_n^2 / 2``, with ``theta_n`` the
+        geodesic distance from ``mu`` to ``x_n``.
+
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    total = np.zeros_like(mu)
+    sum_sq = sum_sc = 0.0
+    for start in range(0, X.shape[0], chunk_rows):
+        B = X[start : start + chunk_rows]
+        a = None if inv_norms is None else inv_norms[start : start + chunk_rows]
+        cos, scale, theta, near = _log_coefficients(B, mu, a)
+        if near.any():
+            rows = B[near] if a is None else B[near] * a[near, None]
+            V = _log_explicit(rows.astype(np.float64), mu)
+            total += V.sum(axis=0)
+            sum_sq += float(np.sum(V * V))
+            scale[near] = theta[near] = 0
+        sum_sq += float(theta @ theta)
+        sum_sc += float(scale @ cos)
+        weights = scale if a is None else scale * a
+        total += B.T @ weights.astype(X.dtype)
+    total -= sum_sc * mu
+    total -= (total @ mu) * mu
+    return total / X.shape[0], sum_sq / (2 * X.shape[0])
+
+
+def extrinsic_mean(X, *, inv_norms=None):
+    """Euclidean mean of the rows of ``X`` scaled by ``inv_norms`` (float64)."""
+    total = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        B = X[start : start + CHUNK_ROWS]
+        if inv_norms is None:
+            total += B.sum(axis=0, dtype=np.float64)
+        else:
+            total += B.T @ inv_norms[start : start + CHUNK_ROWS].astype(X.dtype)
+    return total / X.shape[0]
+
+
+def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None):
+    """Intrinsic (Karcher / Fréchet) mean of points on the sphere.
+
+    Riemannian gradient descent on the Fréchet function
+    ``F(mu) = mean_n d(mu, x_n)^2 / 2``, started at the normalised Euclidean
+    mean (which does not depend on the row order):
+
+        mu <- Exp_mu( t * mean_n Log_mu(x_n) ).
+
+    The first step is the classical fixed-point iteration ``t = 1``; later
+    steps take the Barzilai-Borwein length from the last two gradients, which
+    needs fewer passes over the data. A step that would increase ``F`` is
+    halved instead (this only happens for widely spread points). Iterations
+    stop when the gradient ``||mean_n Log_mu(x_n)||`` is at most ``tol``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Points (rows), unit norm or normalised through ``inv_norms``.
+    tol : float, default=1e-7
+        Stop when the gradient norm (radians) falls to ``tol`` or below.
+    max_iter : int, default=100
+        Maximum number of gradient evaluations.
+    inv_norms : ndarray of shape (n_samples,), default=None
+        Reciprocal row norms, see :func:`mean_log`.
+
+    Returns
+    -------
+    mu : ndarray of shape (n_features,)
+        The mean, float64, unit norm.
+    center : ndarray of shape (n_features,)
+        ``mean_n Log_mu(x_n)`` at the returned ``mu`` (norm ``<= tol`` on
+        convergence).
+    n_iter : int
+        Number of gradient evaluations (>= 1).
+    converged : bool
+        Whether the gradient fell to ``tol`` within ``max_iter`` evaluations.
+
+    Raises
+    ------
+    ValueError
+        If the Euclidean mean of the points is zero, where the intrinsic mean
+        is not determined (e.g. points spread symmetrically over the sphere).
+    """
+    extrinsic = extrinsic_mean(X, inv_norms=inv_norms)
+    norm = np.linalg.norm(extrinsic)
+    if not norm > 1e-12:
+        raise ValueError(
+            "The Euclidean mean of the normalised rows is zero, so the points are "
+            "spread symmetrically over the sphere and their intrinsic mean is not "
+            "determined. Use geometry='euclidean', or check the data: CLIP "
+            "embeddings always lie in a narrow cone."
+        )
+    mu = extrinsic / norm
+    center, variance = mean_log(X, mu, inv_norms=inv_norms)
+    # Changes of F below this are rounding noise of the dtype, not increases.
+    slack = 16 * np.finfo(X.dtype).eps
+    step = 1.0
+    for n_iter in range(1, max_iter + 1):
+        if np.linalg.norm(center) <= tol:
+            return mu, center, n_iter, True
+        if n_iter == max_iter:
+            break
+        candidate = exp_map(step * center[None, :], mu)[0]
+        new_center, new_variance = mean_log(X, candidate, inv_norms=inv_norms)
+        if new_variance <= variance * (1 + slack):
+            # Barzilai-Borwein step length from the last step s = step * g and
+            # the change of gradient, -(g_new - g) (tangent spaces at nearby
+            # points identified, which is accurate for the short steps taken
+            # near the mean); the unit step is the classical iteration.
+            change = center - new_center
+            curvature = step * (center @ change)
+            if curvature > 0:
+                step = float(np.clip(step**2 * (center @ center) / curvature, 0.1, 10))
+            else:
+                step = 1.0
+            mu, center, variance = candidate, new_center, new_variance
+        else:
+            step /= 2
+    return mu, center, max_iter, False

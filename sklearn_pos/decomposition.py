@@ -1,0 +1,477 @@
+"""Part-of-speech component analysis (Oldfield et al., NeurIPS 2023)."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from . import _sphere
+
+#: Rows per block when accumulating the class covariances.
+_GRAM_CHUNK_ROWS = 4096
+
+
+def _inverse_row_norms(X):
+    """Reciprocal L2 norms of the rows, with a clear error for zero rows."""
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X).astype(np.float64))
+    zero = np.flatnonzero(norms == 0)
+    if zero.size:
+        raise ValueError(
+            f"X has {zero.size} row(s) of zero norm (first at index {zero[0]}). "
+            "Each row is scaled to unit norm to lie on the sphere, which a zero "
+            "row cannot; remove or replace these rows."
+        )
+    return 1.0 / norms
+
+
+def _top_eigenvectors(M, k, normal=None):
+    """The ``k`` largest eigenpairs of symmetric ``M``, largest first.
+
+    With ``normal`` (a unit vector), the problem is solved in its orthogonal
+    complement, the tangent space of the sphere at ``normal``: ``normal``
+    itself, along which no tangent vector varies, comes last, with eigenvalue
+    0, and only when all ``d`` directions are asked for.
+
+    Signs are fixed so that the largest-magnitude entry of each eigenvector is
+    positive, which makes the result independent of the LAPACK path taken.
+    """
+    d = M.shape[0]
+    if normal is not None:
+        # Restrict M to the tangent space, P M P with P = I - n n^T (written as
+        # rank-one updates), and push the normal direction below every other
+        # eigenvalue so that it can only come last.
+        a = M @ normal
+        shift = 1.0 + 2.0 * np.abs(M).sum()
+        M = (
+            M
+            - np.outer(normal, a)
+            - np.outer(a, normal)
+            + (normal @ a - shift) * np.outer(normal, normal)
+        )
+    values, vectors = linalg.eigh(M, subset_by_index=[d - k, d - 1], driver="evr")
+    values, vectors = values[::-1], vectors[:, ::-1].T
+    if normal is not None and k == d:
+        values[-1] = 0.0
+    rows = np.arange(k)
+    signs = np.sign(vectors[rows, np.argmax(np.abs(vectors), axis=1)])
+    return values, vectors * signs[:, None]
+
+
+class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
+    """Subspaces that capture one category's variance and suppress the others'.
+
+    The part-of-speech component analysis of Oldfield et al. (2023) learns, in
+    closed form, an orthonormal basis ``W_i`` (``d x k``) for each category
+    ``i`` of labelled embeddings (nouns, adjectives, verbs and adverbs of a
+    vocabulary in the paper; any labels work, e.g. a list of artists against
+    the rest). With per-category covariances
+
+    .. math::
+
+        C_c = \\frac{1}{n_c} (Y_c - m)^\\top (Y_c - m),
+
+    centred by the single mean ``m`` of all points, ``W_i`` is formed by the
+    top ``k`` eigenvectors of
+
+    .. math::
+
+        M_i = (1 - \\lambda) C_i - \\lambda \\sum_{j \\ne i} C_j,
+
+    which maximises
+    ``(1 - lam) ||W^T Y_i||^2 / n_i - lam * sum_j ||W^T Y_j||^2 / n_j``
+    over ``W^T W = I``. ``lam = 0`` is the PCA of the target category and
+    ``lam = 1`` keeps the directions the other categories vary least along.
+
+    Rows of ``X`` are scaled to unit norm first. With ``geometry="tangent"``
+    (the paper's main method) ``Y`` holds the Riemannian logarithms
+    ``Log_mu(x)`` of the points at their intrinsic (Karcher) mean ``mu`` on
+    the unit sphere, and results are mapped back to the sphere with
+    ``Exp_mu``; with ``geometry="euclidean"``, ``Y`` is the data itself.
+
+    Read more in the README, section "The method".
+
+    Parameters
+    ----------
+    n_components : int, default=None
+        Number of directions ``k`` kept per category, largest eigenvalues
+        first. ``None`` keeps all ``n_features`` (an ordered basis of the
+        whole space, so ``output="projection"`` is then the identity). With
+        ``geometry="tangent"`` the directions are those of the tangent space
+        at ``mean_`` (``n_features - 1`` of them); the normal direction
+        ``mean_`` itself comes last, only when all ``n_features`` are kept.
+
+    lam : float, default=0.5
+        Trade-off ``lambda`` in ``[0, 1]`` between the target category's
+        variance (weight ``1 - lam``) and the other categories' (weight
+        ``lam``). The paper uses 0.5.
+
+    geometry : {"tangent", "euclidean"}, default="tangent"
+        ``"tangent"``: work in the tangent space of the sphere at the
+        intrinsic mean. ``"euclidean"``: work on the normalised embeddings
+        directly, centred by their Euclidean mean (the paper's baseline).
+
+    target : label, default=None
+        The category whose subspace :meth:`transform` uses; must be one of
+        the labels seen in ``fit``. ``None`` selects ``classes_[0]``, the
+        smallest label (so any ``y`` works). The subspaces of all categories
+        are learned in every case, see ``class_components_``.
+
+    output : {"coordinates", "projection", "complement"}, default="coordinates"
+        What :meth:`transform` returns, with ``W`` the target's subspace and
+        ``m`` the centre (``center_``):
+
+        - ``"coordinates"``: ``(n, k)`` array ``(Log_mu(x) - m) W``;
+        - ``"projection"``: ``(n, d)`` array
+          ``Exp_mu(W W^T (Log_mu(x) - m) + m)``, the points mapped onto the
+          target's submanifold (unit norm);
+        - ``"complement"``: ``(n, d)`` array
+          ``Exp_mu((I - W W^T)(Log_mu(x) - m) + m)``, the points with the
+          target's subspace removed (unit norm).
+
+        With ``geometry="euclidean"`` the logarithm and exponential are
+        dropped: the projection is ``W W^T (x - m) + m`` exactly as in the
+        paper, which is not of unit norm (cosine similarities are unaffected).
+
+    tol : float, default=1e-7
+        Convergence tolerance of the intrinsic mean: iterations stop when the
+        Riemannian gradient step is at most ``tol`` radians.
+
+    max_iter : int, default=100
+        Maximum number of iterations for the intrinsic mean.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The category labels, sorted.
+
+    target_ : label
+        The category used by :meth:`transform` (``target`` resolved).
+
+    mean_ : ndarray of shape (n_features,)
+        The base point: the intrinsic mean ``mu`` on the sphere (unit norm)
+        for ``geometry="tangent"``; the Euclidean mean ``m`` of the normalised
+        rows for ``geometry="euclidean"``.
+
+    center_ : ndarray of shape (n_features,)
+        The mean ``m`` of the data in the space where the subspaces are
+        computed: the mean tangent vector ``mean(Log_mu(x))`` (close to zero,
+        since ``mu`` is its fixed point) for ``"tangent"``, equal to
+        ``mean_`` for ``"euclidean"``.
+
+    class_components_ : ndarray of shape (n_classes, n_components_, n_features)
+        Orthonormal basis of every category's subspace, rows ordered by
+        decreasing eigenvalue; ``class_components_[i]`` belongs to
+        ``classes_[i]``.
+
+    class_eigenvalues_ : ndarray of shape (n_classes, n_components_)
+        The matching eigenvalues of ``M_i`` (decreasing; may be negative).
+
+    components_ : ndarray of shape (n_components_, n_features)
+        The target category's basis, ``class_components_[target index]``.
+
+    eigenvalues_ : ndarray of shape (n_components_,)
+        The target category's eigenvalues.
+
+    class_counts_ : ndarray of shape (n_classes,)
+        Number of training points of each category.
+
+    n_components_ : int
+        Number of directions kept per category.
+
+    n_iter_ : int
+        Iterations of the intrinsic mean (``geometry="tangent"``); 0 for
+        ``"euclidean"``.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Unsupervised principal components.
+    sklearn.discriminant_analysis.LinearDiscriminantAnalysis : Supervised
+        directions that separate classes.
+
+    References
+    ----------
+    J. Oldfield, C. Tzelepis, Y. Panagakis, M. A. Nicolaou and I. Patras.
+    "Parts of Speech-Grounded Subspaces in Vision-Language Models".
+    NeurIPS 2023. https://arxiv.org/abs/2305.14053
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_pos import PartOfSpeechComponentAnalysis
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 8)) + 4.0
+    >>> y = np.repeat(["adj", "noun"], 100)
+    >>> X[y == "noun", 0] += 3 * rng.normal(size=100)   # nouns vary along x0
+    >>> pos = PartOfSpeechComponentAnalysis(n_components=2, target="noun")
+    >>> pos.fit(X, y).transform(X).shape
+    (200, 2)
+    >>> pos.classes_
+    array(['adj', 'noun'], dtype='<U4')
+    >>> Z = pos.set_params(output="projection").fit_transform(X, y)
+    >>> np.allclose(np.linalg.norm(Z, axis=1), 1.0)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "lam": [Interval(Real, 0, 1, closed="both")],
+        "geometry": [StrOptions({"tangent", "euclidean"})],
+        "target": "no_validation",
+        "output": [StrOptions({"coordinates", "projection", "complement"})],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        lam=0.5,
+        geometry="tangent",
+        target=None,
+        output="coordinates",
+        tol=1e-7,
+        max_iter=100,
+    ):
+        self.n_components = n_components
+        self.lam = lam
+        self.geometry = geometry
+        self.target = target
+        self.output = output
+        self.tol = tol
+        self.max_iter = max_iter
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Learn every category's subspace from labelled embeddings.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings, one row per item (e.g. a word). Rows are scaled to
+            unit norm; none may be zero.
+        y : array-like of shape (n_samples,)
+            Category of each row, e.g. ``"noun"``, ``"adj"``, ``"verb"``,
+            ``"adv"``; at least two distinct labels.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        n_samples, n_features = X.shape
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                "PartOfSpeechComponentAnalysis needs at least two categories in y "
+                f"to contrast, got 1 class ({self.classes_[0]!r}). Add the rows "
+                "of the other categories (e.g. the rest of the vocabulary)."
+            )
+        target_index = self._target_index()
+        k = n_features if self.n_components is None else self.n_components
+        if k > n_features:
+            raise ValueError(
+                f"n_components={k} must be at most the number of features "
+                f"({n_features}); use n_components=None to keep all of them."
+            )
+        inv_norms = _inverse_row_norms(X)
+
+        if self.geometry == "tangent":
+            mean, center, self.n_iter_, converged = _sphere.intrinsic_mean(
+                X, tol=self.tol, max_iter=self.max_iter, inv_norms=inv_norms
+            )
+            if not converged:
+                warnings.warn(
+                    f"The intrinsic mean did not converge in max_iter={self.max_iter} "
+                    f"iterations (last step {np.linalg.norm(center):.2e} > "
+                    f"tol={self.tol:.1e}). Increase max_iter or tol.",
+                    ConvergenceWarning,
+                )
+        else:
+            mean = center = _sphere.extrinsic_mean(X, inv_norms=inv_norms)
+            self.n_iter_ = 0
+        self.mean_, self.center_ = mean, center
+
+        covariances, self.class_counts_ = self._class_covariances(
+            X, inv_norms, codes, self.classes_.shape[0]
+        )
+        # M_i = (1 - lam) C_i - lam * sum_{j != i} C_j = C_i - lam * sum_j C_j
+        contrast = self.lam * covariances.sum(axis=0)
+        normal = self.mean_ if self.geometry == "tangent" else None
+        pairs = [_top_eigenvectors(C - contrast, k, normal) for C in covariances]
+        self.class_eigenvalues_ = np.stack([values for values, _ in pairs])
+        self.class_components_ = np.stack([vectors for _, vectors in pairs])
+        self.n_components_ = k
+        self.target_ = self.classes_[target_index]
+        self.components_ = self.class_components_[target_index]
+        self.eigenvalues_ = self.class_eigenvalues_[target_index]
+        return self
+
+    def _target_index(self):
+        if self.target is None:
+            return 0
+        matches = np.flatnonzero(self.classes_ == self.target)
+        if matches.size == 0:
+            raise ValueError(
+                f"target={self.target!r} is not one of the categories in y: "
+                f"{self.classes_.tolist()}. Pass one of these labels."
+            )
+        return int(matches[0])
+
+    def _to_space(self, X, inv_norms):
+        """Map rows of ``X`` (scaled by ``inv_norms``) into the fitted space."""
+        if self.geometry == "tangent":
+            return _sphere.log_map(X, self.mean_, inv_norms=inv_norms)
+        return X * inv_norms[:, None].astype(X.dtype, copy=False)
+
+    def _from_space(self, V):
+        """Inverse of :meth:`_to_space` (onto the sphere for ``"tangent"``)."""
+        if self.geometry == "tangent":
+            return _sphere.exp_map(V, self.mean_)
+        return V
+
+    def _class_covariances(self, X, inv_norms, codes, n_classes):
+        """Per-class covariances about ``center_``, accumulated in blocks.
+
+        Blocks are small enough to stay in cache while they are mapped to the
+        tangent space and centred; their Gram matrices are summed in float64.
+        """
+        n_features = X.shape[1]
+        covariances = np.zeros((n_classes, n_features, n_features))
+        counts = np.bincount(codes, minlength=n_classes)
+        center = self.center_.astype(X.dtype)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        for c in range(n_classes):
+            rows = order[bounds[c] : bounds[c + 1]]
+            contiguous = rows.size and rows[-1] - rows[0] == rows.size - 1
+            gram = np.zeros((n_features, n_features), dtype=X.dtype)
+            for start in range(0, rows.size, _GRAM_CHUNK_ROWS):
+                block = rows[start : start + _GRAM_CHUNK_ROWS]
+                if contiguous:
+                    block = slice(block[0], block[-1] + 1)
+                Y = self._to_space(X[block], inv_norms[block])
+                Y -= center
+                gram += Y.T @ Y
+                if (start // _GRAM_CHUNK_ROWS) % 8 == 7:
+                    covariances[c] += gram
+                    gram[:] = 0
+            covariances[c] += gram
+            covariances[c] /= counts[c]
+        return covariances, counts
+
+    def _centered(self, X):
+        """Validated rows of ``X`` in the fitted space, minus ``center_``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        Y = self._to_space(X, _inverse_row_norms(X))
+        Y -= self.center_.astype(Y.dtype)
+        return Y
+
+    def transform(self, X):
+        """Map embeddings onto (or away from) the target category's subspace.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings; rows are scaled to unit norm.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_) or (n_samples, n_features)
+            Depending on ``output``: coordinates in the target's subspace, the
+            projection onto it, or onto its orthogonal complement.
+        """
+        Y = self._centered(X)
+        W = self.components_.astype(Y.dtype)
+        coordinates = Y @ W.T
+        if self.output == "coordinates":
+            return coordinates
+        center = self.center_.astype(Y.dtype)
+        if self.output == "projection":
+            V = coordinates @ W + center
+        else:
+            V = Y - coordinates @ W + center
+        return self._from_space(V)
+
+    def inverse_transform(self, X):
+        """Map subspace coordinates back to embeddings.
+
+        Only defined for ``output="coordinates"``: the other outputs already
+        live in the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Coordinates, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            ``Exp_mu(W c + m)`` (unit norm) for ``geometry="tangent"``, or
+            ``W c + m`` for ``"euclidean"``.
+        """
+        check_is_fitted(self)
+        if self.output != "coordinates":
+            raise ValueError(
+                f"inverse_transform maps coordinates back to embeddings, but "
+                f"output={self.output!r} already returns embeddings in the input "
+                "space. Use output='coordinates' to get invertible coordinates."
+            )
+        X = check_array(X, dtype=[np.float64, np.float32])
+        if X.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {X.shape[1]} columns, but inverse_transform expects "
+                f"{self.n_components_} coordinates (n_components_)."
+            )
+        V = X @ self.components_.astype(X.dtype) + self.center_.astype(X.dtype)
+        return self._from_space(V)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        ``"partofspeechcomponentanalysis0"``, ... for ``output="coordinates"``;
+        the input feature names otherwise (the outputs live in the input
+        space).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; see scikit-learn's conventions.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Transformed feature names.
+        """
+        check_is_fitted(self)
+        input_features = _check_feature_names_in(self, input_features)
+        if self.output != "coordinates":
+            return input_features
+        prefix = self.__class__.__name__.lower()
+        return np.asarray(
+            [f"{prefix}{i}" for i in range(self.n_components_)], dtype=object
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

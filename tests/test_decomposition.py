@@ -1,0 +1,311 @@
+"""PartOfSpeechComponentAnalysis: the paper's equations, planted structure, properties."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.linalg import subspace_angles
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from sklearn_pos import PartOfSpeechComponentAnalysis, _sphere
+from sklearn_pos import decomposition as decomposition_module
+
+D = 12
+
+
+def _unit(X):
+    return X / np.linalg.norm(X, axis=-1, keepdims=True)
+
+
+def _planted(rng, n_per_class=400, *, shared=2.0, own=1.0, noise=0.05):
+    """Tangent data at a known point with known per-class directions.
+
+    Basis vectors e0..e3 of the tangent space at mu:
+    - e0: the "noun" and "adj" classes both vary strongly along it (shared);
+    - e1: only nouns vary along it; e2: only adjectives; e3: only verbs.
+    """
+    mu = _unit(rng.normal(size=D))
+    basis = np.linalg.qr(np.column_stack([mu, rng.normal(size=(D, D - 1))]))[0][:, 1:].T
+    scales = {
+        "noun": {0: shared, 1: own},
+        "adj": {0: shared, 2: own},
+        "verb": {3: own},
+    }
+    V, y = [], []
+    for label, dirs in scales.items():
+        coef = noise * rng.normal(size=(n_per_class, D - 1))
+        for j, s in dirs.items():
+            coef[:, j] = s * 0.3 * rng.normal(size=n_per_class)
+        V.append(coef @ basis)
+        y += [label] * n_per_class
+    X = _sphere.exp_map(np.vstack(V), mu)
+    return X, np.array(y), mu, basis
+
+
+def _reference_fit(X, y, lam, k, geometry="tangent"):
+    """The paper's closed form, written directly from the equations.
+
+    In the tangent geometry the normal direction mu (eigenvalue 0 of every
+    M_i, as no tangent vector has a component along it) is left out.
+    """
+    X = _unit(X)
+    if geometry == "tangent":
+        mu = PartOfSpeechComponentAnalysis(tol=1e-13).fit(X, y).mean_
+        Y = _sphere.log_map(X, mu)
+    else:
+        Y = X
+    m = Y.mean(axis=0)
+    classes = np.unique(y)
+    C = {c: (Y[y == c] - m).T @ (Y[y == c] - m) / np.sum(y == c) for c in classes}
+    out = {}
+    for i in classes:
+        M = (1 - lam) * C[i] - lam * sum(C[j] for j in classes if j != i)
+        values, vectors = np.linalg.eigh(M)
+        if geometry == "tangent":
+            keep = np.abs(vectors.T @ mu) < 0.5
+            values, vectors = values[keep], vectors[:, keep]
+        out[i] = (values[::-1][:k], vectors[:, ::-1][:, :k].T)
+    return out, m
+
+
+def _objective(W, X, y, target, lam, est):
+    Y = est._centered(X)
+    value = 0.0
+    for c in np.unique(y):
+        energy = np.sum((Y[y == c] @ W.T) ** 2) / np.sum(y == c)
+        value += (1 - lam) * energy if c == target else -lam * energy
+    return value
+
+
+@pytest.fixture
+def planted():
+    return _planted(np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
+@pytest.mark.parametrize("lam", [0.0, 0.5, 0.9])
+def test_matches_the_closed_form(planted, geometry, lam, monkeypatch):
+    X, y, _, _ = planted
+    # Small blocks exercise the blocked accumulation, including a permuted y.
+    monkeypatch.setattr(decomposition_module, "_GRAM_CHUNK_ROWS", 97)
+    order = np.random.default_rng(1).permutation(len(y))
+    X, y = X[order], y[order]
+    est = PartOfSpeechComponentAnalysis(n_components=4, lam=lam, geometry=geometry, tol=1e-13)
+    est.fit(X, y)
+    reference, m = _reference_fit(X, y, lam, 4, geometry)
+    np.testing.assert_allclose(est.center_, m, atol=1e-12)
+    for i, c in enumerate(est.classes_):
+        values, vectors = reference[c]
+        np.testing.assert_allclose(est.class_eigenvalues_[i], values, atol=1e-12)
+        assert np.max(subspace_angles(est.class_components_[i].T, vectors.T)) < 1e-8
+
+
+def test_recovers_planted_directions_and_lambda_matters(planted):
+    X, y, _, basis = planted
+    # lam = 0 is PCA of the nouns: the shared direction e0 dominates.
+    pca = PartOfSpeechComponentAnalysis(n_components=1, lam=0.0, target="noun").fit(X, y)
+    assert abs(pca.components_[0] @ basis[0]) > 0.99
+    # lam = 0.5 suppresses what adjectives also do: the noun-only e1 wins.
+    pos = PartOfSpeechComponentAnalysis(n_components=1, lam=0.5, target="noun").fit(X, y)
+    assert abs(pos.components_[0] @ basis[1]) > 0.99
+    both = PartOfSpeechComponentAnalysis(n_components=1, target="adj").fit(X, y)
+    assert abs(both.components_[0] @ basis[2]) > 0.99
+    verbs = PartOfSpeechComponentAnalysis(n_components=1, target="verb").fit(X, y)
+    assert abs(verbs.components_[0] @ basis[3]) > 0.99
+
+
+def test_learned_subspace_maximises_the_objective(planted):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(n_components=3, target="noun").fit(X, y)
+    best = _objective(est.components_, X, y, "noun", 0.5, est)
+    np.testing.assert_allclose(best, est.eigenvalues_.sum(), rtol=1e-10)
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        W = np.linalg.qr(rng.normal(size=(D, 3)))[0].T
+        assert _objective(W, X, y, "noun", 0.5, est) < best
+
+
+def test_subspaces_are_orthonormal_and_ordered(planted):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(n_components=5).fit(X, y)
+    assert est.class_components_.shape == (3, 5, D)
+    for W, values in zip(est.class_components_, est.class_eigenvalues_):
+        np.testing.assert_allclose(W @ W.T, np.eye(5), atol=1e-12)
+        assert np.all(np.diff(values) <= 0)
+    np.testing.assert_array_equal(est.class_counts_, [400, 400, 400])
+
+
+def test_tangent_subspaces_lie_in_the_tangent_space(planted):
+    X, y, _, _ = planted
+    # Verbs have a single positive eigenvalue: the other directions kept are
+    # tangent ones with negative eigenvalues, never the normal mean_.
+    est = PartOfSpeechComponentAnalysis(n_components=D - 1).fit(X, y)
+    np.testing.assert_allclose(est.class_components_ @ est.mean_, 0, atol=1e-10)
+    np.testing.assert_allclose(np.linalg.norm(est.mean_), 1)
+    assert np.sum(est.class_eigenvalues_[2] > 0) == 1
+    full = PartOfSpeechComponentAnalysis().fit(X, y)
+    np.testing.assert_allclose(np.abs(full.class_components_[:, -1] @ full.mean_), 1)
+    np.testing.assert_array_equal(full.class_eigenvalues_[:, -1], 0)
+
+
+@pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
+def test_projection_and_complement_split_the_centred_data(planted, geometry):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(n_components=3, geometry=geometry, target="adj")
+    P = est.set_params(output="projection").fit(X, y).transform(X)
+    Q = est.set_params(output="complement").transform(X)
+    # In the fitted space (tangent vectors, or the data for "euclidean") the
+    # two parts are orthogonal and add up to the centred point.
+    if geometry == "tangent":
+        np.testing.assert_allclose(np.linalg.norm(P, axis=1), 1)
+        np.testing.assert_allclose(np.linalg.norm(Q, axis=1), 1)
+        A, B = est._centered(P), est._centered(Q)
+    else:
+        A, B = P - est.center_, Q - est.center_
+    np.testing.assert_allclose(np.sum(A * B, axis=1), 0, atol=1e-10)
+    np.testing.assert_allclose(A + B, est._centered(X), atol=1e-10)
+    np.testing.assert_allclose(A @ est.components_.T @ est.components_, A, atol=1e-10)
+
+
+def test_tangent_projection_and_complement_are_idempotent(planted):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(n_components=3, target="noun", output="projection")
+    P = est.fit(X, y).transform(X)
+    np.testing.assert_allclose(est.transform(P), P, atol=1e-10)
+    Q = est.set_params(output="complement").transform(X)
+    np.testing.assert_allclose(est.transform(Q), Q, atol=1e-10)
+
+
+def test_euclidean_projection_is_the_papers_formula(planted):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(3, geometry="euclidean", output="projection").fit(X, y)
+    m, W = X.mean(axis=0), est.components_
+    np.testing.assert_allclose(est.transform(X), (X - m) @ W.T @ W + m, atol=1e-12)
+    assert est.n_iter_ == 0
+
+
+def test_coordinates_invert_to_the_projection(planted):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(n_components=3, target="verb").fit(X, y)
+    C = est.transform(X)
+    assert C.shape == (len(X), 3)
+    projection = clone(est).set_params(output="projection").fit(X, y).transform(X)
+    np.testing.assert_allclose(est.inverse_transform(C), projection, atol=1e-12)
+
+
+def test_all_components_make_the_projection_the_identity(planted):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(output="projection").fit(X, y)
+    assert est.n_components_ == D
+    np.testing.assert_allclose(est.transform(X), X, atol=1e-10)
+
+
+def test_rows_are_normalised_and_order_does_not_matter(planted):
+    X, y, _, _ = planted
+    rng = np.random.default_rng(3)
+    est = PartOfSpeechComponentAnalysis(n_components=3, output="projection").fit(X, y)
+    scaled = X * rng.uniform(0.1, 10, size=(len(X), 1))
+    order = rng.permutation(len(X))
+    other = clone(est).fit(scaled[order], y[order])
+    np.testing.assert_allclose(other.mean_, est.mean_, atol=1e-12)
+    np.testing.assert_allclose(other.class_components_, est.class_components_, atol=1e-8)
+    np.testing.assert_allclose(other.transform(scaled), est.transform(X), atol=1e-8)
+
+
+def test_intrinsic_mean_is_converged(planted):
+    X, y, mu_true, _ = planted
+    est = PartOfSpeechComponentAnalysis(tol=1e-12).fit(X, y)
+    assert est.n_iter_ >= 2
+    np.testing.assert_allclose(_sphere.log_map(X, est.mean_).mean(axis=0), 0, atol=1e-12)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        PartOfSpeechComponentAnalysis(tol=0, max_iter=2).fit(X, y)
+
+
+def test_float32_is_preserved_and_close_to_float64(planted):
+    X, y, _, _ = planted
+    est64 = PartOfSpeechComponentAnalysis(n_components=2, output="projection").fit(X, y)
+    X32 = X.astype(np.float32)
+    est32 = clone(est64).fit(X32, y)
+    Z = est32.transform(X32)
+    assert Z.dtype == np.float32
+    np.testing.assert_allclose(Z, est64.transform(X), atol=1e-5)
+
+
+def test_any_labels_and_default_target():
+    rng = np.random.default_rng(4)
+    X = _unit(rng.normal(size=(60, 5)) + 3)
+    for y in (np.repeat([3, 1, 2], 20), np.repeat(["theme", "adj", "noun"], 20)):
+        est = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+        assert est.target_ == np.sort(np.unique(y))[0]
+        np.testing.assert_array_equal(est.components_, est.class_components_[0])
+    est = PartOfSpeechComponentAnalysis(n_components=2, target="theme").fit(X, y)
+    np.testing.assert_array_equal(est.components_, est.class_components_[2])
+
+
+def test_pickle_round_trip_gives_identical_transforms(planted):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(n_components=3, output="complement").fit(X, y)
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+
+
+def test_pandas_in_and_out(planted):
+    X, y, _, _ = planted
+    frame = pd.DataFrame(X, columns=[f"dim{i}" for i in range(D)])
+    est = PartOfSpeechComponentAnalysis(n_components=2).set_output(transform="pandas")
+    out = est.fit_transform(frame, pd.Series(y))
+    assert list(out.columns) == ["partofspeechcomponentanalysis0", "partofspeechcomponentanalysis1"]
+    est.set_params(output="projection")
+    assert list(est.fit_transform(frame, y).columns) == list(frame.columns)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.nan, "NaN"),
+        (np.inf, "infinity"),
+    ],
+)
+def test_rejects_non_finite_values(planted, bad, message):
+    X, y, _, _ = planted
+    X = X.copy()
+    X[5, 2] = bad
+    with pytest.raises(ValueError, match=message):
+        PartOfSpeechComponentAnalysis().fit(X, y)
+
+
+def test_rejects_zero_rows_at_fit_and_transform(planted):
+    X, y, _, _ = planted
+    Z = X.copy()
+    Z[[7, 9]] = 0
+    with pytest.raises(ValueError, match=r"2 row\(s\) of zero norm \(first at index 7\)"):
+        PartOfSpeechComponentAnalysis().fit(Z, y)
+    est = PartOfSpeechComponentAnalysis().fit(X, y)
+    with pytest.raises(ValueError, match="zero norm"):
+        est.transform(Z)
+
+
+def test_parameter_and_shape_errors(planted):
+    X, y, _, _ = planted
+    with pytest.raises(ValueError, match="at least two categories.*1 class"):
+        PartOfSpeechComponentAnalysis().fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match=r"target='adverb' is not one of.*'adj', 'noun', 'verb'"):
+        PartOfSpeechComponentAnalysis(target="adverb").fit(X, y)
+    with pytest.raises(ValueError, match=f"n_components=13 must be at most.*\\({D}\\)"):
+        PartOfSpeechComponentAnalysis(n_components=13).fit(X, y)
+    with pytest.raises(ValueError, match="lam"):
+        PartOfSpeechComponentAnalysis(lam=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="geometry"):
+        PartOfSpeechComponentAnalysis(geometry="hyperbolic").fit(X, y)
+    est = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    with pytest.raises(ValueError, match=f"X has 5 features.*expecting {D} features"):
+        est.transform(X[:, :5])
+    with pytest.raises(ValueError, match="expects 2 coordinates"):
+        est.inverse_transform(np.zeros((3, 4)))
+    est.set_params(output="projection")
+    with pytest.raises(ValueError, match="output='coordinates'"):
+        est.inverse_transform(np.zeros((3, 2)))
+    with pytest.raises(NotFittedError):
+        PartOfSpeechComponentAnalysis().transform(X)

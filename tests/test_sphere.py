@@ -1,0 +1,149 @@
+"""Properties of the sphere maps and the intrinsic mean."""
+
+import numpy as np
+import pytest
+from scipy.stats import special_ortho_group
+
+from sklearn_pos import _sphere
+
+
+def _unit(X):
+    return X / np.linalg.norm(X, axis=-1, keepdims=True)
+
+
+@pytest.fixture
+def cone():
+    """Points in a cone of about 60 degrees around a random direction."""
+    rng = np.random.default_rng(0)
+    axis = _unit(rng.normal(size=16))
+    X = _unit(axis + 0.6 * rng.normal(size=(300, 16)) / 4)
+    return X, axis
+
+
+def test_exp_of_log_is_identity(cone):
+    X, axis = cone
+    mu = _unit(axis + 0.3 * np.random.default_rng(1).normal(size=16))
+    np.testing.assert_allclose(_sphere.exp_map(_sphere.log_map(X, mu), mu), X, atol=1e-12)
+
+
+def test_log_of_exp_is_identity_below_pi():
+    rng = np.random.default_rng(2)
+    mu = _unit(rng.normal(size=10))
+    V = rng.normal(size=(50, 10))
+    V -= np.outer(V @ mu, mu)
+    V *= (rng.uniform(0, 0.99 * np.pi, size=50) / np.linalg.norm(V, axis=1))[:, None]
+    np.testing.assert_allclose(_sphere.log_map(_sphere.exp_map(V, mu), mu), V, atol=1e-10)
+
+
+def test_log_is_tangent_with_geodesic_length(cone):
+    X, mu = cone
+    V = _sphere.log_map(X, mu)
+    np.testing.assert_allclose(V @ mu, 0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(V, axis=1), np.arccos(np.clip(X @ mu, -1, 1)))
+
+
+def test_log_map_scales_rows_with_inverse_norms(cone):
+    X, mu = cone
+    scaled = X * np.linspace(0.5, 3, len(X))[:, None]
+    V = _sphere.log_map(scaled, mu, inv_norms=1 / np.linalg.norm(scaled, axis=1))
+    np.testing.assert_allclose(V, _sphere.log_map(X, mu), atol=1e-12)
+
+
+def test_base_point_and_zero_vector_are_exact():
+    mu = _unit(np.arange(1.0, 6.0))
+    assert np.all(_sphere.log_map(mu[None], mu) == 0)
+    np.testing.assert_allclose(_sphere.exp_map(np.zeros((1, 5)), mu), mu[None], atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_antipode_has_a_finite_log_of_length_pi(dtype):
+    mu = _unit(np.array([0.3, -0.2, 0.9, 0.1])).astype(dtype)
+    V = _sphere.log_map(-mu[None], mu)
+    assert np.all(np.isfinite(V))
+    np.testing.assert_allclose(np.linalg.norm(V), np.pi, rtol=1e-6)
+    np.testing.assert_allclose(V @ mu, 0, atol=1e-6)
+    np.testing.assert_allclose(_sphere.exp_map(V, mu), -mu[None], atol=1e-6)
+    g, _ = _sphere.mean_log(-mu[None], mu)
+    assert np.all(np.isfinite(g))
+
+
+def test_exp_drops_the_normal_component():
+    rng = np.random.default_rng(3)
+    mu = _unit(rng.normal(size=6))
+    V = rng.normal(size=(4, 6))
+    tangent = V - np.outer(V @ mu, mu)
+    np.testing.assert_allclose(_sphere.exp_map(V, mu), _sphere.exp_map(tangent, mu))
+    np.testing.assert_allclose(np.linalg.norm(_sphere.exp_map(V, mu), axis=1), 1)
+
+
+def test_mean_log_matches_materialised_logs(cone):
+    X, axis = cone
+    mu = _unit(axis + 0.2)
+    g, variance = _sphere.mean_log(X, mu, chunk_rows=37)
+    V = _sphere.log_map(X, mu)
+    np.testing.assert_allclose(g, V.mean(axis=0), atol=1e-13)
+    np.testing.assert_allclose(variance, 0.5 * np.mean(np.sum(V**2, axis=1)))
+
+
+def test_intrinsic_mean_is_a_stationary_point(cone):
+    X, _ = cone
+    mu, center, n_iter, converged = _sphere.intrinsic_mean(X, tol=1e-12)
+    assert converged and n_iter >= 2
+    np.testing.assert_allclose(np.linalg.norm(mu), 1)
+    np.testing.assert_allclose(_sphere.log_map(X, mu).mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(center, 0, atol=1e-12)
+
+
+def test_intrinsic_mean_differs_from_one_step_and_extrinsic_means():
+    """A skewed sample: the converged mean is not any cheaper approximation."""
+    rng = np.random.default_rng(4)
+    X = _unit(np.vstack([rng.normal([1, 0, 0], 0.05, (90, 3)), [[0, 1, 0.2]] * 10]))
+    mu, _, _, _ = _sphere.intrinsic_mean(X, tol=1e-13)
+    extrinsic = _unit(X.mean(axis=0))
+    one_step = _sphere.exp_map(_sphere.log_map(X, X[0]).mean(axis=0)[None], X[0])[0]
+    assert np.arccos(mu @ extrinsic) > 1e-3
+    assert np.arccos(np.clip(mu @ one_step, -1, 1)) > 1e-3
+
+
+def test_intrinsic_mean_of_symmetric_pairs_is_the_centre():
+    rng = np.random.default_rng(5)
+    centre = _unit(rng.normal(size=8))
+    V = rng.normal(size=(40, 8))
+    V -= np.outer(V @ centre, centre)
+    V *= (rng.uniform(0.1, 1.2, size=40) / np.linalg.norm(V, axis=1))[:, None]
+    X = _sphere.exp_map(np.vstack([V, -V]), centre)
+    mu, _, _, converged = _sphere.intrinsic_mean(X, tol=1e-13)
+    assert converged
+    np.testing.assert_allclose(mu, centre, atol=1e-12)
+
+
+def test_intrinsic_mean_is_rotation_equivariant_and_order_free(cone):
+    X, _ = cone
+    R = special_ortho_group.rvs(16, random_state=6)
+    mu, *_ = _sphere.intrinsic_mean(X, tol=1e-13)
+    mu_rotated, *_ = _sphere.intrinsic_mean(X @ R, tol=1e-13)
+    np.testing.assert_allclose(mu_rotated, mu @ R, atol=1e-12)
+    permuted = X[np.random.default_rng(7).permutation(len(X))]
+    mu_permuted, *_ = _sphere.intrinsic_mean(permuted, tol=1e-13)
+    np.testing.assert_allclose(mu_permuted, mu, atol=1e-13)
+
+
+def test_intrinsic_mean_in_float32_agrees_with_float64(cone):
+    X, _ = cone
+    mu64, *_ = _sphere.intrinsic_mean(X, tol=1e-12)
+    mu32, _, _, converged = _sphere.intrinsic_mean(X.astype(np.float32), tol=1e-6)
+    assert converged
+    np.testing.assert_allclose(mu32, mu64, atol=1e-6)
+
+
+def test_intrinsic_mean_reports_non_convergence(cone):
+    X, _ = cone
+    _, center, n_iter, converged = _sphere.intrinsic_mean(X, tol=1e-15, max_iter=1)
+    assert not converged and n_iter == 1
+    assert np.linalg.norm(center) > 1e-15
+
+
+def test_intrinsic_mean_rejects_symmetric_data():
+    X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    with pytest.raises(ValueError, match="intrinsic mean is not"):
+        _sphere.intrinsic_mean(X)
