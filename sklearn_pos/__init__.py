@@ -1,10 +1,48 @@
-"""Part-of-speech grounded subspaces of CLIP embeddings, as scikit-learn estimators."""
+"""Part-of-speech grounded subspaces of CLIP embeddings, as scikit-learn estimators.
+
+Importing the package does not import torch: the CLIP parts load it on first use.
+"""
 
 __version__ = "0.1.0.dev0"
 
+from .clap import CLAPDisentangler, make_clap_prompts
+from .counterfactual import clip_nce_loss, directional_similarity
 from .decomposition import PartOfSpeechComponentAnalysis
+from .embedding import (
+    CLIPEmbedder,
+    ImageReadError,
+    WeightsUnavailableError,
+    clear_model_cache,
+)
+from .evaluation import evaluate_classifiers
+from .pae import ProjectionAugmentationEmbedding, projection_augmentation
+from .templates import TEMPLATES, get_templates
+from .vocabulary import VocabularyPartOfSpeechAnalysis, clear_vocabulary_cache
+from .zero_shot import (
+    NearestPrototypeClassifier,
+    ZeroShotClassifier,
+    make_text_prototypes,
+)
 
 __all__ = [
+    "CLAPDisentangler",
+    "CLIPEmbedder",
+    "ImageReadError",
+    "NearestPrototypeClassifier",
     "PartOfSpeechComponentAnalysis",
+    "ProjectionAugmentationEmbedding",
+    "TEMPLATES",
+    "VocabularyPartOfSpeechAnalysis",
+    "WeightsUnavailableError",
+    "ZeroShotClassifier",
     "__version__",
+    "clear_model_cache",
+    "clear_vocabulary_cache",
+    "clip_nce_loss",
+    "directional_similarity",
+    "evaluate_classifiers",
+    "get_templates",
+    "make_clap_prompts",
+    "make_text_prototypes",
+    "projection_augmentation",
 ]

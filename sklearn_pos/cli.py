@@ -1,0 +1,940 @@
+"""The ``sklearn-pos`` command: learn part-of-speech subspaces and evaluate them.
+
+Run ``sklearn-pos --help`` (or ``python -m sklearn_pos --help``). Two commands:
+
+``fit``
+    Encode the bundled WordNet vocabulary with a CLIP model, learn one subspace
+    per part of speech (:class:`~sklearn_pos.PartOfSpeechComponentAnalysis`),
+    save the fitted estimator, print the class-invariance table and draw the
+    figures.
+``zero-shot``
+    Classify a folder of images (one subfolder per class) with CLIP, with and
+    without projecting the image embeddings onto a saved subspace, and print
+    both accuracies.
+
+:func:`main` is the entry point; it returns the exit status instead of
+exiting, so it can be called from Python too.
+"""
+
+import argparse
+import os
+import re
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+#: Exit statuses (also listed in ``--help``).
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_WEIGHTS = 3
+
+#: File names written by ``fit`` inside ``--output-dir``.
+SUBSPACES_FILE = "pos_subspaces.joblib"
+CACHE_DIR = "cache"
+TABLE_CSV = "class_invariance.csv"
+TABLE_PNG = "class_invariance.png"
+SCATTER_PNG = "subspace_scatter_{}.png"
+
+#: Order of the categories in printed tables and figures (the paper's N, A, V, R).
+_DISPLAY_ORDER = ("noun", "adj", "verb", "adv", "artist")
+_THEMES = ("none", "artists")
+_RANDOM_WEIGHTS = ("none", "random")
+_CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt", ".npz")
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+class CommandError(Exception):
+    """An error reported to the user as one message, without a traceback."""
+
+    def __init__(self, message, status=EXIT_USAGE):
+        super().__init__(message)
+        self.status = status
+
+
+# ---------------------------------------------------------------------------
+# argument parsing
+# ---------------------------------------------------------------------------
+
+_DESCRIPTION = """\
+Find the directions of a CLIP model's embedding space that carry nouns
+(objects), adjectives (appearance), verbs and adverbs, following Oldfield et
+al., "Parts of Speech-Grounded Subspaces in Vision-Language Models" (NeurIPS
+2023), and use them.
+
+  fit        encode the bundled WordNet vocabulary (141,445 words labelled
+             noun/adj/verb/adv) with a CLIP model, learn one subspace per part
+             of speech, save them and report how well each one keeps to its own
+             part of speech (the class-invariance table) with figures.
+  zero-shot  classify a folder of images with CLIP, once as is and once with
+             the image embeddings projected onto a saved subspace (the noun
+             subspace by default), and print both accuracies.
+
+Options of each command: "%(prog)s fit --help", "%(prog)s zero-shot --help"."""
+
+_EPILOG = """\
+examples:
+  # smoke test, anywhere, offline (bundled tiny model with random weights):
+  %(prog)s fit --model sklearn-pos-tiny --pretrained none \\
+      --vocabulary-size 20000 --output-dir sklearn_pos_output
+
+  # the paper's setting (ViT-B/32 with OpenAI's weights, k = 64, lambda = 0.5):
+  %(prog)s fit --model ViT-B-32 --pretrained openai --output-dir vit-b-32
+
+  # evaluate the noun subspace on images sorted into one folder per class:
+  %(prog)s zero-shot --subspaces vit-b-32/pos_subspaces.joblib --images photos/
+
+exit status: 0 success, 1 unexpected error, 2 invalid arguments or input,
+3 model weights could not be obtained (no network: see --pretrained)."""
+
+_MODEL_HELP = (
+    "open_clip architecture, e.g. ViT-B-32, ViT-L-14, or sklearn-pos-tiny: a "
+    "very small model bundled for smoke tests (64 dimensions)"
+)
+_PRETRAINED_HELP = (
+    "where the weights come from: an open_clip tag such as 'openai' or "
+    "'laion2b_s34b_b79k' (downloaded on first use, then cached); the path of "
+    "a local checkpoint file (.pt/.pth/.bin/.safetensors) for --model (OpenAI "
+    "weights need the QuickGELU architecture, e.g. --model ViT-B-32-quickgelu); "
+    "'local-dir:FOLDER' (open_clip_config.json + weights) or 'hf-hub:ORG/REPO'; "
+    "or 'none' for random weights (smoke tests only: the results mean nothing)"
+)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the hand-wrapped description; show defaults after option help."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (
+            "default" not in text
+            and action.option_strings
+            and action.default is not None
+            and action.default is not False
+            and action.default is not argparse.SUPPRESS
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+    def _split_lines(self, text, width):
+        # Never break inside "hf-hub:" or "--vocabulary-size".
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _unit_interval(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
+    return value
+
+
+def _template_sets():
+    from .templates import TEMPLATES
+
+    return dict(TEMPLATES)
+
+
+def _add_runtime_options(parser, *, model_default):
+    group = parser.add_argument_group("model and hardware")
+    if model_default:
+        group.add_argument(
+            "--model", default="ViT-B-32", metavar="NAME", help=_MODEL_HELP
+        )
+        group.add_argument(
+            "--pretrained", default="openai", metavar="WEIGHTS", help=_PRETRAINED_HELP
+        )
+    else:
+        group.add_argument(
+            "--model",
+            default=None,
+            metavar="NAME",
+            help="open_clip architecture (default: the one the subspaces were "
+            "fitted with)",
+        )
+        group.add_argument(
+            "--pretrained",
+            default=None,
+            metavar="WEIGHTS",
+            help="weights, in any form that 'fit --help' lists, e.g. a local "
+            "checkpoint file of the weights the subspaces were fitted with "
+            "(default: the weights recorded in --subspaces)",
+        )
+    group.add_argument(
+        "--device",
+        default="auto",
+        help="torch device: 'auto' (a GPU if there is one, else the CPU), 'cpu', "
+        "'cuda', 'cuda:1', 'mps'",
+    )
+    group.add_argument(
+        "--precision",
+        choices=["fp32", "fp16", "bf16"],
+        default="fp32",
+        help="arithmetic of the model; fp16/bf16 are much faster on a GPU",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=256,
+        metavar="N",
+        help="inputs per forward pass",
+    )
+    if model_default:
+        group.add_argument(
+            "--seed",
+            type=int,
+            default=0,
+            help="seed of the random weights (--pretrained none) and of every "
+            "random choice (vocabulary subsample, plotted points)",
+        )
+    else:
+        group.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="seed of the random weights (--pretrained none; default: the seed "
+            "the subspaces were fitted with)",
+        )
+    group.add_argument(
+        "--no-progress", action="store_true", help="do not show progress bars"
+    )
+
+
+def build_parser(prog=None):
+    """The argument parser of the ``sklearn-pos`` command.
+
+    Parameters
+    ----------
+    prog : str, default=None
+        Program name shown in the help; ``None`` uses ``"sklearn-pos"``.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
+    parser = argparse.ArgumentParser(
+        prog=prog or "sklearn-pos",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
+    )
+    from . import __version__
+
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    fit = commands.add_parser(
+        "fit",
+        help="learn part-of-speech subspaces from the bundled vocabulary",
+        formatter_class=_Formatter,
+        description=textwrap.dedent("""\
+            Encode the bundled WordNet vocabulary with a CLIP model (each word
+            alone, no prompt), learn one subspace per part of speech (noun, adj,
+            verb, adv; plus 'artist' with --theme artists) and write to
+            --output-dir:
+
+              pos_subspaces.joblib        the fitted PartOfSpeechComponentAnalysis
+                                          and how it was made (for zero-shot, or
+                                          joblib.load(...)["estimator"] in Python)
+              cache/                      the word embeddings; a rerun with other
+                                          --lam/--n-components/--geometry reuses them
+              class_invariance.csv/.png   the table printed at the end
+              subspace_scatter_<cat>.png  each category's words on the first two
+                                          directions of the <cat> subspace
+
+            The class-invariance table has one row per learned subspace and one
+            column per category of words: the share of the subspace's energy
+            (mean squared projection) that each category takes. A subspace that
+            captures its own part of speech and ignores the others has most of
+            its row on the diagonal.
+
+            On a 2-core CPU, encoding the full vocabulary takes about a minute
+            with the tiny model and about 20 minutes with ViT-B-32: use a GPU
+            (--device auto picks it) or --vocabulary-size for a quicker run.
+            """),
+        epilog=textwrap.dedent("""\
+            examples:
+              %(prog)s --model sklearn-pos-tiny --pretrained none \\
+                  --vocabulary-size 20000
+              %(prog)s --model ViT-B-32 --pretrained openai --lam 0 --output-dir pca
+              %(prog)s --model ViT-B-32-quickgelu --pretrained ~/ckpt/vit-b-32.bin"""),
+    )
+    method = fit.add_argument_group("method")
+    method.add_argument(
+        "--n-components",
+        "-k",
+        type=_positive_int,
+        default=None,
+        metavar="K",
+        help="directions kept per part of speech (default: 64, the paper's value "
+        "for this table; a quarter of the embedding width for models narrower "
+        "than 256 dimensions, e.g. 16 for sklearn-pos-tiny)",
+    )
+    method.add_argument(
+        "--lam",
+        type=_unit_interval,
+        default=0.5,
+        metavar="LAMBDA",
+        help="trade-off lambda in [0, 1]: 0 keeps the part of speech's own main "
+        "directions (PCA), larger values also push the other parts of speech out",
+    )
+    method.add_argument(
+        "--geometry",
+        choices=["tangent", "euclidean"],
+        default="tangent",
+        help="'tangent': work in the tangent space of the sphere at the mean "
+        "(the paper's method); 'euclidean': on the raw embeddings (its baseline)",
+    )
+    method.add_argument(
+        "--target",
+        default="noun",
+        metavar="CATEGORY",
+        help="subspace that the saved estimator projects onto (used by zero-shot)",
+    )
+    data = fit.add_argument_group("vocabulary")
+    data.add_argument(
+        "--vocabulary-size",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="encode a random subset of N WordNet words with the same share of "
+        "each part of speech, instead of all 141,445 (faster)",
+    )
+    data.add_argument(
+        "--theme",
+        choices=list(_THEMES),
+        default="none",
+        help="add a theme category: 'artists' adds 916 names of painters and "
+        "other visual artists as category 'artist' (all of them, whatever N)",
+    )
+    out = fit.add_argument_group("output")
+    out.add_argument(
+        "--output-dir",
+        "-o",
+        default="sklearn_pos_output",
+        metavar="DIR",
+        help="folder for the results (created if needed)",
+    )
+    out.add_argument("--no-plots", action="store_true", help="do not draw the figures")
+    out.add_argument(
+        "--max-points-per-class",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
+        help="words per category drawn in the scatter plots",
+    )
+    _add_runtime_options(fit, model_default=True)
+
+    template_sets = _template_sets()
+    shot = commands.add_parser(
+        "zero-shot",
+        help="zero-shot image classification with and without a saved subspace",
+        formatter_class=_Formatter,
+        description=textwrap.dedent("""\
+            Zero-shot classification of a folder of images, before and after
+            projecting the image embeddings onto a subspace saved by 'fit'.
+
+            The folder holds one subfolder per class, named after the class
+            ('golden_retriever/' is read as "golden retriever"). Each image is
+            assigned the class whose prompt embedding is the most similar
+            (cosine). The 'projected' row maps the image embeddings onto the
+            saved target subspace first (the noun subspace by default: the
+            object shown); the text embeddings stay as they are, as in the
+            paper's Table 1, which used subspaces fitted with -k 500 on
+            ViT-B-32. Top-1 accuracies are printed as a table.
+            """),
+        epilog=textwrap.dedent("""\
+            examples:
+              %(prog)s --subspaces out/pos_subspaces.joblib --images photos/
+              %(prog)s --subspaces vit/pos_subspaces.joblib --images photos/ \\
+                  --templates openai_imagenet --output results.csv"""),
+    )
+    shot.add_argument(
+        "--subspaces",
+        required=True,
+        metavar="FILE",
+        help=f"the {SUBSPACES_FILE} file written by 'fit'",
+    )
+    shot.add_argument(
+        "--images",
+        required=True,
+        metavar="DIR",
+        help="folder with one subfolder of images per class",
+    )
+    shot.add_argument(
+        "--templates",
+        choices=sorted(template_sets),
+        default="bare",
+        help="prompts built from the class names: "
+        + ", ".join(
+            f"{name} ({len(t)} template{'s' if len(t) > 1 else ''}, e.g. "
+            f"'{t[0].format('cat')}')"
+            for name, t in sorted(template_sets.items())
+        )
+        + "; 'bare' (the class name alone) is the paper's setting",
+    )
+    shot.add_argument(
+        "--target",
+        default=None,
+        metavar="CATEGORY",
+        help="subspace to project onto (default: the one saved, usually noun)",
+    )
+    shot.add_argument(
+        "--output",
+        default=None,
+        metavar="FILE",
+        help="also write the table to this CSV file",
+    )
+    shot.add_argument(
+        "--predictions",
+        default=None,
+        metavar="FILE",
+        help="write one CSV row per image: its path, its class and the class "
+        "predicted with and without the projection",
+    )
+    shot.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes decoding images (default: up to 4)",
+    )
+    _add_runtime_options(shot, model_default=False)
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _info(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def _pretrained_value(text):
+    """``--pretrained`` text → ``CLIPEmbedder(pretrained=...)``.
+
+    ``none``/``random`` mean random weights; an existing file becomes an
+    absolute path (so that the saved subspaces record where it is); a text
+    that looks like a path but names no file is an error.
+    """
+    if text is None or text.lower() in _RANDOM_WEIGHTS:
+        return None
+    if text.startswith(("hf-hub:", "local-dir:")):
+        return text
+    expanded = os.path.expanduser(text)
+    if os.path.isfile(expanded):
+        return os.path.abspath(expanded)
+    if "/" in text or os.sep in text or text.lower().endswith(_CHECKPOINT_SUFFIXES):
+        raise CommandError(
+            f"--pretrained {text}: no such checkpoint file. Give the path of an "
+            "existing open_clip checkpoint (.pt/.pth/.bin/.safetensors), an "
+            "open_clip tag such as 'openai', or 'none' for random weights."
+        )
+    return text
+
+
+def _describe_weights(model, pretrained):
+    if pretrained is None:
+        return f"{model} with random weights"
+    return f"{model} ({pretrained})"
+
+
+def _weights_message(model, pretrained, exc):
+    """One paragraph for weights that cannot be fetched, in command-line terms."""
+    match = re.search(r"\bfrom .*?: (.*?)\. This machine", str(exc), flags=re.DOTALL)
+    reason = f" ({match.group(1)})" if match else ""
+    base = model[: -len("-quickgelu")] if model.endswith("-quickgelu") else model
+    quick_gelu = (
+        f"; OpenAI's weights need --model {base}-quickgelu with a file"
+        if pretrained == "openai"
+        else ""
+    )
+    return (
+        f"the weights for --model {model} --pretrained {pretrained} could not be "
+        f"obtained{reason}. They are downloaded on first use and then cached, and "
+        "this machine cannot download them. Give a local copy instead: "
+        "--pretrained /path/to/checkpoint.pt (an open_clip checkpoint file of the "
+        f"--model architecture{quick_gelu}), or --pretrained "
+        "local-dir:/path/to/folder (a folder with "
+        "open_clip_config.json and the weights). To get the file, run once on a "
+        'machine with internet access: python -c "import open_clip; '
+        f"open_clip.create_model('{base}', pretrained='{pretrained}')\", then copy "
+        "the downloaded file from ~/.cache/huggingface/hub (or point HF_HOME at a "
+        "copy of that cache). For a smoke test without any download use --model "
+        "sklearn-pos-tiny --pretrained none (random weights)."
+    )
+
+
+def _load_embedder(args, model, pretrained, modality, memory=None, num_workers=None):
+    """A fitted CLIPEmbedder with its model loaded, or a CommandError."""
+    from .embedding import CLIPEmbedder, WeightsUnavailableError
+
+    embedder = CLIPEmbedder(
+        model,
+        pretrained,
+        modality=modality,
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        memory=memory,
+        num_workers=num_workers,
+        random_state=args.seed,
+        verbose=not args.no_progress,
+    )
+    try:
+        embedder.get_model()
+    except WeightsUnavailableError as exc:
+        shown = "none" if pretrained is None else pretrained
+        raise CommandError(_weights_message(model, shown, exc), EXIT_WEIGHTS) from None
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        raise CommandError(f"cannot load the model: {exc}") from None
+    return embedder
+
+
+def _display_order(labels):
+    labels = [str(label) for label in labels]
+    known = [c for c in _DISPLAY_ORDER if c in labels]
+    return known + sorted(c for c in labels if c not in known)
+
+
+def _vocabulary(size, theme, seed):
+    """Words and labels to fit on, plus a description for the saved metadata."""
+    import numpy as np
+
+    from .datasets import load_artists, load_wordnet_vocabulary
+
+    words, labels = load_wordnet_vocabulary(return_X_y=True)
+    n_wordnet = len(words)
+    if theme == "artists":
+        names = load_artists().data
+        keep = ~np.isin(words, names)
+        words, labels = words[keep], labels[keep]
+    if size is not None and size < len(words):
+        n_classes = len(np.unique(labels))
+        if size < 2 * n_classes:
+            raise CommandError(
+                f"--vocabulary-size {size} is too small: use at least "
+                f"{2 * n_classes} so that every part of speech keeps some words."
+            )
+        from sklearn.model_selection import train_test_split
+
+        rows, _ = train_test_split(
+            np.arange(len(words)), train_size=size, stratify=labels, random_state=seed
+        )
+        rows = np.sort(rows)
+        words, labels = words[rows], labels[rows]
+    if theme == "artists":
+        artists = load_artists()
+        words = np.concatenate([words, artists.data])
+        labels = np.concatenate([labels, artists.target])
+    categories, counts = np.unique(labels, return_counts=True)
+    meta = {
+        "source": "wordnet" + ("+artists" if theme == "artists" else ""),
+        "wordnet_size": n_wordnet,
+        "vocabulary_size": size,
+        "theme": theme,
+        "seed": seed,
+        "n_words": int(len(words)),
+        "counts": {str(c): int(n) for c, n in zip(categories, counts)},
+    }
+    return words, labels, meta
+
+
+def _format_table(table, digits=2):
+    return table.to_string(float_format=lambda v: f"{v:.{digits}f}")
+
+
+def _safe_name(label):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label)) or "category"
+
+
+def _pyplot_or_none():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        _info(
+            "matplotlib is not installed, so no figures were drawn "
+            '(pip install "sklearn_pos[plot]").'
+        )
+        return None
+    return plt
+
+
+def _write_plots(out_dir, pos, E, y, table, order, args):
+    plt = _pyplot_or_none()
+    if plt is None:
+        return []
+    from .plotting import ClassInvarianceDisplay, SubspaceScatterDisplay
+
+    written = []
+    fig, ax = plt.subplots(figsize=(1.2 * len(order) + 2.5, 0.9 * len(order) + 1.5))
+    ClassInvarianceDisplay(table).plot(
+        ax=ax,
+        title=f"Class invariance (k={pos.n_components_}, λ={pos.lam:g}, "
+        f"{pos.geometry})",
+    )
+    fig.tight_layout()
+    path = out_dir / TABLE_PNG
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    written.append(path)
+    if pos.n_components_ < 2:
+        _info("Scatter plots need --n-components >= 2; skipped.")
+        return written
+    for subspace in order:
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        SubspaceScatterDisplay.from_estimator(
+            pos,
+            E,
+            y,
+            subspace=subspace,
+            max_points_per_class=args.max_points_per_class,
+            random_state=args.seed,
+            ax=ax,
+            order=order,
+        )
+        fig.tight_layout()
+        path = out_dir / SCATTER_PNG.format(_safe_name(subspace))
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+# ---------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------
+
+
+def _run_fit(args):
+    import joblib
+    import numpy as np
+
+    from . import __version__
+    from .decomposition import PartOfSpeechComponentAnalysis
+    from .metrics import class_invariance
+
+    pretrained = _pretrained_value(args.pretrained)
+    out_dir = Path(args.output_dir)
+    words, y, vocab_meta = _vocabulary(args.vocabulary_size, args.theme, args.seed)
+    if args.target not in vocab_meta["counts"]:
+        raise CommandError(
+            f"--target {args.target!r} is not a category of the vocabulary; choose "
+            f"one of {_display_order(vocab_meta['counts'])}."
+        )
+    _info(f"Loading {_describe_weights(args.model, pretrained)} ...")
+    embedder = _load_embedder(
+        args, args.model, pretrained, "text", memory=out_dir / CACHE_DIR
+    )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot create --output-dir {out_dir}: {exc}") from None
+    loaded = embedder.get_model()
+    d = loaded.embed_dim
+    k = args.n_components
+    if k is None:
+        k = 64 if d >= 256 else max(2, d // 4)
+    if k >= d:
+        raise CommandError(
+            f"--n-components {k} must be smaller than the embedding width of "
+            f"{args.model} ({d}): with all directions kept every subspace is the "
+            "whole space."
+        )
+    counts = ", ".join(
+        f"{vocab_meta['counts'][c]:,} {c}" for c in _display_order(vocab_meta["counts"])
+    )
+    _info(f"Encoding {len(words):,} words ({counts}) on {loaded.device} ...")
+    start = time.perf_counter()
+    E = embedder.transform(list(words))
+    encode_s = time.perf_counter() - start
+    pos = PartOfSpeechComponentAnalysis(
+        n_components=k, lam=args.lam, geometry=args.geometry, target=args.target
+    )
+    start = time.perf_counter()
+    pos.fit(E, y)
+    fit_s = time.perf_counter() - start
+    _info(
+        f"Embeddings ready in {encode_s:.1f} s; fitted {len(pos.classes_)} "
+        f"subspaces of {k} directions (lambda={args.lam:g}, {args.geometry}) "
+        f"in {fit_s:.1f} s."
+    )
+
+    order = _display_order(pos.classes_)
+    table = class_invariance(pos, E, y, labels=order)
+
+    bundle = {
+        "estimator": pos,
+        "model_name": args.model,
+        "pretrained": pretrained,
+        "random_state": args.seed,
+        "precision": args.precision,
+        "embedding_dim": int(d),
+        "vocabulary": vocab_meta,
+        "class_invariance": table,
+        "sklearn_pos_version": __version__,
+    }
+    subspaces_path = out_dir / SUBSPACES_FILE
+    joblib.dump(bundle, subspaces_path)
+    table.to_csv(out_dir / TABLE_CSV, float_format="%.6f")
+    figures = (
+        [] if args.no_plots else _write_plots(out_dir, pos, E, y, table, order, args)
+    )
+
+    print(
+        "Class invariance: share of each subspace's energy (rows) taken by each "
+        "category of words (columns)"
+    )
+    print(
+        f"{_describe_weights(args.model, pretrained)}, {len(words):,} words, "
+        f"k={k}, lambda={args.lam:g}, {args.geometry}"
+    )
+    print()
+    print(_format_table(table))
+    print()
+    diag = float(np.mean(np.diag(table.to_numpy())))
+    print(
+        f"mean diagonal: {diag:.2f} (1/{len(order)} = {1 / len(order):.2f} is chance)"
+    )
+    if pretrained is None:
+        print("Random weights: these numbers only show that the pipeline runs.")
+    print(f"saved: {subspaces_path}")
+    print(f"table: {out_dir / TABLE_CSV}")
+    for path in figures:
+        print(f"figure: {path}")
+    return EXIT_OK
+
+
+def _image_folder(root):
+    """Image paths and class names from ``root/<class>/...``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise CommandError(f"--images {root}: no such folder.")
+    paths, names = [], []
+    classes = sorted(p for p in root.iterdir() if p.is_dir())
+    for folder in classes:
+        files = sorted(
+            f
+            for f in folder.rglob("*")
+            if f.is_file() and f.suffix.lower() in _IMAGE_SUFFIXES
+        )
+        paths.extend(str(f) for f in files)
+        names.extend([folder.name.replace("_", " ")] * len(files))
+    if not paths or len(set(names)) < 2:
+        raise CommandError(
+            f"--images {root} must hold at least two subfolders of images, one per "
+            f"class (found {len(set(names))} with images; image files end in "
+            f"{', '.join(sorted(_IMAGE_SUFFIXES))})."
+        )
+    return paths, names
+
+
+def _load_bundle(path):
+    import joblib
+
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(
+            f"--subspaces {path}: no such file. Create it with 'sklearn-pos fit' "
+            f"(it is {SUBSPACES_FILE} in the --output-dir)."
+        )
+    try:
+        bundle = joblib.load(path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file
+        raise CommandError(f"--subspaces {path} could not be read: {exc}") from None
+    if not isinstance(bundle, dict) or "estimator" not in bundle:
+        raise CommandError(
+            f"--subspaces {path} is not a file written by 'sklearn-pos fit'."
+        )
+    return bundle
+
+
+def _projection_onto(fitted, target):
+    """A copy of a fitted estimator that projects onto ``target``'s subspace.
+
+    Every category's subspace is stored by the fit, so another target needs
+    no refit: the copy gets the target's basis as its ``components_``.
+    """
+    import copy
+
+    import numpy as np
+
+    pos = copy.deepcopy(fitted).set_params(output="projection", target=target)
+    index = int(np.flatnonzero(fitted.classes_ == target)[0])
+    pos.target_ = fitted.classes_[index]
+    pos.components_ = fitted.class_components_[index]
+    pos.eigenvalues_ = fitted.class_eigenvalues_[index]
+    return pos
+
+
+def _zero_shot_predictions(text_embedder, class_names, templates, images, pos):
+    """Predictions of CLIP's zero-shot classifier, without and with ``pos``.
+
+    The text prototypes are computed once and shared; ``pos`` (fitted on the
+    vocabulary) maps only the image embeddings, as in the paper's Table 1.
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    from .zero_shot import ZeroShotClassifier, make_text_prototypes
+
+    prototypes = make_text_prototypes(class_names, text_embedder, templates)
+    baseline = ZeroShotClassifier(class_names, prototypes=prototypes).fit(images)
+    projected = ZeroShotClassifier(
+        class_names, prototypes=prototypes, image_transform=FrozenEstimator(pos)
+    ).fit(images)
+    return baseline.predict(images), projected.predict(images)
+
+
+def _run_zero_shot(args):
+    import numpy as np
+    import pandas as pd
+
+    bundle = _load_bundle(args.subspaces)
+    fitted = bundle["estimator"]
+    model = args.model or bundle.get("model_name")
+    pretrained = (
+        _pretrained_value(args.pretrained)
+        if args.pretrained is not None
+        else bundle.get("pretrained")
+    )
+    if args.seed is None:
+        args.seed = bundle.get("random_state", 0)
+    target = args.target if args.target is not None else fitted.target_
+    if target not in fitted.classes_:
+        raise CommandError(
+            f"--target {target!r} is not a saved subspace; choose one of "
+            f"{_display_order(fitted.classes_)}."
+        )
+    pos = _projection_onto(fitted, target)
+    paths, names = _image_folder(args.images)
+    class_names = sorted(set(names))
+    y = np.asarray(names)
+    templates = _template_sets()[args.templates]
+
+    _info(f"Loading {_describe_weights(model, pretrained)} ...")
+    text_embedder = _load_embedder(args, model, pretrained, "text")
+    image_embedder = _load_embedder(
+        args, model, pretrained, "image", num_workers=args.num_workers
+    )
+    d = text_embedder.get_model().embed_dim
+    if d != fitted.n_features_in_:
+        raise CommandError(
+            f"the subspaces were fitted on {fitted.n_features_in_}-dimensional "
+            f"embeddings, but {model} gives {d} dimensions: use the model they were "
+            f"fitted with ({bundle.get('model_name')})."
+        )
+    _info(f"Encoding {len(paths):,} images of {len(class_names)} classes ...")
+    from .embedding import ImageReadError
+
+    try:
+        images = image_embedder.transform(paths)
+    except ImageReadError as exc:
+        raise CommandError(f"cannot read an image: {exc}") from None
+    baseline, projected = _zero_shot_predictions(
+        text_embedder, class_names, templates, images, pos
+    )
+    method = f"projected onto the {target} subspace ({fitted.geometry})"
+    table = pd.DataFrame(
+        {
+            "top-1 accuracy (%)": [
+                100 * float(np.mean(baseline == y)),
+                100 * float(np.mean(projected == y)),
+            ],
+            "images": [len(y), len(y)],
+        },
+        index=pd.Index(["CLIP", method], name="method"),
+    )
+    print(
+        f"Zero-shot classification of {len(y):,} images in {len(class_names)} "
+        f"classes ({args.images}), {len(templates)} template(s) '{args.templates}'"
+    )
+    print(
+        f"{_describe_weights(model, pretrained)}; subspace: k={fitted.n_components_}, "
+        f"lambda={fitted.lam:g}, {fitted.geometry}"
+    )
+    print()
+    print(table.to_string(float_format=lambda v: f"{v:.1f}"))
+    if pretrained is None:
+        print("\nRandom weights: these numbers only show that the pipeline runs.")
+    if args.output:
+        table.to_csv(args.output)
+        print(f"table: {args.output}")
+    if args.predictions:
+        pd.DataFrame(
+            {"image": paths, "class": y, "CLIP": baseline, "projected": projected}
+        ).to_csv(args.predictions, index=False)
+        print(f"predictions: {args.predictions}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# entry point
+# ---------------------------------------------------------------------------
+
+
+def _prog_name():
+    argv0 = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if argv0 in ("__main__.py", "-m", "-c", ""):
+        return "python -m sklearn_pos"
+    return "sklearn-pos"
+
+
+def main(argv=None):
+    """Run the ``sklearn-pos`` command.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 on an unexpected error, 2 on invalid arguments or
+        input, 3 when the model weights cannot be obtained.
+
+    Examples
+    --------
+    >>> from sklearn_pos.cli import main
+    >>> main(["fit", "--model", "sklearn-pos-tiny", "--pretrained", "none",
+    ...       "--vocabulary-size", "2000", "--output-dir", "out"])  # doctest: +SKIP
+    0
+    """
+    parser = build_parser(_prog_name())
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    run = _run_fit if args.command == "fit" else _run_zero_shot
+    try:
+        return run(args)
+    except CommandError as exc:
+        # One paragraph, left to the terminal to wrap, so that the commands it
+        # quotes stay copyable.
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130

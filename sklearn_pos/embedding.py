@@ -1,0 +1,515 @@
+"""CLIP text and image embeddings as a scikit-learn transformer."""
+
+import os
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names_in, check_memory
+
+from . import _clip
+from ._clip import (
+    TINY_MODEL_NAME,
+    ImageReadError,
+    WeightsUnavailableError,
+    clear_model_cache,
+)
+
+__all__ = [
+    "CLIPEmbedder",
+    "ImageReadError",
+    "TINY_MODEL_NAME",
+    "WeightsUnavailableError",
+    "clear_model_cache",
+]
+
+# Bump when a change alters the embeddings stored by the on-disk cache.
+_CACHE_FORMAT = 1
+
+
+def _is_missing(value):
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, pd.NA raise or compare unequal
+    except (TypeError, ValueError):
+        return True
+
+
+def _as_column(X, modality):
+    """The inputs as a list, plus the column name when ``X`` is a named column."""
+    noun = "texts" if modality == "text" else "images"
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"CLIPEmbedder expects a sequence of {noun}, got a single "
+            f"{type(X).__name__}; wrap it in a list: [{X!r}]."
+        )
+    name = None
+    if hasattr(X, "iloc") and hasattr(X, "columns"):  # pandas DataFrame
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"CLIPEmbedder expects one column of {noun}, got a DataFrame with "
+                f"{X.shape[1]} columns {list(X.columns)}; select the column first "
+                "(e.g. with a ColumnTransformer)."
+            )
+        name = X.columns[0]
+        items = X.iloc[:, 0].tolist()
+    elif hasattr(X, "iloc") and hasattr(X, "name"):  # pandas Series
+        name = X.name
+        items = X.tolist()
+    elif isinstance(X, np.ndarray):
+        if modality == "image" and X.dtype.kind in "uif" and X.ndim in (2, 3):
+            raise ValueError(
+                f"Got a single numeric array of shape {X.shape}: pass a list of images "
+                "([array]) or a 4-d array of shape (n_images, height, width, channels)."
+            )
+        if X.ndim == 2 and X.shape[1] == 1:
+            X = X[:, 0]
+        if X.ndim != 1 and not (modality == "image" and X.ndim == 4):
+            raise ValueError(
+                f"CLIPEmbedder expects a 1-d array of {noun} (or shape (n, 1)), got an "
+                f"array of shape {X.shape}."
+            )
+        items = list(X)
+    elif isinstance(X, (list, tuple)):
+        items = list(X)
+    elif hasattr(X, "__len__") and hasattr(X, "__iter__") and not isinstance(X, dict):
+        items = list(X)
+    else:
+        raise TypeError(
+            "CLIPEmbedder expects a list, array, pandas Series or one-column "
+            f"DataFrame of {noun}, got {type(X).__name__}."
+        )
+    if len(items) == 0:
+        raise ValueError(
+            f"CLIPEmbedder got an empty input (0 {noun}); pass at least one item."
+        )
+    return items, name
+
+
+def _check_texts(items):
+    for row, item in enumerate(items):
+        if isinstance(item, str):
+            continue
+        if _is_missing(item):
+            raise ValueError(
+                f"Missing value (None/NaN) at row {row}: CLIPEmbedder(modality='text') "
+                "needs a string in every row; drop or fill the missing rows first."
+            )
+        raise TypeError(
+            f"Row {row} holds a {type(item).__name__} ({item!r}), but "
+            "CLIPEmbedder(modality='text') expects strings. Convert the column with "
+            "astype(str) if these values are meant as text, or use modality='image' "
+            "for images."
+        )
+    return [str(t) for t in items]
+
+
+def _check_images(items):
+    from PIL import Image
+
+    for row, item in enumerate(items):
+        if isinstance(item, (str, os.PathLike, Image.Image)):
+            continue
+        if isinstance(item, np.ndarray):
+            if item.dtype not in (np.uint8, np.uint16) or item.ndim not in (2, 3):
+                raise TypeError(
+                    f"Row {row} is an array of shape {item.shape} and dtype "
+                    f"{item.dtype}; image arrays must be HxW or HxWxC (C = 1, 3 or 4) "
+                    "with dtype uint8 (or uint16). Convert floats in [0, 1] with "
+                    "(arr * 255).round().astype(np.uint8)."
+                )
+            continue
+        if _is_missing(item):
+            raise ValueError(
+                f"Missing value (None/NaN) at row {row}: every row needs an image."
+            )
+        raise TypeError(
+            f"Row {row} holds a {type(item).__name__}; CLIPEmbedder(modality='image') "
+            "expects file paths (str or pathlib.Path), PIL images or HxWxC uint8 "
+            "arrays."
+        )
+    return items
+
+
+def _unique(items, modality):
+    """Distinct inputs, the row of each one's first occurrence, and the inverse map."""
+    seen = {}
+    uniq, first_rows = [], []
+    inverse = np.empty(len(items), dtype=np.intp)
+    for row, item in enumerate(items):
+        if modality == "text":
+            key = item
+        elif isinstance(item, (str, os.PathLike)):
+            key = ("path", os.path.abspath(os.fspath(item)))
+        else:
+            key = ("object", id(item))
+        pos = seen.get(key)
+        if pos is None:
+            pos = seen[key] = len(uniq)
+            uniq.append(item)
+            first_rows.append(row)
+        inverse[row] = pos
+    return uniq, first_rows, inverse
+
+
+class CLIPEmbedder(TransformerMixin, BaseEstimator):
+    """Embed texts or images with a CLIP model, inside scikit-learn pipelines.
+
+    Each input row becomes one CLIP embedding, a float32 vector of the model's joint
+    text-image space (512 dimensions for ViT-B-32), scaled to unit norm by default.
+    Any `open_clip <https://github.com/mlfoundations/open_clip>`_ architecture and
+    weights can be used. The transformer is stateless: :meth:`transform` works without
+    :meth:`fit`, which only records metadata.
+
+    The model is loaded on first use, not at construction, and is shared by every
+    estimator of the process that asks for the same weights on the same device:
+    ``clone``, ``GridSearchCV`` candidates and text/image embedders of one model all
+    use a single copy (see :func:`clear_model_cache`). The estimator itself never holds
+    the weights, so pickles stay small and reload the model lazily where they are
+    unpickled.
+
+    Texts are encoded exactly as open_clip's ``encode_text`` does, but faster: distinct
+    texts only, sorted by token length into batches that run on tokens cut to the
+    longest length the batch needs (the text transformer is causal and reads the
+    end-of-text token, so the padding never matters). Text towers where this would
+    change the result (bidirectional, class-token or Hugging Face towers) run on the
+    full context instead. Images are decoded and preprocessed in DataLoader worker
+    processes while the model runs. On GPU, a batch that runs out of memory is retried
+    in smaller pieces.
+
+    Parameters
+    ----------
+    model_name : str, default="ViT-B-32"
+        open_clip architecture, e.g. ``"ViT-B-32"``, ``"ViT-L-14"`` or the bundled
+        ``"sklearn-pos-tiny"`` (a very small random model for tests and examples).
+        Ignored when ``pretrained`` starts with ``"hf-hub:"`` or ``"local-dir:"``.
+
+    pretrained : str, path-like or None, default="openai"
+        Where the weights come from:
+
+        - an open_clip tag such as ``"openai"`` or ``"laion2b_s34b_b79k"``
+          (``open_clip.list_pretrained_tags_by_model(model_name)``); the activation
+          (QuickGELU for OpenAI weights) and image preprocessing the weights were
+          trained with are applied. Weights not yet in the local cache are downloaded;
+          when that is impossible a :class:`WeightsUnavailableError` is raised within
+          seconds, explaining how to use a local checkpoint.
+        - the path of a checkpoint file (``.pt``, ``.pth``, ``.bin``,
+          ``.safetensors``) for ``model_name``. Weights trained with QuickGELU need
+          the ``"-quickgelu"`` variant of the name (e.g. ``"ViT-B-32-quickgelu"``).
+        - ``"local-dir:/path/to/folder"`` holding ``open_clip_config.json`` and a
+          weights file, or ``"hf-hub:org/repo"``.
+        - ``None``: random weights drawn with ``random_state`` (tests, benchmarks).
+
+    modality : {"text", "image"}, default="text"
+        What the inputs are. Texts: a list, array or Series of strings, or a
+        one-column DataFrame. Images: file paths (str or :class:`pathlib.Path`), PIL
+        images or HxWxC ``uint8`` arrays (also ``uint16``, grayscale HxW, or a 4-d
+        array of images). Grayscale, palette, 16-bit and transparent images are
+        converted to RGB (transparency over a white background) and the EXIF
+        orientation of files is applied.
+
+    device : str, default="auto"
+        Torch device: ``"auto"`` picks ``"cuda"`` if available, else ``"mps"``, else
+        ``"cpu"``; or any explicit device such as ``"cuda:1"``.
+
+    precision : {"fp32", "fp16", "bf16"}, default="fp32"
+        ``"fp16"`` and ``"bf16"`` run the model under automatic mixed precision
+        (weights stay fp32; matrix products use the half type), which is much faster
+        on GPU. Outputs are always float32.
+
+    batch_size : int or None, default=None
+        Rows per forward pass; on GPU an upper bound, halved when a batch runs out
+        of memory. ``None`` picks 128 for texts, and for images 32 on CPU (larger
+        image batches are slower there) or 128 on other devices.
+
+    normalize : bool, default=True
+        Scale each embedding to unit L2 norm.
+
+    num_workers : int or None, default=None
+        Worker processes decoding images (``modality="image"``); ``None`` uses
+        ``min(4, n_cpus - 1)``, ``0`` decodes in the main process. Inputs that fit in
+        one batch are always decoded in the main process.
+
+    memory : str, path-like, joblib.Memory or None, default=None
+        Cache the embeddings on disk, as ``Pipeline(memory=...)`` does: a folder or
+        a :class:`joblib.Memory`. The key is the weights (architecture and tag,
+        checkpoint path with its size and modification time, or seed), the modality,
+        ``precision``, ``normalize`` and the inputs (texts; image paths with their
+        size and modification time; pixel hashes of in-memory images). A repeated
+        call with the same inputs, e.g. by another ``GridSearchCV`` candidate, loads
+        the result instead of running the model. The device is not part of the key.
+
+    random_state : int, default=0
+        Seed of the random weights used when ``pretrained=None``; equal seeds give
+        equal weights in every process and on every device. Ignored otherwise.
+
+    verbose : bool or int, default=False
+        Show a progress bar (tqdm) for inputs longer than one batch.
+
+    Attributes
+    ----------
+    embedding_dim_ : int
+        Width of the embeddings (the number of output columns).
+
+    device_ : str
+        Device the model runs on, ``device`` with ``"auto"`` resolved.
+
+    n_features_in_ : int
+        Always 1: one text or image per row.
+
+    feature_names_in_ : ndarray of shape (1,)
+        Name of the input column, when fitted on a named pandas Series or DataFrame.
+
+    See Also
+    --------
+    sklearn_pos.PartOfSpeechComponentAnalysis : Part-of-speech subspaces of the
+        embeddings.
+    clear_model_cache : Release the models shared by the embedders of this process.
+
+    Notes
+    -----
+    With ``device="cpu"`` and ``precision="fp32"`` results are deterministic, but
+    they can differ from a row-by-row encoding by float rounding (about 1e-7), since
+    matrix products are blocked differently in different batches; GPUs and half
+    precision add larger batch effects (the ``non_deterministic`` tag is then set).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_pos import CLIPEmbedder
+    >>> emb = CLIPEmbedder(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
+    >>> E = emb.fit_transform(["dog", "a red car", "dog"])
+    >>> E.shape, E.dtype
+    ((3, 64), dtype('float32'))
+    >>> bool(np.allclose(np.linalg.norm(E, axis=1), 1.0))
+    True
+    >>> bool(np.array_equal(E[0], E[2]))
+    True
+    >>> emb.get_feature_names_out()[:3]
+    array(['clipembedder0', 'clipembedder1', 'clipembedder2'], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        "model_name": [str],
+        "pretrained": [str, os.PathLike, None],
+        "modality": [StrOptions({"text", "image"})],
+        "device": [str],
+        "precision": [StrOptions({"fp32", "fp16", "bf16"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "normalize": ["boolean"],
+        "num_workers": [Interval(Integral, 0, None, closed="left"), None],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both")],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        model_name="ViT-B-32",
+        pretrained="openai",
+        *,
+        modality="text",
+        device="auto",
+        precision="fp32",
+        batch_size=None,
+        normalize=True,
+        num_workers=None,
+        memory=None,
+        random_state=0,
+        verbose=False,
+    ):
+        self.model_name = model_name
+        self.pretrained = pretrained
+        self.modality = modality
+        self.device = device
+        self.precision = precision
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.num_workers = num_workers
+        self.memory = memory
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ public API
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Load the model and record the output width; no learning happens.
+
+        Parameters
+        ----------
+        X : list, ndarray, pandas Series or one-column DataFrame
+            Texts or images (see ``modality``). Checked, not encoded.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : CLIPEmbedder
+            The fitted embedder.
+        """
+        items, name = _as_column(X, self.modality)
+        self._check_items(items)
+        loaded = self._load()
+        self.embedding_dim_ = loaded.embed_dim
+        self.device_ = loaded.device
+        self.n_features_in_ = 1
+        if isinstance(name, str):
+            self.feature_names_in_ = np.asarray([name], dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self
+
+    def transform(self, X):
+        """Embed each row of ``X``.
+
+        Parameters
+        ----------
+        X : list, ndarray, pandas Series or one-column DataFrame
+            Texts or images (see ``modality``).
+
+        Returns
+        -------
+        E : ndarray of shape (n_samples, embedding_dim), dtype float32
+            One embedding per row, in input order; unit norm if ``normalize``.
+        """
+        self._validate_params()
+        items, _ = _as_column(X, self.modality)
+        items = self._check_items(items)
+        uniq, first_rows, inverse = _unique(items, self.modality)
+        return self._embed(uniq, first_rows)[inverse]
+
+    def get_feature_names_out(self, input_features=None):
+        """Output column names: ``clipembedder0``, ``clipembedder1``, ...
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the fitted input name, if any.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per embedding dimension.
+        """
+        if hasattr(self, "embedding_dim_"):
+            _check_feature_names_in(self, input_features, generate_names=False)
+            width = self.embedding_dim_
+        else:  # stateless: the width follows from the parameters
+            width = self._load().embed_dim
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(width)], dtype=object)
+
+    def get_model(self):
+        """The shared open_clip model, loading it if needed.
+
+        Returns
+        -------
+        model : Bunch
+            ``model`` (open_clip model in eval mode), ``tokenizer``, ``preprocess``
+            (image transform), ``device`` and ``embed_dim``. The model is shared with
+            other embedders of the same weights: do not modify it in place.
+        """
+        self._validate_params()
+        loaded = self._load()
+        return Bunch(
+            model=loaded.model,
+            tokenizer=loaded.tokenizer,
+            preprocess=loaded.preprocess,
+            device=loaded.device,
+            embed_dim=loaded.embed_dim,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True  # texts, or image file paths
+        tags.input_tags.allow_nan = False
+        tags.transformer_tags.preserves_dtype = []  # always float32
+        tags.requires_fit = False
+        tags.non_deterministic = self.device != "cpu" or self.precision != "fp32"
+        return tags
+
+    # ---------------------------------------------------------------- internals
+
+    def _check_items(self, items):
+        if self.modality == "text":
+            return _check_texts(items)
+        return _check_images(items)
+
+    def _spec(self):
+        return _clip.resolve_weights(
+            self.model_name, self.pretrained, self.random_state
+        )
+
+    def _load(self, spec=None):
+        spec = self._spec() if spec is None else spec
+        return _clip.load_model(spec, _clip.resolve_device(self.device))
+
+    def _batch_size(self, device):
+        if self.batch_size is not None:
+            return self.batch_size
+        if self.modality == "image" and device == "cpu":
+            return 32
+        return 128
+
+    def _n_workers(self):
+        if self.num_workers is not None:
+            return self.num_workers
+        return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+    def _encode(self, spec, uniq, first_rows):
+        loaded = self._load(spec)
+        batch_size = self._batch_size(loaded.device)
+        verbose = bool(self.verbose) and len(uniq) > batch_size
+        if self.modality == "text":
+            return _clip.encode_texts(
+                loaded,
+                uniq,
+                batch_size=batch_size,
+                precision=self.precision,
+                normalize=self.normalize,
+                verbose=verbose,
+            )
+        return _clip.encode_images(
+            loaded,
+            uniq,
+            first_rows,
+            batch_size=batch_size,
+            precision=self.precision,
+            normalize=self.normalize,
+            num_workers=self._n_workers(),
+            verbose=verbose,
+        )
+
+    def _embed(self, uniq, first_rows):
+        spec = self._spec()
+        if self.memory is None:
+            return self._encode(spec, uniq, first_rows)
+        memory = check_memory(
+            os.fspath(self.memory)
+            if isinstance(self.memory, os.PathLike)
+            else self.memory
+        )
+        cached = memory.cache(_clip.cached_compute, ignore=["compute"])
+        if self.modality == "text":
+            content = ("text", uniq)
+        else:
+            content = ("image", [_clip.image_fingerprint(x) for x in uniq])
+        settings = {
+            "format": _CACHE_FORMAT,
+            "modality": self.modality,
+            "precision": self.precision,
+            "normalize": bool(self.normalize),
+        }
+        return cached(
+            spec.identity,
+            settings,
+            content,
+            compute=lambda: self._encode(spec, uniq, first_rows),
+        )

@@ -1,0 +1,582 @@
+"""Figures of fitted part-of-speech subspaces (matplotlib).
+
+Two displays in the style of scikit-learn's ``ConfusionMatrixDisplay``:
+a class constructed from computed values, with a :meth:`plot` method and a
+``from_estimator`` constructor that computes the values and plots them.
+
+- :class:`SubspaceScatterDisplay`: the points of every category on two
+  directions of one learned subspace, coloured by category (the scatter
+  plots of Oldfield et al., 2023).
+- :class:`ClassInvarianceDisplay`: the class-invariance table of
+  :func:`sklearn_pos.metrics.class_invariance` as an annotated heatmap.
+
+:func:`plot_subspace_scatter` and :func:`plot_class_invariance` are
+shortcuts for the two ``from_estimator`` constructors.
+
+matplotlib is imported when a figure is drawn, not when this module is
+imported; install it with ``pip install "sklearn_pos[plot]"``.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
+
+from .metrics import class_invariance
+
+__all__ = [
+    "ClassInvarianceDisplay",
+    "SubspaceScatterDisplay",
+    "plot_class_invariance",
+    "plot_subspace_scatter",
+]
+
+
+def _pyplot():
+    """``matplotlib.pyplot``, or an ImportError that says how to install it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "sklearn_pos.plotting draws with matplotlib, which is not installed. "
+            'Install it with: pip install "sklearn_pos[plot]" (or pip install '
+            "matplotlib)."
+        ) from exc
+    return plt
+
+
+def _axes(ax):
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+class ClassInvarianceDisplay:
+    """Class-invariance heatmap: rows are subspaces, columns data categories.
+
+    Build it with :meth:`from_estimator` (which computes the table with
+    :func:`~sklearn_pos.metrics.class_invariance`) or from a table computed
+    beforehand, then call :meth:`plot`. Every cell is annotated with its
+    value.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame of shape (n_subspaces, n_categories)
+        Scores, e.g. the output of
+        :func:`~sklearn_pos.metrics.class_invariance`; the index labels the
+        rows (subspaces) and the columns the data categories.
+
+    Attributes
+    ----------
+    im_ : matplotlib.image.AxesImage
+        The heatmap.
+
+    text_ : ndarray of shape (n_subspaces, n_categories), dtype=object
+        The annotations (:class:`matplotlib.text.Text`), or ``None`` when
+        ``values_format=None``.
+
+    colorbar_ : matplotlib.colorbar.Colorbar or None
+        The colour bar, if drawn.
+
+    ax_ : matplotlib.axes.Axes
+        Axes of the heatmap.
+
+    figure_ : matplotlib.figure.Figure
+        Figure holding the heatmap.
+
+    See Also
+    --------
+    sklearn_pos.metrics.class_invariance : The table drawn here.
+    SubspaceScatterDisplay : Points of each category in one subspace.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_pos import PartOfSpeechComponentAnalysis
+    >>> from sklearn_pos.plotting import ClassInvarianceDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 6)) + 4
+    >>> y = np.repeat(["adj", "noun", "verb"], 100)
+    >>> pos = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    >>> disp = ClassInvarianceDisplay.from_estimator(pos, X, y)
+    >>> disp.table.shape, disp.text_.shape
+    ((3, 3), (3, 3))
+    >>> disp.ax_.get_ylabel()
+    'subspace'
+    """
+
+    def __init__(self, table):
+        self.table = table
+
+    def plot(
+        self,
+        *,
+        ax=None,
+        cmap="viridis",
+        values_format=".2f",
+        colorbar=True,
+        colorbar_label=None,
+        vmin=0.0,
+        vmax=None,
+        title="Class invariance",
+    ):
+        """Draw the heatmap.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw in; ``None`` creates a new figure.
+
+        cmap : str or matplotlib Colormap, default="viridis"
+            Colour map.
+
+        values_format : str or None, default=".2f"
+            Format specification of the annotations; ``None`` draws none.
+
+        colorbar : bool, default=True
+            Add a colour bar.
+
+        colorbar_label : str, default=None
+            Label of the colour bar; ``None`` chooses one from the values
+            (row shares when every row sums to one within rounding, 0.02,
+            mean squared norms otherwise).
+
+        vmin, vmax : float, default=0.0 and None
+            Range of the colour map; ``None`` uses the largest value.
+
+        title : str or None, default="Class invariance"
+            Title of the axes.
+
+        Returns
+        -------
+        display : ClassInvarianceDisplay
+            The display, with ``im_``, ``text_``, ``colorbar_``, ``ax_`` and
+            ``figure_`` set.
+        """
+        table = self.table
+        if not isinstance(table, pd.DataFrame):
+            values = np.asarray(table, dtype=float)
+            if values.ndim != 2:
+                raise ValueError(
+                    f"table must be a 2-d table of scores, got shape {values.shape}."
+                )
+            table = pd.DataFrame(values)
+        values = table.to_numpy(dtype=float)
+        if values.size == 0:
+            raise ValueError("table is empty; it needs at least one score.")
+        ax = _axes(ax)
+        n_rows, n_cols = values.shape
+        im = ax.imshow(
+            values,
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            aspect="auto",
+            interpolation="nearest",
+        )
+        ax.set_xticks(np.arange(n_cols), [str(c) for c in table.columns])
+        ax.set_yticks(np.arange(n_rows), [str(i) for i in table.index])
+        ax.set_xlabel(table.columns.name or "data")
+        ax.set_ylabel(table.index.name or "subspace")
+        if title is not None:
+            ax.set_title(title)
+
+        text = None
+        if values_format is not None:
+            text = np.empty(values.shape, dtype=object)
+            for i in range(n_rows):
+                for j in range(n_cols):
+                    r, g, b, _ = im.cmap(im.norm(values[i, j]))
+                    light = 0.299 * r + 0.587 * g + 0.114 * b > 0.5
+                    text[i, j] = ax.text(
+                        j,
+                        i,
+                        format(values[i, j], values_format),
+                        ha="center",
+                        va="center",
+                        color="black" if light else "white",
+                    )
+
+        cbar = None
+        if colorbar:
+            if colorbar_label is None:
+                rows_sum_to_one = np.allclose(values.sum(axis=1), 1.0, atol=0.02)
+                colorbar_label = (
+                    "share of the subspace's energy"
+                    if rows_sum_to_one
+                    else "mean squared norm in the subspace"
+                )
+            cbar = ax.figure.colorbar(im, ax=ax)
+            cbar.set_label(colorbar_label)
+
+        self.table = table
+        self.im_, self.text_, self.colorbar_ = im, text, cbar
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, X, y, *, labels=None, normalize=True, ax=None, **kwargs
+    ):
+        """Compute the class-invariance table of a fitted estimator and plot it.
+
+        Parameters
+        ----------
+        estimator : PartOfSpeechComponentAnalysis
+            Fitted estimator.
+
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+
+        y : array-like of shape (n_samples,)
+            Category of each row.
+
+        labels : array-like, default=None
+            Data categories (columns), in order; ``None``: sorted values of
+            ``y``.
+
+        normalize : bool, default=True
+            Row-normalise the table (as in the paper).
+
+        ax : matplotlib Axes, default=None
+            Axes to draw in.
+
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : ClassInvarianceDisplay
+        """
+        table = class_invariance(estimator, X, y, labels=labels, normalize=normalize)
+        return cls(table).plot(ax=ax, **kwargs)
+
+
+class SubspaceScatterDisplay:
+    """Points of every category on two directions of one subspace.
+
+    Each category is drawn in its own colour, so a subspace that captures
+    its category shows that category spread out and the others gathered
+    near the origin.
+
+    Parameters
+    ----------
+    coordinates : ndarray of shape (n_samples, 2)
+        Coordinates of the points on the two directions.
+
+    labels : array-like of shape (n_samples,)
+        Category of each point.
+
+    subspace : str, default=None
+        Name of the subspace, used in the title and axis labels.
+
+    components : tuple of int, default=(0, 1)
+        Indices (0-based) of the two directions, used in the axis labels.
+
+    Attributes
+    ----------
+    scatters_ : dict
+        Category label → :class:`matplotlib.collections.PathCollection`.
+
+    legend_ : matplotlib.legend.Legend or None
+        The legend, if drawn.
+
+    ax_ : matplotlib.axes.Axes
+        Axes of the plot.
+
+    figure_ : matplotlib.figure.Figure
+        Figure holding the plot.
+
+    See Also
+    --------
+    ClassInvarianceDisplay : How much of each category every subspace holds.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_pos import PartOfSpeechComponentAnalysis
+    >>> from sklearn_pos.plotting import SubspaceScatterDisplay
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 6)) + 4
+    >>> y = np.repeat(["adj", "noun", "verb"], 100)
+    >>> pos = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    >>> disp = SubspaceScatterDisplay.from_estimator(
+    ...     pos, X, y, subspace="noun", max_points_per_class=50)
+    >>> {c: len(s.get_offsets()) for c, s in disp.scatters_.items()}
+    {'adj': 50, 'noun': 50, 'verb': 50}
+    >>> disp.ax_.get_xlabel()
+    'noun direction 1'
+    """
+
+    def __init__(self, coordinates, labels, *, subspace=None, components=(0, 1)):
+        self.coordinates = coordinates
+        self.labels = labels
+        self.subspace = subspace
+        self.components = components
+
+    def plot(
+        self,
+        *,
+        ax=None,
+        order=None,
+        s=6.0,
+        alpha=0.5,
+        legend=True,
+        title=None,
+    ):
+        """Draw the scatter plot.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw in; ``None`` creates a new figure.
+
+        order : array-like, default=None
+            Categories to draw, in drawing (and legend) order; ``None`` uses
+            the sorted categories. Later ones are drawn on top.
+
+        s : float, default=6.0
+            Marker size.
+
+        alpha : float, default=0.5
+            Marker opacity.
+
+        legend : bool, default=True
+            Add a legend of the categories.
+
+        title : str, default=None
+            Title; ``None`` names the subspace and the two directions.
+
+        Returns
+        -------
+        display : SubspaceScatterDisplay
+            The display, with ``scatters_``, ``legend_``, ``ax_`` and
+            ``figure_`` set.
+        """
+        coordinates = np.asarray(self.coordinates, dtype=float)
+        labels = np.asarray(self.labels)
+        if coordinates.ndim != 2 or coordinates.shape[1] != 2:
+            raise ValueError(
+                f"coordinates must have shape (n_samples, 2), got {coordinates.shape}."
+            )
+        check_consistent_length(coordinates, labels)
+        order = np.unique(labels) if order is None else np.asarray(order)
+        ax = _axes(ax)
+        scatters = {}
+        for label in order:
+            points = coordinates[labels == label]
+            scatters[label.item() if hasattr(label, "item") else label] = ax.scatter(
+                points[:, 0],
+                points[:, 1],
+                s=s,
+                alpha=alpha,
+                label=str(label),
+                linewidths=0,
+            )
+        a, b = self.components
+        name = "" if self.subspace is None else f"{self.subspace} "
+        ax.set_xlabel(f"{name}direction {a + 1}")
+        ax.set_ylabel(f"{name}direction {b + 1}")
+        if title is None:
+            title = (
+                f"Categories on the {self.subspace} subspace"
+                if self.subspace is not None
+                else "Categories on the subspace"
+            )
+        ax.set_title(title)
+        ax.axhline(0, color="0.8", linewidth=0.8, zorder=0)
+        ax.axvline(0, color="0.8", linewidth=0.8, zorder=0)
+        leg = None
+        if legend:
+            leg = ax.legend(title="category", markerscale=2, loc="best")
+            for handle in leg.legend_handles:
+                handle.set_alpha(1)
+        self.scatters_, self.legend_ = scatters, leg
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        subspace=None,
+        components=(0, 1),
+        max_points_per_class=1000,
+        random_state=0,
+        ax=None,
+        **kwargs,
+    ):
+        """Project labelled embeddings on a fitted subspace and plot them.
+
+        The coordinates are ``W_i^T (Log_mu(x) - m)`` on the chosen two rows
+        of ``estimator.class_components_[i]`` (``x - m`` for the Euclidean
+        geometry), as in ``transform`` with ``output="coordinates"``.
+
+        Parameters
+        ----------
+        estimator : PartOfSpeechComponentAnalysis
+            Fitted estimator.
+
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+
+        y : array-like of shape (n_samples,)
+            Category of each row (colours).
+
+        subspace : label, default=None
+            Which learned subspace (one of ``estimator.classes_``); ``None``
+            uses the estimator's target (``target_``).
+
+        components : tuple of two int, default=(0, 1)
+            The two directions (0-based, largest eigenvalue first).
+
+        max_points_per_class : int or None, default=1000
+            Draw at most this many points per category, chosen at random
+            (the WordNet nouns alone are 112,219); ``None`` draws all.
+
+        random_state : int, RandomState instance or None, default=0
+            Seed of the subsampling.
+
+        ax : matplotlib Axes, default=None
+            Axes to draw in.
+
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : SubspaceScatterDisplay
+        """
+        check_is_fitted(estimator, ["classes_", "class_components_"])
+        classes = np.asarray(estimator.classes_)
+        if subspace is None:
+            subspace = getattr(estimator, "target_", classes[0])
+        matches = np.flatnonzero(classes == subspace)
+        if matches.size == 0:
+            raise ValueError(
+                f"subspace={subspace!r} is not one of the learned subspaces "
+                f"{classes.tolist()}."
+            )
+        components = tuple(components)
+        n_kept = estimator.class_components_.shape[1]
+        if len(components) != 2 or not all(
+            isinstance(c, Integral) and 0 <= c < n_kept for c in components
+        ):
+            raise ValueError(
+                f"components must be two direction indices in [0, {n_kept - 1}], "
+                f"got {components}."
+            )
+        y = np.asarray(y)
+        check_consistent_length(X, y)
+        rows = np.arange(y.shape[0])
+        if max_points_per_class is not None:
+            rng = check_random_state(random_state)
+            picked = []
+            for label in np.unique(y):
+                members = rows[y == label]
+                if members.size > max_points_per_class:
+                    members = rng.choice(members, max_points_per_class, replace=False)
+                picked.append(members)
+            rows = np.sort(np.concatenate(picked))
+        X_rows = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+        W = estimator.class_components_[matches[0]][list(components)]
+        Y = estimator._centered(X_rows)
+        coordinates = Y @ W.T.astype(Y.dtype)
+        name = classes[matches[0]]
+        name = name.item() if hasattr(name, "item") else name
+        return cls(coordinates, y[rows], subspace=name, components=components).plot(
+            ax=ax, **kwargs
+        )
+
+
+def plot_class_invariance(
+    estimator, X, y, *, labels=None, normalize=True, ax=None, **kwargs
+):
+    """Plot the class-invariance heatmap of a fitted estimator.
+
+    Shortcut for :meth:`ClassInvarianceDisplay.from_estimator`; see there
+    for the parameters.
+
+    Returns
+    -------
+    display : ClassInvarianceDisplay
+        The display; ``display.ax_`` is the axes, ``display.table`` the
+        scores.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_pos import PartOfSpeechComponentAnalysis
+    >>> from sklearn_pos.plotting import plot_class_invariance
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 5)) + 3
+    >>> y = np.repeat(["adj", "noun"], 100)
+    >>> pos = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    >>> plot_class_invariance(pos, X, y).ax_.get_title()
+    'Class invariance'
+    """
+    return ClassInvarianceDisplay.from_estimator(
+        estimator, X, y, labels=labels, normalize=normalize, ax=ax, **kwargs
+    )
+
+
+def plot_subspace_scatter(
+    estimator,
+    X,
+    y,
+    *,
+    subspace=None,
+    components=(0, 1),
+    max_points_per_class=1000,
+    random_state=0,
+    ax=None,
+    **kwargs,
+):
+    """Plot every category's points on two directions of one subspace.
+
+    Shortcut for :meth:`SubspaceScatterDisplay.from_estimator`; see there
+    for the parameters.
+
+    Returns
+    -------
+    display : SubspaceScatterDisplay
+        The display; ``display.ax_`` is the axes, ``display.scatters_`` the
+        point collections by category.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_pos import PartOfSpeechComponentAnalysis
+    >>> from sklearn_pos.plotting import plot_subspace_scatter
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 5)) + 3
+    >>> y = np.repeat(["adj", "noun"], 100)
+    >>> pos = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    >>> plot_subspace_scatter(pos, X, y, subspace="adj").ax_.get_title()
+    'Categories on the adj subspace'
+    """
+    return SubspaceScatterDisplay.from_estimator(
+        estimator,
+        X,
+        y,
+        subspace=subspace,
+        components=components,
+        max_points_per_class=max_points_per_class,
+        random_state=random_state,
+        ax=ax,
+        **kwargs,
+    )

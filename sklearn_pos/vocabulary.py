@@ -1,0 +1,480 @@
+"""A part-of-speech subspace learned from a labelled vocabulary, as a pipeline step.
+
+:class:`PartOfSpeechComponentAnalysis` learns its subspaces from embeddings
+labelled by part of speech. In a pipeline that classifies *images*, those
+labels are not the ones ``fit`` receives: the subspace has to come from a
+vocabulary (WordNet nouns, adjectives, verbs and adverbs), whatever the
+images and their labels are. :class:`VocabularyPartOfSpeechAnalysis` holds
+the vocabulary as a parameter and fits the subspace on it, ignoring the
+``X`` and ``y`` of the pipeline except for the width of ``X``. Its ``lam``
+and ``n_components`` can therefore be tuned by
+:class:`~sklearn.model_selection.GridSearchCV` on an image task: every
+candidate refits the closed form on the vocabulary, never on the image
+labels.
+
+Two caches keep this cheap. The vocabulary embeddings, when the step embeds
+words itself, are computed once per process and reused by every clone
+(keyed by the words and the embedder's parameters; see
+:func:`clear_vocabulary_cache`). The fitted subspaces are memoised too
+(keyed by the vocabulary's content and the subspace parameters), so the
+folds of one candidate share one fit.
+
+To use a fixed subspace instead, fit :class:`PartOfSpeechComponentAnalysis`
+on the vocabulary once and put
+``FrozenEstimator(fitted)`` (from :mod:`sklearn.frozen`) in the pipeline:
+it is never refitted, which is right for a fixed subspace but cannot be
+tuned.
+"""
+
+import copy
+import threading
+from collections import OrderedDict
+from numbers import Integral, Real
+
+import joblib
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import resample
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from .decomposition import PartOfSpeechComponentAnalysis
+from .zero_shot import _embed_texts
+
+__all__ = ["VocabularyPartOfSpeechAnalysis", "clear_vocabulary_cache"]
+
+#: How many embedded vocabularies and fitted subspaces the process keeps.
+_MAX_VOCABULARIES = 2
+_MAX_SUBSPACES = 16
+
+_LOCK = threading.RLock()
+_EMBEDDINGS = OrderedDict()  # key -> (read-only embeddings, read-only labels)
+_SUBSPACES = OrderedDict()  # key -> fitted PartOfSpeechComponentAnalysis
+
+
+def clear_vocabulary_cache():
+    """Forget the vocabulary embeddings and subspaces cached in this process.
+
+    Returns
+    -------
+    n_cleared : int
+        Number of cached vocabularies and subspaces dropped.
+
+    Examples
+    --------
+    >>> from sklearn_pos.vocabulary import clear_vocabulary_cache
+    >>> clear_vocabulary_cache() >= 0
+    True
+    """
+    with _LOCK:
+        n = len(_EMBEDDINGS) + len(_SUBSPACES)
+        _EMBEDDINGS.clear()
+        _SUBSPACES.clear()
+    return n
+
+
+def _remember(cache, key, value, limit):
+    with _LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > limit:
+            cache.popitem(last=False)
+
+
+def _recall(cache, key):
+    with _LOCK:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def _embedder_key(embedder):
+    """A content key of the embedder's configuration, or None if it has none."""
+    try:
+        if isinstance(embedder, BaseEstimator):
+            return joblib.hash(
+                (type(embedder).__qualname__, embedder.get_params(deep=True))
+            )
+        return joblib.hash(embedder)
+    except Exception:  # unpicklable: no caching
+        return None
+
+
+def _split_vocabulary(vocabulary):
+    """``(data, labels)`` from the accepted forms of ``vocabulary``."""
+    if isinstance(vocabulary, str):
+        if vocabulary != "wordnet":
+            raise ValueError(
+                f"vocabulary={vocabulary!r} is not a known vocabulary; use 'wordnet' "
+                "or a pair (words or embeddings, labels)."
+            )
+        from .datasets import load_wordnet_vocabulary
+
+        bunch = load_wordnet_vocabulary()
+        return bunch.data, bunch.target
+    if hasattr(vocabulary, "data") and hasattr(vocabulary, "target"):
+        return vocabulary.data, vocabulary.target
+    if isinstance(vocabulary, (tuple, list)) and len(vocabulary) == 2:
+        return vocabulary
+    raise TypeError(
+        "vocabulary must be 'wordnet', a pair (words or embeddings, labels) or a "
+        f"Bunch with data and target; got {type(vocabulary).__name__}."
+    )
+
+
+class VocabularyPartOfSpeechAnalysis(TransformerMixin, BaseEstimator):
+    """Part-of-speech subspace learned from a vocabulary, applied to any embeddings.
+
+    A pipeline step that fits :class:`~sklearn_pos.PartOfSpeechComponentAnalysis`
+    on a labelled vocabulary, by default the WordNet words of each part of
+    speech (:func:`~sklearn_pos.datasets.load_wordnet_vocabulary`), and
+    transforms the pipeline's embeddings (e.g. of images) with it. The ``X``
+    given to :meth:`fit` only sets the input width and ``y`` is ignored: the
+    image labels never reach the subspace. With the defaults
+    ``target="noun"`` and ``output="projection"``, the step maps embeddings
+    onto the noun submanifold, as in the zero-shot experiments of Oldfield
+    et al. (2023).
+
+    ``lam`` and ``n_components`` are ordinary parameters, so
+    :class:`~sklearn.model_selection.GridSearchCV` can tune them on an image
+    task. The vocabulary is embedded once per process (or passed embedded)
+    and each distinct subspace is fitted once: refitting is the closed form
+    on cached embeddings.
+
+    Read more in the README, section "Tuning the part-of-speech step".
+
+    Parameters
+    ----------
+    vocabulary : "wordnet", pair or Bunch, default="wordnet"
+        The labelled vocabulary. ``"wordnet"``: the bundled WordNet
+        vocabulary (141,445 words). A pair ``(data, labels)`` or a Bunch
+        with ``data`` and ``target``, where ``data`` holds either words
+        (1-d, strings; embedded by ``text_embedder``) or their embeddings
+        (2-d numeric array, used as is), and ``labels`` the category of each
+        row (``"noun"``, ``"adj"``, ...). Embeddings passed here are copied
+        by ``clone`` (and pickled with the estimator); words are small.
+
+    text_embedder : object with ``transform``, default=None
+        Embeds the words of the vocabulary, e.g.
+        ``CLIPEmbedder(modality="text")`` of the model that embeds the
+        images. Words are embedded alone, without a template, as in the
+        paper. Not needed when the vocabulary is given as embeddings.
+
+    n_components : int, default=None
+        Dimension ``k`` of the subspace. ``None`` keeps all directions (then
+        ``output="projection"`` is the identity). The paper uses 500 for
+        ViT-B/32 zero-shot classification.
+
+    lam : float, default=0.5
+        Trade-off ``lambda`` in ``[0, 1]`` between the target category's
+        variance and the others'.
+
+    geometry : {"tangent", "euclidean"}, default="tangent"
+        See :class:`~sklearn_pos.PartOfSpeechComponentAnalysis`.
+
+    target : label, default="noun"
+        The category whose subspace is used; one of the vocabulary's labels.
+
+    output : {"projection", "complement", "coordinates"}, default="projection"
+        What :meth:`transform` returns: embeddings mapped onto the target's
+        submanifold, onto its complement, or ``k`` subspace coordinates.
+
+    vocabulary_size : int, default=None
+        Use a random subset of this many words, stratified by label (faster,
+        e.g. for tests and quick experiments). ``None`` uses them all.
+
+    random_state : int, RandomState instance or None, default=0
+        Seed of the ``vocabulary_size`` subset.
+
+    tol : float, default=1e-7
+        Convergence tolerance of the intrinsic mean.
+
+    max_iter : int, default=100
+        Maximum number of iterations of the intrinsic mean.
+
+    Attributes
+    ----------
+    pos_ : PartOfSpeechComponentAnalysis
+        The subspace fitted on the vocabulary (``output`` as above).
+
+    components_ : ndarray of shape (n_components_, n_features)
+        Orthonormal basis of the target category's subspace.
+
+    n_components_ : int
+        Number of directions kept.
+
+    categories_ : ndarray of shape (n_categories,)
+        The vocabulary's labels, sorted.
+
+    n_vocabulary_ : int
+        Number of vocabulary rows the subspace was fitted on.
+
+    n_features_in_ : int
+        Width of the embeddings (of ``X`` in fit, equal to the vocabulary's).
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn_pos.PartOfSpeechComponentAnalysis : The subspace itself, fitted on
+        labelled embeddings.
+    sklearn_pos.ZeroShotClassifier : Zero-shot classification of the
+        projected embeddings.
+    clear_vocabulary_cache : Release the cached vocabulary embeddings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_pos import VocabularyPartOfSpeechAnalysis
+    >>> rng = np.random.RandomState(0)
+    >>> words = rng.normal(size=(60, 8)) + 3          # stand-in word embeddings
+    >>> pos = np.repeat(["adj", "noun", "verb"], 20)
+    >>> step = VocabularyPartOfSpeechAnalysis((words, pos), n_components=3)
+    >>> images = rng.normal(size=(5, 8)) + 3
+    >>> step.fit_transform(images, ["a", "b", "a", "b", "b"]).shape
+    (5, 8)
+    >>> step.set_params(output="coordinates").fit_transform(images).shape
+    (5, 3)
+    >>> step.categories_
+    array(['adj', 'noun', 'verb'], dtype='<U4')
+    """
+
+    _parameter_constraints: dict = {
+        "vocabulary": "no_validation",  # checked in fit, see _split_vocabulary
+        "text_embedder": [HasMethods(["transform"]), None],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "lam": [Interval(Real, 0, 1, closed="both")],
+        "geometry": [StrOptions({"tangent", "euclidean"})],
+        "target": "no_validation",
+        "output": [StrOptions({"coordinates", "projection", "complement"})],
+        "vocabulary_size": [Interval(Integral, 2, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        vocabulary="wordnet",
+        *,
+        text_embedder=None,
+        n_components=None,
+        lam=0.5,
+        geometry="tangent",
+        target="noun",
+        output="projection",
+        vocabulary_size=None,
+        random_state=0,
+        tol=1e-7,
+        max_iter=100,
+    ):
+        self.vocabulary = vocabulary
+        self.text_embedder = text_embedder
+        self.n_components = n_components
+        self.lam = lam
+        self.geometry = geometry
+        self.target = target
+        self.output = output
+        self.vocabulary_size = vocabulary_size
+        self.random_state = random_state
+        self.tol = tol
+        self.max_iter = max_iter
+
+    # ------------------------------------------------------------------ vocabulary
+
+    def _subset(self, data, labels):
+        if self.vocabulary_size is None or self.vocabulary_size >= len(labels):
+            return data, labels
+        if not isinstance(self.random_state, (Integral, type(None))):
+            # A RandomState would change between calls: copy it so that every
+            # fit of one estimator draws the same subset.
+            state = copy.deepcopy(self.random_state)
+        else:
+            state = self.random_state
+        index = resample(
+            np.arange(len(labels)),
+            replace=False,
+            n_samples=self.vocabulary_size,
+            stratify=labels,
+            random_state=state,
+        )
+        index.sort()
+        return data[index], labels[index]
+
+    def _vocabulary_embeddings(self):
+        """``(embeddings, labels, key)`` of the vocabulary, embedded at most once."""
+        data, labels = _split_vocabulary(self.vocabulary)
+        labels = np.asarray(labels)
+        data = np.asarray(data) if not isinstance(data, np.ndarray) else data
+        if labels.ndim != 1 or len(labels) != len(data):
+            raise ValueError(
+                f"The vocabulary has {len(data)} rows but {labels.size} labels; give "
+                "one label (part of speech) per word."
+            )
+        data, labels = self._subset(data, labels)
+        if data.ndim == 2 and data.dtype.kind in "fiu":
+            E = data
+            key = ("embeddings", joblib.hash((E, labels)))
+            return E, labels, key
+        if data.ndim != 1 or data.dtype.kind not in "OUS":
+            raise ValueError(
+                "The vocabulary must hold words (1-d, strings) or their embeddings "
+                f"(2-d, numeric); got an array of shape {data.shape} and dtype "
+                f"{data.dtype}."
+            )
+        if self.text_embedder is None:
+            raise ValueError(
+                "The vocabulary holds words, which need a text_embedder, e.g. "
+                "VocabularyPartOfSpeechAnalysis(text_embedder=CLIPEmbedder("
+                "modality='text')) with the model that embeds the images; or pass "
+                "the vocabulary as (embeddings, labels)."
+            )
+        words = [str(w) for w in data]
+        embedder_key = _embedder_key(self.text_embedder)
+        key = None
+        if embedder_key is not None:
+            key = ("words", embedder_key, joblib.hash((words, labels)))
+            cached = _recall(_EMBEDDINGS, key)
+            if cached is not None:
+                return cached[0], cached[1], key
+        E = _embed_texts(self.text_embedder, words).astype(np.float32)
+        if key is None:
+            return E, labels, ("unkeyed", id(E))
+        labels = labels.copy()
+        E.flags.writeable = labels.flags.writeable = False
+        _remember(_EMBEDDINGS, key, (E, labels), _MAX_VOCABULARIES)
+        return E, labels, key
+
+    def _fit_subspace(self, E, labels, key):
+        params = dict(
+            n_components=self.n_components,
+            lam=self.lam,
+            geometry=self.geometry,
+            target=self.target,
+            tol=self.tol,
+            max_iter=self.max_iter,
+        )
+        memo_key = None
+        if key[0] != "unkeyed":
+            memo_key = (key, joblib.hash(params))
+            cached = _recall(_SUBSPACES, memo_key)
+            if cached is not None:
+                return copy.deepcopy(cached)
+        pos = PartOfSpeechComponentAnalysis(**params).fit(E, labels)
+        if memo_key is not None:
+            _remember(_SUBSPACES, memo_key, copy.deepcopy(pos), _MAX_SUBSPACES)
+        return pos
+
+    # ------------------------------------------------------------------ API
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X=None, y=None):
+        """Fit the part-of-speech subspace on the vocabulary.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or None
+            Embeddings the step will transform (e.g. of images). Only their
+            width is used, checked against the vocabulary's; ``None`` skips
+            the check.
+
+        y : None
+            Ignored: the subspace is learned from the vocabulary's labels,
+            never from the labels of ``X``.
+
+        Returns
+        -------
+        self : VocabularyPartOfSpeechAnalysis
+            The fitted step.
+        """
+        if X is not None:
+            X = validate_data(self, X, dtype=[np.float64, np.float32])
+        E, labels, key = self._vocabulary_embeddings()
+        if X is not None and X.shape[1] != E.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} features but the vocabulary embeddings have "
+                f"{E.shape[1]}: the images and the vocabulary must be embedded by the "
+                "same CLIP model (the same model_name and pretrained weights)."
+            )
+        if X is None:
+            self.n_features_in_ = E.shape[1]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        pos = self._fit_subspace(E, labels, key)
+        pos.set_params(output=self.output)
+        self.pos_ = pos
+        self.components_ = pos.components_
+        self.n_components_ = pos.n_components_
+        self.categories_ = pos.classes_
+        self.n_vocabulary_ = int(E.shape[0])
+        return self
+
+    def transform(self, X):
+        """Map embeddings onto (or away from) the target's subspace.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings of the vocabulary's width.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features) or (n_samples, n_components_)
+            See ``output``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self.pos_.transform(np.asarray(X))
+
+    def inverse_transform(self, X):
+        """Map coordinates back to embeddings (``output="coordinates"`` only).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Coordinates.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Embeddings.
+        """
+        check_is_fitted(self)
+        return self.pos_.inverse_transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names.
+
+        ``"vocabularypartofspeechanalysis0"``, ... for
+        ``output="coordinates"``, the input names otherwise.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Transformed feature names.
+        """
+        check_is_fitted(self)
+        input_features = _check_feature_names_in(self, input_features)
+        if self.output != "coordinates":
+            return input_features
+        prefix = type(self).__name__.lower()
+        return np.asarray(
+            [f"{prefix}{i}" for i in range(self.n_components_)], dtype=object
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

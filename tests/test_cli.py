@@ -1,0 +1,497 @@
+"""End-to-end tests of the ``sklearn-pos`` command, run in subprocesses.
+
+The main runs (fit, zero-shot, the offline failure) run the command as
+``python -m sklearn_pos`` in a subprocess with this checkout on the path, on
+the bundled tiny model with random weights; error paths call
+:func:`sklearn_pos.cli.main` in-process. Every subprocess has the Hugging
+Face hub pointed at a closed local port and set offline, so nothing is ever
+fetched.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_pos.cli import main
+
+pytest.importorskip("open_clip")
+
+REPO = Path(__file__).resolve().parents[1]
+ORDER = ["noun", "adj", "verb", "adv"]
+WORDNET_COUNTS = {"noun": 112219, "adj": 18021, "verb": 7295, "adv": 3910}
+TINY = ["--model", "sklearn-pos-tiny", "--pretrained", "none", "--device", "cpu"]
+
+pytestmark = pytest.mark.slow
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    env.update(
+        HF_ENDPOINT="http://127.0.0.1:9",
+        HF_HUB_OFFLINE="1",
+        MPLBACKEND="Agg",
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(*args, env=None, timeout=240, command=None):
+    command = command or [sys.executable, "-m", "sklearn_pos"]
+    return subprocess.run(
+        [*command, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env or _env(),
+        timeout=timeout,
+    )
+
+
+def _is_png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """One `fit` run on 1,500 words of the vocabulary."""
+    out = tmp_path_factory.mktemp("fit") / "result"
+    result = run_cli(
+        "fit",
+        *TINY,
+        "--vocabulary-size",
+        1500,
+        "--output-dir",
+        out,
+        "--no-progress",
+        "--max-points-per-class",
+        200,
+    )
+    return out, result
+
+
+def test_fit_writes_the_estimator_table_and_figures(fitted):
+    out, result = fitted
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+    bundle = joblib.load(out / "pos_subspaces.joblib")
+    pos = bundle["estimator"]
+    assert pos.classes_.tolist() == sorted(ORDER)
+    assert pos.n_components_ == 16  # a quarter of the tiny model's 64 dimensions
+    assert pos.lam == 0.5 and pos.geometry == "tangent" and pos.target_ == "noun"
+    assert pos.class_components_.shape == (4, 16, 64)
+    assert bundle["model_name"] == "sklearn-pos-tiny"
+    assert bundle["pretrained"] is None
+    assert bundle["embedding_dim"] == 64
+    counts = bundle["vocabulary"]["counts"]
+    assert sum(counts.values()) == 1500 == bundle["vocabulary"]["n_words"]
+    for name, total in WORDNET_COUNTS.items():  # stratified subsample
+        assert abs(counts[name] - 1500 * total / 141445) <= 1
+    np.testing.assert_array_equal(pos.class_counts_, [counts[c] for c in pos.classes_])
+
+    table = pd.read_csv(out / "class_invariance.csv", index_col=0)
+    assert table.index.tolist() == ORDER and table.columns.tolist() == ORDER
+    np.testing.assert_allclose(table.sum(axis=1), 1.0, atol=1e-5)
+    pd.testing.assert_frame_equal(
+        table, bundle["class_invariance"], check_names=False, atol=1e-6
+    )
+
+    # The printed table is the saved one.
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["data"])
+    assert lines[header].split() == ["data", *ORDER]
+    for row, name in zip(lines[header + 2 : header + 6], ORDER):
+        cells = row.split()
+        assert cells[0] == name
+        np.testing.assert_allclose(
+            [float(c) for c in cells[1:]], table.loc[name], atol=0.006
+        )
+    assert "Random weights" in result.stdout
+
+    figures = ["class_invariance.png"] + [f"subspace_scatter_{c}.png" for c in ORDER]
+    for name in figures:
+        assert _is_png(out / name), name
+        assert f"figure: {out / name}" in result.stdout
+    assert any((out / "cache").rglob("*")), "the embedding cache is empty"
+    # Progress and status go to stderr, the results to stdout.
+    assert "Encoding 1,500 words" in result.stderr
+
+
+def test_fit_table_is_the_class_invariance_of_the_saved_estimator(fitted):
+    from sklearn_pos.cli import _vocabulary
+    from sklearn_pos.embedding import CLIPEmbedder
+    from sklearn_pos.metrics import class_invariance
+
+    out, result = fitted
+    assert result.returncode == 0, result.stderr
+    words, y, _ = _vocabulary(1500, "none", 0)
+    embedder = CLIPEmbedder(
+        "sklearn-pos-tiny", None, device="cpu", memory=out / "cache"
+    )
+    E = embedder.transform(list(words))
+    pos = joblib.load(out / "pos_subspaces.joblib")["estimator"]
+    expected = class_invariance(pos, E, y, labels=ORDER)
+    table = pd.read_csv(out / "class_invariance.csv", index_col=0)
+    np.testing.assert_allclose(table.to_numpy(), expected.to_numpy(), atol=1e-5)
+
+
+def test_refit_reuses_the_cache_and_lam_zero_is_less_diagonal(fitted, capsys):
+    out, first = fitted
+    assert first.returncode == 0, first.stderr
+    cached = {
+        p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()
+    }
+    # In-process this time: main() returns the exit status.
+    status = main(
+        [
+            "fit",
+            *TINY,
+            "--vocabulary-size",
+            "1500",
+            "--output-dir",
+            str(out),
+            "--no-progress",
+            "--lam",
+            "0",
+            "--no-plots",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "figure:" not in captured.out
+    # No new cache entry: the embeddings of the first run were loaded.
+    after = {p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()}
+    assert set(after) == set(cached)
+    bundle = joblib.load(out / "pos_subspaces.joblib")
+    assert bundle["estimator"].lam == 0.0
+    lam0 = np.diag(bundle["class_invariance"].to_numpy())
+    rewritten = np.diag(
+        pd.read_csv(out / "class_invariance.csv", index_col=0).to_numpy()
+    )
+    np.testing.assert_allclose(rewritten, lam0, atol=1e-5)
+    first_diagonal = float(first.stdout.split("mean diagonal: ")[1].split()[0])
+    assert first_diagonal > lam0.mean() + 0.05
+
+
+def test_fit_with_the_artist_theme(tmp_path, capsys):
+    out = tmp_path / "theme"
+    status = main(
+        [
+            "fit", *TINY, "--vocabulary-size", "300", "--theme", "artists",
+            "--target", "artist", "--output-dir", str(out), "--no-progress",
+            "--no-plots",
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    bundle = joblib.load(out / "pos_subspaces.joblib")
+    pos = bundle["estimator"]
+    assert pos.target_ == "artist"
+    assert bundle["vocabulary"]["counts"]["artist"] == 916  # every name, whatever N
+    assert sum(bundle["vocabulary"]["counts"].values()) == 300 + 916
+    table = pd.read_csv(out / "class_invariance.csv", index_col=0)
+    assert table.index.tolist() == [*ORDER, "artist"]
+    assert table.columns.tolist() == [*ORDER, "artist"]
+    assert "1/5 = 0.20 is chance" in captured.out
+
+
+def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path):
+    from sklearn_pos.embedding import CLIPEmbedder
+
+    out, fit_result = fitted
+    assert fit_result.returncode == 0, fit_result.stderr
+    csv = tmp_path / "zero_shot.csv"
+    result = run_cli(
+        "zero-shot",
+        "--subspaces",
+        out / "pos_subspaces.joblib",
+        "--images",
+        image_folder.root,
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--num-workers",
+        0,
+        "--templates",
+        "simple",
+        "--output",
+        csv,
+    )
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(csv, index_col=0)
+    assert table.index.tolist() == [
+        "CLIP",
+        "projected onto the noun subspace (tangent)",
+    ]
+    assert table["images"].tolist() == [12, 12]
+    for accuracy in table["top-1 accuracy (%)"]:
+        assert f"{accuracy:.1f}" in result.stdout
+        # 12 images: every accuracy is a multiple of 1/12.
+        assert (accuracy * 12 / 100) == pytest.approx(round(accuracy * 12 / 100))
+
+    # The baseline is CLIP's zero-shot rule, recomputed here.
+    from sklearn_pos.templates import get_templates
+
+    text = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu")
+    image = CLIPEmbedder(
+        "sklearn-pos-tiny", None, modality="image", device="cpu", num_workers=0
+    )
+    names = sorted(image_folder.target_names)
+    templates = get_templates("simple")
+    T = text.transform([t.format(n) for n in names for t in templates])
+    T = T.reshape(len(names), len(templates), -1).mean(axis=1)
+    predicted = np.asarray(names)[
+        np.argmax(image.transform(image_folder.paths) @ T.T, 1)
+    ]
+    expected = 100 * np.mean(predicted == image_folder.target)
+    assert table.loc["CLIP", "top-1 accuracy (%)"] == pytest.approx(expected)
+
+
+def test_zero_shot_onto_another_saved_subspace(fitted, image_folder, capsys, tmp_path):
+    from sklearn_pos import PartOfSpeechComponentAnalysis
+    from sklearn_pos.cli import _vocabulary
+    from sklearn_pos.embedding import CLIPEmbedder
+
+    out, fit_result = fitted
+    assert fit_result.returncode == 0, fit_result.stderr
+    status = main(
+        [
+            "zero-shot", "--subspaces", str(out / "pos_subspaces.joblib"),
+            "--images", str(image_folder.root), "--target", "adj",
+            "--device", "cpu", "--no-progress", "--num-workers", "0",
+            "--predictions", str(tmp_path / "predictions.csv"),
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    row = next(
+        line for line in captured.out.splitlines() if line.startswith("projected")
+    )
+    assert row.startswith("projected onto the adj subspace (tangent)")
+    accuracy = float(row.split()[-2])
+    saved = pd.read_csv(tmp_path / "predictions.csv")
+    assert saved.columns.tolist() == ["image", "class", "CLIP", "projected"]
+    assert sorted(saved["image"]) == sorted(image_folder.paths)
+    saved = saved.set_index("image").loc[image_folder.paths]
+    np.testing.assert_array_equal(saved["class"], image_folder.target)
+    assert 100 * np.mean(saved["projected"] == saved["class"]) == pytest.approx(
+        accuracy, abs=0.05
+    )
+
+    # Refit the adjective projection from the cached vocabulary embeddings and
+    # classify by hand: the saved fit, re-targeted, must give the same result.
+    words, y, _ = _vocabulary(1500, "none", 0)
+    text = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu", memory=out / "cache")
+    pos = PartOfSpeechComponentAnalysis(
+        n_components=16, target="adj", output="projection"
+    ).fit(text.transform(list(words)), y)
+    images = CLIPEmbedder(
+        "sklearn-pos-tiny", None, modality="image", device="cpu", num_workers=0
+    ).transform(image_folder.paths)
+    names = np.asarray(sorted(image_folder.target_names))
+    predicted = names[np.argmax(pos.transform(images) @ text.transform(names).T, 1)]
+    np.testing.assert_array_equal(saved["projected"], predicted)
+
+
+@pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
+def test_saved_subspaces_can_be_retargeted_without_refit(geometry):
+    from sklearn_pos import PartOfSpeechComponentAnalysis
+    from sklearn_pos.cli import _projection_onto
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 6)) + 3
+    y = np.repeat(ORDER[:3], 100)
+    X[y == "adj", 1] += 2 * rng.normal(size=100)
+    params = dict(n_components=2, geometry=geometry)
+    saved = PartOfSpeechComponentAnalysis(target="noun", **params).fit(X, y)
+    before = saved.transform(X)
+    moved = _projection_onto(saved, "adj")
+    fresh = PartOfSpeechComponentAnalysis(
+        target="adj", output="projection", **params
+    ).fit(X, y)
+    np.testing.assert_allclose(moved.transform(X), fresh.transform(X), atol=1e-12)
+    assert not np.allclose(
+        moved.transform(X), saved.set_params(output="projection").transform(X)
+    )
+    # The saved estimator itself is left as it was.
+    assert saved.target_ == "noun"
+    np.testing.assert_array_equal(
+        saved.set_params(output="coordinates").transform(X), before
+    )
+
+
+def test_offline_weights_fail_fast_with_advice(tmp_path):
+    out = tmp_path / "never"
+    result = run_cli(
+        "fit",
+        "--model",
+        "ViT-B-32",
+        "--pretrained",
+        "openai",
+        "--output-dir",
+        out,
+        "--device",
+        "cpu",
+        env=_env(HF_HOME=str(tmp_path / "empty_hf_home")),
+        timeout=120,
+    )
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    message = result.stderr
+    assert "could not be obtained" in message
+    assert "--pretrained /path/to/checkpoint.pt" in message
+    assert "ViT-B-32-quickgelu" in message
+    assert "--pretrained none" in message
+    assert not out.exists()
+    assert result.stdout == ""
+
+
+def test_help_explains_the_commands(capsys):
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m sklearn_pos")
+    for text in [
+        "fit",
+        "zero-shot",
+        "class-invariance",
+        "--pretrained none",
+        "exit status",
+    ]:
+        assert text in result.stdout
+    for command, options in {
+        "fit": [
+            "--n-components",
+            "--lam",
+            "--geometry",
+            "--vocabulary-size",
+            "--theme",
+            "--output-dir",
+            "--model",
+            "--pretrained",
+            "--device",
+            "--precision",
+            "--batch-size",
+            "--no-progress",
+            "pos_subspaces.joblib",
+            "'none' for random weights",
+        ],
+        "zero-shot": ["--subspaces", "--images", "--templates", "openai_imagenet"],
+    }.items():
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        text = capsys.readouterr().out
+        for option in options:
+            assert option in text, (command, option)
+
+
+def test_help_does_not_load_torch():
+    code = (
+        "import sys\n"
+        "from sklearn_pos.cli import main\n"
+        "try:\n    main(['fit', '--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fit", "--lam", "2"], "expected a number in [0, 1]"),
+        (["fit", "--geometry", "curved"], "invalid choice"),
+        (["fit", "-k", "0"], "expected a positive integer"),
+    ],
+)
+def test_invalid_options_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "usage:"),
+        (
+            ["fit", *TINY, "--target", "pronoun", "--vocabulary-size", "100"],
+            "--target 'pronoun' is not a category",
+        ),
+        (["fit", *TINY, "--vocabulary-size", "5"], "--vocabulary-size 5 is too small"),
+        (
+            ["fit", *TINY, "-k", "64", "--vocabulary-size", "100", "--no-plots"],
+            "--n-components 64 must be smaller than the embedding width",
+        ),
+        (
+            ["fit", "--model", "ViT-B-33", "--pretrained", "none"],
+            "Unknown open_clip model_name='ViT-B-33'",
+        ),
+        (
+            ["fit", "--pretrained", "nowhere/ckpt.pt"],
+            "--pretrained nowhere/ckpt.pt: no such checkpoint file",
+        ),
+        (
+            ["zero-shot", "--subspaces", "missing.joblib", "--images", "."],
+            "missing.joblib: no such file",
+        ),
+    ],
+)
+def test_input_errors_exit_2_with_one_message(args, message, capsys, tmp_path):
+    status = main(
+        [*args, "--output-dir", str(tmp_path)] if args[:1] == ["fit"] else args
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_zero_shot_needs_a_folder_per_class(fitted, tmp_path, capsys):
+    out, _ = fitted
+    (tmp_path / "only").mkdir()
+    status = main(
+        [
+            "zero-shot",
+            "--subspaces",
+            str(out / "pos_subspaces.joblib"),
+            "--images",
+            str(tmp_path),
+            "--device",
+            "cpu",
+        ]
+    )
+    assert status == 2
+    assert "at least two subfolders" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    from sklearn_pos import __version__
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert __version__ in capsys.readouterr().out
+
+
+@pytest.mark.skipif(shutil.which("sklearn-pos") is None, reason="not installed")
+def test_console_script():
+    result = run_cli("--help", command=[shutil.which("sklearn-pos")])
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: sklearn-pos")

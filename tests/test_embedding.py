@@ -1,0 +1,744 @@
+"""Tests of CLIPEmbedder on tiny open_clip models (no downloads)."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+torch = pytest.importorskip("torch")
+open_clip = pytest.importorskip("open_clip")
+Image = pytest.importorskip("PIL.Image")
+
+from sklearn_pos import _clip  # noqa: E402
+from sklearn_pos.embedding import (  # noqa: E402
+    CLIPEmbedder,
+    ImageReadError,
+    WeightsUnavailableError,
+    clear_model_cache,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TINY = "sklearn-pos-tiny"
+
+TEXTS = [
+    "dog",
+    "a red car parked next to a very old stone bridge over the river",
+    "",
+    "dog",
+    "ice cream",
+    "the quick brown fox jumps over the lazy dog " * 12,  # longer than the context
+    "Monet",
+    "to run",
+]
+
+
+def cosine_rows(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def tiny(**params):
+    params = {"model_name": TINY, "pretrained": None, "device": "cpu", **params}
+    return CLIPEmbedder(**params)
+
+
+# ------------------------------------------------------------------ extra test configs
+
+_TINY_CFG = json.loads(
+    (REPO_ROOT / "sklearn_pos/_model_configs/sklearn-pos-tiny.json").read_text()
+)
+
+
+def _variant(**changes):
+    cfg = json.loads(json.dumps(_TINY_CFG))
+    for key, value in changes.items():
+        if key.startswith("text_"):
+            cfg["text_cfg"][key[len("text_") :]] = value
+        else:
+            cfg[key] = value
+    return cfg
+
+
+# name -> (config, whether the cut-token path applies)
+_VARIANTS = {
+    "tiny-test-quickgelu": (_variant(quick_gelu=True), True),
+    "tiny-test-eos": (_variant(text_pool_type="eos", text_eos_id=49407), True),
+    "tiny-test-first": (_variant(text_pool_type="first"), True),
+    "tiny-test-projbias": (_variant(text_proj_bias=True), True),
+    "tiny-test-custom": (_variant(custom_text=True), True),
+    "tiny-test-last": (_variant(text_pool_type="last"), False),
+    "tiny-test-bidir": (_variant(text_no_causal_mask=True), False),
+    "tiny-test-clstoken": (_variant(custom_text=True, text_embed_cls=True), False),
+}
+
+
+@pytest.fixture(scope="module")
+def test_configs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("configs")
+    for name, (cfg, _) in _VARIANTS.items():
+        (folder / f"{name}.json").write_text(json.dumps(cfg))
+    _clip.register_bundled_configs()
+    open_clip.add_model_config(folder)
+    return folder
+
+
+def reference_text(bundle, texts, normalize=True):
+    with torch.no_grad():
+        out = bundle.model.encode_text(
+            bundle.tokenizer(list(texts)), normalize=normalize
+        )
+    return out.numpy()
+
+
+def reference_images(bundle, pil_images):
+    batch = torch.stack([bundle.preprocess(img) for img in pil_images])
+    with torch.no_grad():
+        return bundle.model.encode_image(batch, normalize=True).numpy()
+
+
+# ---------------------------------------------------------------------------- text
+
+
+@pytest.mark.parametrize("model_name", [TINY] + list(_VARIANTS))
+def test_text_matches_open_clip(model_name, test_configs):
+    emb = tiny(model_name=model_name, batch_size=3)
+    E = emb.fit_transform(TEXTS)
+    assert E.shape == (len(TEXTS), 64) and E.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1.0, atol=1e-5)
+    ref = reference_text(emb.get_model(), TEXTS)
+    assert cosine_rows(E, ref).min() >= 1 - 1e-5
+    expected_cut = model_name == TINY or _VARIANTS[model_name][1]
+    assert (emb._load().text_tower is not None) == expected_cut
+
+
+def test_text_runs_on_cut_tokens_grouped_by_length(tiny_clip_kwargs):
+    emb = CLIPEmbedder(batch_size=2, **tiny_clip_kwargs)
+    bundle = emb.get_model()
+    lengths = []
+    hook = bundle.model.transformer.register_forward_pre_hook(
+        lambda module, args, kwargs: lengths.append(args[0].shape[:2]), with_kwargs=True
+    )
+    texts = ["a photo of a big red car", "cat", "dog", "a big dog", "x y"]
+    try:
+        E = emb.transform(texts)
+    finally:
+        hook.remove()
+    needed = (bundle.tokenizer(texts).argmax(-1) + 1).tolist()  # SOT ... EOT
+    # sorted by needed length, batches of two, each cut to its own longest row
+    by_len = sorted(needed)
+    assert [tuple(s) for s in lengths] == [
+        (len(by_len[i : i + 2]), max(by_len[i : i + 2])) for i in range(0, 5, 2)
+    ]
+    assert max(s[1] for s in lengths) < 77
+    assert cosine_rows(E, reference_text(bundle, texts)).min() >= 1 - 1e-5
+
+
+def test_tokenization_in_chunks_gives_same_result(tiny_clip_kwargs, monkeypatch):
+    emb = CLIPEmbedder(batch_size=4, **tiny_clip_kwargs)
+    want = emb.transform(TEXTS)
+    monkeypatch.setattr(_clip, "_TOKENIZE_CHUNK", 3)
+    np.testing.assert_allclose(emb.transform(TEXTS), want, atol=1e-6)
+
+
+def test_duplicates_encoded_once(tiny_clip_kwargs, monkeypatch):
+    seen = []
+    real = _clip.encode_texts
+
+    def spy(loaded, texts, **kw):
+        seen.append(list(texts))
+        return real(loaded, texts, **kw)
+
+    monkeypatch.setattr(_clip, "encode_texts", spy)
+    X = ["b", "a", "b", "c", "a", "b"]
+    E = CLIPEmbedder(**tiny_clip_kwargs).transform(X)
+    assert seen == [["b", "a", "c"]]
+    np.testing.assert_array_equal(E[0], E[2])
+    np.testing.assert_array_equal(E[1], E[4])
+    assert not np.allclose(E[0], E[1])
+
+
+def test_normalize_false_returns_raw_features(tiny_clip_kwargs):
+    emb = CLIPEmbedder(normalize=False, **tiny_clip_kwargs)
+    E = emb.transform(TEXTS[:3])
+    ref = reference_text(emb.get_model(), TEXTS[:3], normalize=False)
+    np.testing.assert_allclose(E, ref, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(np.linalg.norm(E, axis=1), 1.0)
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_mixed_precision_close_to_fp32(tiny_clip_kwargs, precision):
+    full = CLIPEmbedder(**tiny_clip_kwargs).transform(TEXTS)
+    emb = CLIPEmbedder(precision=precision, **tiny_clip_kwargs)
+    half = emb.transform(TEXTS)
+    assert half.dtype == np.float32
+    assert cosine_rows(full, half).min() > 0.99
+    assert emb.__sklearn_tags__().non_deterministic
+
+
+# --------------------------------------------------------------------------- images
+
+
+def test_images_match_open_clip(tiny_clip_kwargs, image_folder):
+    emb = CLIPEmbedder(
+        modality="image", batch_size=5, num_workers=1, **tiny_clip_kwargs
+    )
+    paths = image_folder.paths
+    E = emb.fit_transform(paths)
+    assert E.shape == (len(paths), 64) and E.dtype == np.float32
+    ref = reference_images(emb.get_model(), [Image.open(p) for p in paths])
+    assert cosine_rows(E, ref).min() >= 1 - 1e-5
+
+    # the same images as Path objects, PIL images and uint8 arrays, mixed
+    pils = [Image.open(p).convert("RGB") for p in paths[:3]]
+    mixed = [Path(paths[0]), pils[1], np.asarray(pils[2])]
+    np.testing.assert_allclose(emb.transform(mixed), E[:3], atol=1e-6)
+    # a 4-d array of same-sized images
+    stack = np.stack([np.asarray(pils[0].resize((40, 30)))] * 2)
+    F = emb.transform(stack)
+    np.testing.assert_allclose(F[0], F[1])
+
+
+def test_image_modes_are_converted(tmp_path):
+    # grayscale: R = G = B
+    gray = _clip.load_rgb(Image.fromarray(np.full((8, 8), 77, np.uint8)))
+    assert gray.mode == "RGB" and np.all(np.asarray(gray) == 77)
+    # 16-bit file: 65535 -> 255, 257 * 100 -> 100
+    sixteen = np.array([[65535, 25700], [0, 257]], dtype=np.uint16)
+    path16 = tmp_path / "deep.png"
+    Image.fromarray(sixteen).save(path16)
+    assert Image.open(path16).mode.startswith("I")
+    got = np.asarray(_clip.load_rgb(path16))
+    np.testing.assert_array_equal(got[..., 0], [[255, 100], [0, 1]])
+    # a uint16 array is scaled the same way
+    np.testing.assert_array_equal(
+        np.asarray(_clip.load_rgb(sixteen))[..., 1], got[..., 1]
+    )
+    # transparency goes over white, opaque pixels keep their colour
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[0, 0] = (10, 20, 30, 255)
+    got = np.asarray(_clip.load_rgb(rgba))
+    assert tuple(got[0, 0]) == (10, 20, 30) and tuple(got[1, 1]) == (255, 255, 255)
+    # palette with a transparent index
+    pal = Image.new("P", (2, 1))
+    pal.putdata([0, 1])
+    pal.putpalette([0, 0, 0, 200, 0, 0] + [0] * 762)
+    pal.info["transparency"] = 0
+    got = np.asarray(_clip.load_rgb(pal))
+    assert tuple(got[0, 0]) == (255, 255, 255) and tuple(got[0, 1]) == (200, 0, 0)
+    # and a mixed list goes through the estimator
+    E = tiny(modality="image").transform(
+        [path16, rgba, pal, np.full((5, 6), 9, np.uint8)]
+    )
+    assert E.shape == (4, 64) and np.isfinite(E).all()
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_missing_and_corrupt_files_name_file_and_row(
+    tmp_path, image_folder, num_workers
+):
+    corrupt = tmp_path / "broken.jpg"
+    corrupt.write_bytes(b"\xff\xd8 not really a jpeg")
+    emb = tiny(modality="image", batch_size=1, num_workers=num_workers)
+    missing = str(tmp_path / "nowhere.png")
+    with pytest.raises(ImageReadError, match=r"row 1 .*nowhere\.png") as info:
+        emb.transform([image_folder.paths[0], missing, image_folder.paths[1]])
+    assert info.value.row == 1 and "nowhere.png" in info.value.source
+    with pytest.raises(ImageReadError, match=r"row 2 .*broken\.jpg"):
+        emb.transform(image_folder.paths[:2] + [str(corrupt)])
+
+
+def test_oom_batches_are_split_and_no_row_is_lost(
+    tiny_clip_kwargs, image_folder, monkeypatch
+):
+    texts = [f"word number {i}" for i in range(11)]
+    text_emb = CLIPEmbedder(batch_size=8, **tiny_clip_kwargs)
+    img_emb = CLIPEmbedder(
+        modality="image", batch_size=8, num_workers=0, **tiny_clip_kwargs
+    )
+    want_t = text_emb.transform(texts)
+    want_i = img_emb.transform(image_folder.paths)
+
+    sizes = []
+    real_text = _clip._CausalTextTower.__call__
+
+    def flaky_text(self, tokens):
+        sizes.append(tokens.shape[0])
+        if tokens.shape[0] > 3:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_text(self, tokens)
+
+    monkeypatch.setattr(_clip._CausalTextTower, "__call__", flaky_text)
+    got_t = text_emb.transform(texts)
+    np.testing.assert_allclose(got_t, want_t, atol=1e-6)
+    # 8 fails, 4 fails, then pieces of 2, also for the next batch
+    assert sizes[:3] == [8, 4, 2] and max(sizes[3:]) == 2
+
+    model = img_emb.get_model().model
+    real_image = model.encode_image
+
+    def flaky_image(x, normalize=False):
+        if x.shape[0] > 2:
+            raise RuntimeError("MPS backend out of memory (simulated)")
+        return real_image(x, normalize=normalize)
+
+    monkeypatch.setattr(model, "encode_image", flaky_image)
+    np.testing.assert_allclose(img_emb.transform(image_folder.paths), want_i, atol=1e-6)
+
+    # an OOM on a single row, or any other error, is raised
+    monkeypatch.setattr(
+        model,
+        "encode_image",
+        lambda x, normalize=False: (_ for _ in ()).throw(
+            torch.cuda.OutOfMemoryError("out of memory")
+        ),
+    )
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        img_emb.transform(image_folder.paths[:3])
+    monkeypatch.setattr(
+        model,
+        "encode_image",
+        lambda x, normalize=False: (_ for _ in ()).throw(
+            RuntimeError("shape mismatch")
+        ),
+    )
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        img_emb.transform(image_folder.paths[:3])
+
+
+def test_progress_bar_only_when_verbose(tiny_clip_kwargs, capsys):
+    texts = [f"t{i}" for i in range(7)]
+    CLIPEmbedder(batch_size=2, **tiny_clip_kwargs).transform(texts)
+    assert "CLIPEmbedder" not in capsys.readouterr().err
+    CLIPEmbedder(batch_size=2, verbose=True, **tiny_clip_kwargs).transform(texts)
+    assert "CLIPEmbedder" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------- inputs, errors
+
+
+def test_input_containers_agree(tiny_clip_kwargs):
+    words = ["dog", "cat", "a red car"]
+    emb = CLIPEmbedder(**tiny_clip_kwargs)
+    ref = emb.transform(words)
+    for X in (
+        tuple(words),
+        np.array(words),
+        np.array(words, dtype=object).reshape(-1, 1),
+        pd.Series(words, index=[10, 11, 12]),
+        pd.DataFrame({"word": words}),
+        pd.Series(words, dtype="string"),
+    ):
+        np.testing.assert_array_equal(emb.transform(X), ref)
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (["dog", 3, "cat"], TypeError, "Row 1 holds a int"),
+        (["dog", None], ValueError, "Missing value .* row 1"),
+        (["dog", np.nan], ValueError, "Missing value .* row 1"),
+        ("dog", TypeError, "wrap it in a list"),
+        ([], ValueError, "empty input"),
+        (pd.DataFrame({"a": ["x"], "b": ["y"]}), ValueError, "one column"),
+        (np.array([["a", "b"]]), ValueError, "1-d array"),
+        (42, TypeError, "expects a list"),
+    ],
+)
+def test_bad_text_inputs(tiny_clip_kwargs, X, error, match):
+    with pytest.raises(error, match=match):
+        CLIPEmbedder(**tiny_clip_kwargs).transform(X)
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        ([np.zeros((4, 4, 3), np.float32)], TypeError, "dtype uint8"),
+        ([3.5], TypeError, "Row 0 holds a float"),
+        (np.zeros((8, 8, 3), np.uint8), ValueError, "list of images"),
+        ([None], ValueError, "Missing value"),
+    ],
+)
+def test_bad_image_inputs(tiny_clip_kwargs, X, error, match):
+    with pytest.raises(error, match=match):
+        CLIPEmbedder(modality="image", **tiny_clip_kwargs).transform(X)
+
+
+def test_bad_parameters_are_explained(tmp_path):
+    with pytest.raises(InvalidParameterError, match="modality"):
+        tiny(modality="audio").fit(["dog"])
+    with pytest.raises(
+        ValueError, match=r"Unknown open_clip model_name.*sklearn-pos-tiny"
+    ):
+        tiny(model_name="sklearn-pos-tiy").fit(["dog"])
+    with pytest.raises(ValueError, match=r"nor a known tag.*openai"):
+        tiny(model_name="ViT-B-32", pretrained="opena").fit(["dog"])
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        tiny(pretrained=str(tmp_path / "weights.pt")).fit(["dog"])
+    with pytest.raises(ValueError, match="pass it as pretrained"):
+        tiny(model_name="hf-hub:org/repo").fit(["dog"])
+    with pytest.raises(FileNotFoundError, match="open_clip_config.json"):
+        tiny(pretrained=f"local-dir:{tmp_path}").fit(["dog"])
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            tiny(device="cuda").fit(["dog"])
+
+
+# ------------------------------------------------------------- scikit-learn citizen
+
+
+def test_init_does_nothing_and_clone_keeps_params():
+    before = len(_clip._MODEL_CACHE)
+    emb = CLIPEmbedder("no-such-model", "no-such-tag", modality="image", batch_size=7)
+    assert len(_clip._MODEL_CACHE) == before
+    assert clone(emb).get_params() == emb.get_params()
+    assert not [k for k in vars(emb) if k.endswith("_")]
+
+
+def test_fit_records_metadata_only(tiny_clip_kwargs):
+    emb = CLIPEmbedder(**tiny_clip_kwargs)
+    names_unfitted = emb.get_feature_names_out()
+    emb.fit(pd.DataFrame({"word": ["x", "y"]}))
+    assert emb.embedding_dim_ == 64 and emb.device_ == "cpu" and emb.n_features_in_ == 1
+    assert list(emb.feature_names_in_) == ["word"]
+    names = emb.get_feature_names_out()
+    assert list(names[:2]) == ["clipembedder0", "clipembedder1"] and len(names) == 64
+    np.testing.assert_array_equal(names, names_unfitted)
+    # fitting on other data changes nothing in the output
+    other = CLIPEmbedder(**tiny_clip_kwargs).fit(["something else entirely"])
+    np.testing.assert_array_equal(other.transform(["dog"]), emb.transform(["dog"]))
+    emb.fit(["no name"])
+    assert not hasattr(emb, "feature_names_in_")
+
+
+def test_set_output_pandas_keeps_index(tiny_clip_kwargs):
+    emb = CLIPEmbedder(**tiny_clip_kwargs).set_output(transform="pandas")
+    X = pd.Series(["dog", "cat"], index=["a", "b"], name="word")
+    out = emb.fit_transform(X)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.index) == ["a", "b"] and out.columns[0] == "clipembedder0"
+    assert out.shape == (2, 64)
+
+
+def test_tags_are_honest():
+    tags = CLIPEmbedder().__sklearn_tags__()
+    assert tags.input_tags.string and not tags.input_tags.two_d_array
+    assert not tags.requires_fit and tags.transformer_tags.preserves_dtype == []
+    assert not CLIPEmbedder(device="cpu").__sklearn_tags__().non_deterministic
+    assert CLIPEmbedder(device="cuda").__sklearn_tags__().non_deterministic
+
+
+@pytest.mark.parametrize(
+    "check_name",
+    [
+        "check_no_attributes_set_in_init",
+        "check_parameters_default_constructible",
+        "check_get_params_invariance",
+        "check_set_params",
+        "check_estimator_cloneable",
+        "check_estimator_repr",
+        "check_valid_tag_types",
+    ],
+)
+def test_data_free_sklearn_checks(check_name):
+    from sklearn.utils import estimator_checks
+
+    check = getattr(estimator_checks, check_name)
+    check("CLIPEmbedder", CLIPEmbedder())
+
+
+def test_model_shared_across_clones_and_grid_search(tiny_clip_kwargs, monkeypatch):
+    clear_model_cache()
+    builds = []
+    real_build = _clip._build
+    monkeypatch.setattr(_clip, "_build", lambda *a: builds.append(a) or real_build(*a))
+    words = ["dog", "cat", "horse", "cow", "red", "blue", "green", "tall"] * 2
+    y = [0, 0, 0, 0, 1, 1, 1, 1] * 2
+    pipe = make_pipeline(CLIPEmbedder(**tiny_clip_kwargs), LogisticRegression())
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0, 10.0]}, cv=2)
+    search.fit(words, y)
+    # the image tower of the same weights is the same model too
+    CLIPEmbedder(modality="image", **tiny_clip_kwargs).transform(
+        [np.zeros((9, 9, 3), np.uint8)]
+    )
+    assert len(builds) == 1
+    other_seed = CLIPEmbedder(random_state=1, **tiny_clip_kwargs)
+    assert not np.allclose(other_seed.transform(["dog"]), pipe[0].transform(["dog"]))
+    assert len(builds) == 2
+    assert clear_model_cache() == 2 and not _clip._MODEL_CACHE
+
+
+def test_pickle_is_small_and_reloads(tiny_clip_kwargs):
+    emb = CLIPEmbedder(**tiny_clip_kwargs).fit(["dog"])
+    want = emb.transform(TEXTS)
+    blob = pickle.dumps(emb)
+    assert len(blob) < 10_000  # the tiny model's weights alone are ~14 MB
+    clear_model_cache()
+    back = pickle.loads(blob)
+    assert back.embedding_dim_ == 64
+    np.testing.assert_array_equal(back.transform(TEXTS), want)
+
+
+def test_import_is_light_and_random_weights_reproducible_across_processes():
+    code = textwrap.dedent(
+        """
+        import json, sys
+        import sklearn_pos, sklearn_pos.embedding
+        heavy = sorted(m for m in ("torch", "open_clip", "PIL") if m in sys.modules)
+        from sklearn_pos.embedding import CLIPEmbedder
+        emb = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu")
+        E = emb.transform(["dog", "a cat"])
+        print(json.dumps({"heavy": heavy, "E": E.tolist()}))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["heavy"] == []
+    np.testing.assert_array_equal(
+        np.asarray(out["E"], np.float32), tiny().transform(["dog", "a cat"])
+    )
+
+
+# ---------------------------------------------------------------- weights, checkpoints
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path):
+    model = tiny().get_model().model
+    path = tmp_path / "tiny.pt"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def test_reload_from_checkpoint_and_local_dir(tiny_checkpoint, tmp_path):
+    want_t = tiny().transform(TEXTS)
+    img = [np.arange(300, dtype=np.uint8).reshape(10, 10, 3)]
+    want_i = tiny(modality="image").transform(img)
+    for pretrained in (str(tiny_checkpoint), tiny_checkpoint):
+        np.testing.assert_array_equal(
+            tiny(pretrained=pretrained).transform(TEXTS), want_t
+        )
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": _TINY_CFG}))
+    (folder / "open_clip_pytorch_model.bin").write_bytes(tiny_checkpoint.read_bytes())
+    local = tiny(model_name="ignored", pretrained=f"local-dir:{folder}")
+    np.testing.assert_array_equal(local.transform(TEXTS), want_t)
+    np.testing.assert_allclose(
+        local.set_params(modality="image").transform(img), want_i, atol=1e-6
+    )
+
+
+def test_tag_applies_quick_gelu_and_preprocessing(tiny_checkpoint, monkeypatch):
+    from open_clip.transformer import QuickGELU
+
+    tag_cfg = {
+        "file": str(tiny_checkpoint),
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.25, 0.25, 0.25),
+        "interpolation": "bilinear",
+        "resize_mode": "squash",
+        "quick_gelu": True,
+    }
+    monkeypatch.setitem(open_clip.pretrained._PRETRAINED, TINY, {"testtag": tag_cfg})
+    emb = tiny(pretrained="testtag")
+    bundle = emb.get_model()
+    assert any(isinstance(m, QuickGELU) for m in bundle.model.modules())
+    assert tuple(bundle.model.visual.preprocess_cfg["mean"]) == (0.5, 0.5, 0.5)
+    assert bundle.model.visual.preprocess_cfg["resize_mode"] == "squash"
+    # equals open_clip's own model with QuickGELU forced, differs from plain GELU
+    ref = open_clip.create_model(
+        TINY, pretrained=str(tiny_checkpoint), force_quick_gelu=True
+    )
+    with torch.no_grad():
+        want = ref.eval().encode_text(bundle.tokenizer(TEXTS), normalize=True).numpy()
+    got = emb.transform(TEXTS)
+    assert cosine_rows(got, want).min() >= 1 - 1e-5
+    assert (
+        cosine_rows(got, tiny(pretrained=str(tiny_checkpoint)).transform(TEXTS)).min()
+        < 0.99999
+    )
+
+
+def test_openai_tag_resolves_to_quick_gelu_and_openai_preprocessing(monkeypatch):
+    from open_clip.constants import OPENAI_DATASET_MEAN
+
+    asked = []
+    monkeypatch.setattr(
+        _clip,
+        "_hub_file",
+        lambda repo, names, *a: asked.append((repo, names)) or "/w.bin",
+    )
+    monkeypatch.setattr(_clip, "_TAG_FILES", {})
+    spec = _clip.resolve_weights("ViT-B-32", "openai")
+    assert spec.quick_gelu and spec.checkpoint == "/w.bin"
+    assert dict(spec.preprocess)["mean"] == tuple(OPENAI_DATASET_MEAN)
+    assert dict(spec.preprocess)["interpolation"] == "bicubic"
+    assert asked[0][0] == "timm/vit_base_patch32_clip_224.openai"
+
+
+@pytest.fixture
+def offline_hub(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(_clip, "_TAG_FILES", {})
+    return tmp_path / "hub"
+
+
+def test_offline_tag_fails_fast_with_instructions(offline_hub):
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError) as info:
+        CLIPEmbedder("ViT-B-32", "laion2b_s34b_b79k", device="cpu").fit(["dog"])
+    assert time.perf_counter() - start < 5
+    msg = str(info.value)
+    assert "ViT-B-32" in msg and "laion2b_s34b_b79k" in msg
+    assert "pretrained='/path/to/checkpoint" in msg and "local-dir:" in msg
+
+
+def test_offline_tag_uses_cached_weights(offline_hub):
+    snap = _fake_hub_repo(
+        offline_hub,
+        "timm/vit_base_patch32_clip_224.openai",
+        {"open_clip_model.safetensors": b"not read here"},
+    )
+    spec = _clip.resolve_weights("ViT-B-32", "openai")
+    assert Path(spec.checkpoint) == snap / "open_clip_model.safetensors"
+
+
+def _fake_hub_repo(cache, repo_id, files):
+    """Lay out files as the Hugging Face cache stores a downloaded repository."""
+    commit = "89abcdef0123456789abcdef0123456789abcdef"
+    repo = cache / ("models--" + repo_id.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    for name, data in files.items():
+        (snap / name).write_bytes(data)
+    return snap
+
+
+def test_hf_hub_id_loads_from_local_cache(offline_hub, tiny_checkpoint):
+    config = {
+        "model_cfg": _TINY_CFG,
+        "preprocess_cfg": {"mean": [0.5] * 3, "std": [0.5] * 3},
+    }
+    _fake_hub_repo(
+        offline_hub,
+        "someone/tiny-clip",
+        {
+            "open_clip_config.json": json.dumps(config).encode(),
+            "open_clip_pytorch_model.bin": tiny_checkpoint.read_bytes(),
+        },
+    )
+    emb = tiny(pretrained="hf-hub:someone/tiny-clip")
+    # cached files are loaded from their snapshot folder, without asking the hub
+    assert emb._spec().model_name.startswith("local-dir:")
+    np.testing.assert_array_equal(emb.transform(TEXTS), tiny().transform(TEXTS))
+    assert tuple(emb.get_model().model.visual.preprocess_cfg["mean"]) == (0.5, 0.5, 0.5)
+    with pytest.raises(WeightsUnavailableError, match="hf-hub:someone/other"):
+        tiny(pretrained="hf-hub:someone/other").fit(["dog"])
+
+
+def test_unreachable_hub_fails_within_seconds(tmp_path):
+    code = textwrap.dedent(
+        """
+        import time
+        from sklearn_pos.embedding import CLIPEmbedder, WeightsUnavailableError
+        start = time.perf_counter()
+        try:
+            CLIPEmbedder("ViT-B-32", "laion2b_s34b_b79k", device="cpu").fit(["dog"])
+        except WeightsUnavailableError as exc:
+            print("ERROR", round(time.perf_counter() - start, 2), str(exc))
+        """
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "HOME": str(tmp_path),
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_CACHE": str(tmp_path / "hf" / "hub"),
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+        "HF_HUB_OFFLINE": "0",
+    }
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    line = res.stdout.strip().splitlines()[-1]
+    assert line.startswith("ERROR"), res.stdout + res.stderr
+    assert float(line.split()[1]) < 10
+    assert "unreachable" in line and "local-dir:" in line
+
+
+# ------------------------------------------------------------------- on-disk cache
+
+
+def test_memory_cache_skips_the_model(
+    tiny_clip_kwargs, tmp_path, monkeypatch, image_folder
+):
+    import joblib
+
+    calls = []
+    real_t, real_i = _clip.encode_texts, _clip.encode_images
+    monkeypatch.setattr(
+        _clip, "encode_texts", lambda *a, **k: calls.append("t") or real_t(*a, **k)
+    )
+    monkeypatch.setattr(
+        _clip, "encode_images", lambda *a, **k: calls.append("i") or real_i(*a, **k)
+    )
+
+    emb = CLIPEmbedder(memory=str(tmp_path / "cache"), **tiny_clip_kwargs)
+    first = emb.transform(TEXTS)
+    again = clone(emb).transform(TEXTS)
+    np.testing.assert_array_equal(first, again)
+    assert calls == ["t"]
+    clone(emb).set_params(normalize=False).transform(TEXTS)
+    clone(emb).transform(TEXTS[:3])
+    assert calls == ["t", "t", "t"]
+    # a joblib.Memory works the same and shares the folder
+    mem = joblib.Memory(str(tmp_path / "cache"), verbose=0)
+    np.testing.assert_array_equal(
+        CLIPEmbedder(memory=mem, **tiny_clip_kwargs).transform(TEXTS), first
+    )
+    assert calls == ["t", "t", "t"]
+
+    # images: keyed by path, size and modification time
+    img_path = tmp_path / "one.png"
+    Image.open(image_folder.paths[0]).save(img_path)
+    img = CLIPEmbedder(modality="image", memory=mem, **tiny_clip_kwargs)
+    img.transform([str(img_path)])
+    img.transform([str(img_path)])
+    assert calls.count("i") == 1
+    Image.open(image_folder.paths[3]).save(img_path)
+    os.utime(img_path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    img.transform([str(img_path)])
+    assert calls.count("i") == 2

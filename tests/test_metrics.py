@@ -1,0 +1,132 @@
+"""Tests of sklearn_pos.metrics.class_invariance."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from sklearn_pos import PartOfSpeechComponentAnalysis
+from sklearn_pos import metrics as metrics_module
+from sklearn_pos.metrics import class_invariance
+
+CATEGORIES = ["adj", "adv", "noun", "verb"]
+
+
+def planted(n_per_class=150, own_scale=1.0, shared_scale=0.0, seed=0):
+    """Points around a base direction; category c varies along its own axis c.
+
+    With ``shared_scale`` > 0 every category also varies along one common
+    axis (the last one before the base), more strongly than along its own.
+    """
+    rng = np.random.RandomState(seed)
+    d = len(CATEGORIES) + 3
+    base = np.zeros(d)
+    base[-1] = 6.0
+    X, y = [], []
+    for c, name in enumerate(CATEGORIES):
+        block = np.tile(base, (n_per_class, 1))
+        block[:, c] += own_scale * rng.normal(size=n_per_class)
+        block[:, -2] += shared_scale * rng.normal(size=n_per_class)
+        block += 0.02 * rng.normal(size=block.shape)
+        X.append(block)
+        y += [name] * n_per_class
+    return np.vstack(X), np.asarray(y)
+
+
+def test_planted_directions_give_a_diagonal_table():
+    X, y = planted()
+    pos = PartOfSpeechComponentAnalysis(n_components=1).fit(X, y)
+    table = class_invariance(pos, X, y)
+
+    assert isinstance(table, pd.DataFrame)
+    assert table.index.name == "subspace" and table.columns.name == "data"
+    assert table.index.tolist() == CATEGORIES
+    assert table.columns.tolist() == CATEGORIES
+    np.testing.assert_allclose(table.sum(axis=1), 1.0)
+    assert np.all(np.diag(table) > 0.95)
+    off_diagonal = table.to_numpy()[~np.eye(4, dtype=bool)]
+    assert off_diagonal.max() < 0.02
+
+
+@pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
+def test_lam_half_is_more_diagonal_than_lam_zero_with_a_shared_direction(geometry):
+    # Every category varies most along one shared axis: the PCA of each
+    # category (lam=0) picks that axis for every subspace, so all rows look
+    # alike; lam=0.5 penalises it and finds each category's own axis.
+    X, y = planted(own_scale=0.6, shared_scale=1.5)
+    diagonals = {}
+    for lam in (0.0, 0.5):
+        pos = PartOfSpeechComponentAnalysis(n_components=1, lam=lam, geometry=geometry)
+        table = class_invariance(pos.fit(X, y), X, y)
+        diagonals[lam] = np.diag(table.to_numpy())
+    np.testing.assert_allclose(diagonals[0.0], 0.25, atol=0.05)
+    assert np.all(diagonals[0.5] > 0.9)
+
+
+@pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
+def test_raw_scores_match_the_coordinates_of_transform(geometry):
+    # s(i, j) = mean over category j of ||W_i^T (Log(x) - m)||^2, computed here
+    # from the public transform (output="coordinates", target=i).
+    X, y = planted(n_per_class=60, own_scale=0.5, shared_scale=0.3, seed=3)
+    pos = PartOfSpeechComponentAnalysis(n_components=2, geometry=geometry).fit(X, y)
+    table = class_invariance(pos, X, y, normalize=False)
+    for subspace in CATEGORIES:
+        coords = pos.set_params(target=subspace).fit(X, y).transform(X)
+        for category in CATEGORIES:
+            expected = np.mean(np.sum(coords[y == category] ** 2, axis=1))
+            assert table.loc[subspace, category] == pytest.approx(expected, rel=1e-9)
+    normalized = class_invariance(pos, X, y)
+    np.testing.assert_allclose(
+        normalized.to_numpy(), table.to_numpy() / table.to_numpy().sum(1, keepdims=True)
+    )
+
+
+def test_labels_choose_and_order_columns_and_rows():
+    X, y = planted(n_per_class=40)
+    pos = PartOfSpeechComponentAnalysis(n_components=1).fit(X, y)
+    order = ["noun", "adj", "verb", "adv"]
+    table = class_invariance(pos, X, y, labels=order)
+    assert table.columns.tolist() == order
+    assert table.index.tolist() == order  # the diagonal pairs a subspace with its data
+    full = class_invariance(pos, X, y)
+    pd.testing.assert_frame_equal(table, full.loc[order, order])
+
+    subset = class_invariance(pos, X, y, labels=["verb", "noun"], normalize=False)
+    assert subset.columns.tolist() == ["verb", "noun"]
+    assert subset.index.tolist() == ["verb", "noun", "adj", "adv"]
+    raw = class_invariance(pos, X, y, normalize=False)
+    pd.testing.assert_frame_equal(subset, raw.loc[subset.index, ["verb", "noun"]])
+
+
+def test_data_categories_need_not_be_the_fitted_ones():
+    X, y = planted(n_per_class=50)
+    pos = PartOfSpeechComponentAnalysis(n_components=1).fit(X, y)
+    groups = np.where(np.isin(y, ["noun", "verb"]), "N+V", "A+R")
+    table = class_invariance(pos, X, groups)
+    assert table.columns.tolist() == ["A+R", "N+V"]
+    assert table.index.tolist() == CATEGORIES
+    assert table.loc["noun", "N+V"] > 0.95 and table.loc["adj", "A+R"] > 0.95
+
+
+def test_blocks_give_the_same_result(monkeypatch):
+    X, y = planted(n_per_class=30, shared_scale=0.5)
+    pos = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    whole = class_invariance(pos, X, y, normalize=False)
+    monkeypatch.setattr(metrics_module, "_CHUNK_ROWS", 7)
+    blocked = class_invariance(pos, X, y, normalize=False)
+    np.testing.assert_allclose(blocked.to_numpy(), whole.to_numpy(), rtol=1e-12)
+
+
+def test_input_errors():
+    X, y = planted(n_per_class=20)
+    with pytest.raises(NotFittedError):
+        class_invariance(PartOfSpeechComponentAnalysis(), X, y)
+    pos = PartOfSpeechComponentAnalysis(n_components=1).fit(X, y)
+    with pytest.raises(ValueError, match="do not occur in y"):
+        class_invariance(pos, X, y, labels=["noun", "pronoun"])
+    with pytest.raises(ValueError, match="distinct"):
+        class_invariance(pos, X, y, labels=["noun", "noun"])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        class_invariance(pos, X, y[:-1])
+    with pytest.raises(ValueError, match="features"):
+        class_invariance(pos, X[:, :-1], y)
