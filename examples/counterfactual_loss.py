@@ -182,7 +182,9 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
     fig.suptitle(f"'{SOURCE}' -> '{TARGET}' ({source})")
     fig.tight_layout()
     output_dir = Path(
-        output_dir or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
     )
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "counterfactual_loss.png"

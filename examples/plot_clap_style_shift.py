@@ -208,7 +208,9 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, random_state=0
     fig.tight_layout()
 
     output_dir = Path(
-        output_dir or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
     )
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "plot_clap_style_shift.png"

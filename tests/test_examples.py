@@ -177,3 +177,20 @@ def test_zero_shot_benchmark_torchvision_loader(benchmark, tiny_image_embedder):
     X5, y5 = benchmark["embed_torchvision"](ds, tiny_image_embedder, 5, 0, 0)
     assert X5.shape == (5, 64) and y5.shape == (5,)
     assert benchmark["PAPER_TABLE_1"]["CIFAR10"] == (87.5, 87.9, 81.2)
+
+
+@pytest.mark.parametrize(
+    "script, expected",
+    [
+        ("plot_clap_style_shift.py", ["Zero-shot accuracy by style", "CLAP (alpha="]),
+        ("plot_pae_editing_target.py", ["Emotion subspace", "PAE alpha="]),
+        ("counterfactual_loss.py", ["Optimising CLIP-NCE", "directional similarity"]),
+    ],
+)
+def test_related_method_examples(script, expected, tmp_path, monkeypatch, capsys):
+    run_script(EXAMPLES / script, monkeypatch, tmp_path)
+    out = capsys.readouterr().out
+    assert "sklearn-pos-tiny" in out
+    for text in expected:
+        assert text in out
+    _png(tmp_path / script.replace(".py", ".png"))
