@@ -18,19 +18,19 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from scipy.special import expit
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
-    clone,
 )
-from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._clip import resolve_device
+from ._text import embed_texts
 
 __all__ = [
     "CLAP_COLOURS",
@@ -281,29 +281,6 @@ def make_clap_prompts(
 # --------------------------------------------------------------------------- #
 # Helpers
 # --------------------------------------------------------------------------- #
-def _encode_texts(embedder, texts, dtype=np.float32):
-    """Embeddings of ``texts`` (list of str) as a ``dtype`` array, unique once.
-
-    ``embedder`` is any object with ``transform(list of str)``; scikit-learn
-    transformers that must be fitted first are fitted on a clone.
-    """
-    unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-    unique = list(unique)
-    try:
-        E = embedder.transform(unique)
-    except NotFittedError:
-        E = clone(embedder).fit(unique).transform(unique)
-    if sparse.issparse(E):
-        E = E.toarray()
-    E = np.asarray(E, dtype=dtype)
-    if E.ndim != 2 or E.shape[0] != len(unique):
-        raise ValueError(
-            f"text_embedder.transform must return an array of shape "
-            f"(n_texts, n_features); got shape {E.shape} for {len(unique)} texts."
-        )
-    return E[inverse.ravel()]
-
-
 def _unit_rows(X, what="X"):
     """Rows scaled to unit L2 norm, with a clear error for zero rows."""
     norms = np.linalg.norm(X, axis=1, keepdims=True)
@@ -318,25 +295,6 @@ def _unit_rows(X, what="X"):
 
 def _silu(X):
     return X * expit(X)
-
-
-def _resolve_device(device):
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"device must be 'auto' or a torch device string such as 'cpu' or "
-            f"'cuda:0'; got {device!r}."
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} but CUDA is not available; use 'auto' or 'cpu'."
-        )
-    return resolved
 
 
 def _train_residual_mlp(
@@ -570,7 +528,7 @@ class CLAPDisentangler(
         Minimum decrease of the validation loss counted as an improvement.
 
     device : str, default="auto"
-        Torch device used by :meth:`fit`: ``"auto"`` (CUDA when available,
+        Torch device used by :meth:`fit`: ``"auto"`` (CUDA, else MPS when available,
         else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
 
     random_state : int, RandomState instance or None, default=None
@@ -756,7 +714,7 @@ class CLAPDisentangler(
                 "CLAPDisentangler(text_embedder=CLIPEmbedder(modality='text')). "
                 "Any object with transform(list of str) -> (n, d) array works."
             )
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         prompts = make_clap_prompts(
             classes,
@@ -767,7 +725,7 @@ class CLAPDisentangler(
         n = len(prompts)
         class_prompts = [self.class_template.format(c) for c in classes]
         texts = list(prompts["prompt"]) + list(prompts["augmented_prompt"])
-        E = _encode_texts(self.text_embedder, texts + class_prompts)
+        E = embed_texts(self.text_embedder, texts + class_prompts, dtype=np.float32)
         E = _unit_rows(E, "The text embeddings").astype(np.float32)
         Z_orig, Z_aug, Z_class = E[:n], E[n : 2 * n], E[2 * n :]
         labels = np.array(

@@ -124,7 +124,8 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
         The category whose subspace :meth:`transform` uses; must be one of
         the labels seen in ``fit``. ``None`` selects ``classes_[0]``, the
         smallest label (so any ``y`` works). The subspaces of all categories
-        are learned in every case, see ``class_components_``.
+        are learned in every case, see ``class_components_``; as for any
+        parameter, changing ``target`` takes effect at the next ``fit``.
 
     output : {"coordinates", "projection", "complement"}, default="coordinates"
         What :meth:`transform` returns, with ``W`` the target's subspace and

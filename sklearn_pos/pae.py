@@ -30,7 +30,8 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .clap import _encode_texts, _unit_rows
+from ._text import embed_texts
+from .clap import _unit_rows
 
 __all__ = ["ProjectionAugmentationEmbedding", "projection_augmentation"]
 
@@ -332,7 +333,7 @@ class ProjectionAugmentationEmbedding(
                     "e.g. text_embedder=CLIPEmbedder(modality='text'); or pass "
                     "embeddings instead."
                 )
-            return _encode_texts(self.text_embedder, list(values), dtype=np.float64)
+            return embed_texts(self.text_embedder, list(values))
         return check_array(values, dtype=np.float64, ensure_2d=False, input_name=what)
 
     @_fit_context(prefer_skip_nested_validation=True)

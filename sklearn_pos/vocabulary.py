@@ -43,7 +43,7 @@ from sklearn.utils.validation import (
 )
 
 from .decomposition import PartOfSpeechComponentAnalysis
-from .zero_shot import _embed_texts
+from ._text import embed_texts
 
 __all__ = ["VocabularyPartOfSpeechAnalysis", "clear_vocabulary_cache"]
 
@@ -343,7 +343,7 @@ class VocabularyPartOfSpeechAnalysis(TransformerMixin, BaseEstimator):
             cached = _recall(_EMBEDDINGS, key)
             if cached is not None:
                 return cached[0], cached[1], key
-        E = _embed_texts(self.text_embedder, words).astype(np.float32)
+        E = embed_texts(self.text_embedder, words, dtype=np.float32)
         if key is None:
             return E, labels, ("unkeyed", id(E))
         labels = labels.copy()

@@ -23,10 +23,9 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -34,6 +33,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _sphere
+from ._text import embed_texts
 from .templates import TEMPLATES, check_templates, format_prompts
 
 __all__ = [
@@ -46,30 +46,6 @@ __all__ = [
 # --------------------------------------------------------------------------- #
 # Helpers
 # --------------------------------------------------------------------------- #
-def _embed_texts(embedder, texts, what="text_embedder"):
-    """Float64 embeddings of ``texts`` (list of str), each distinct text once.
-
-    ``embedder`` is any object with ``transform(list of str)``, such as a
-    text :class:`~sklearn_pos.CLIPEmbedder`; scikit-learn transformers that
-    must be fitted first are fitted on a clone.
-    """
-    unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-    unique = [str(t) for t in unique]
-    try:
-        E = embedder.transform(unique)
-    except NotFittedError:
-        E = clone(embedder).fit(unique).transform(unique)
-    if sparse.issparse(E):
-        E = E.toarray()
-    E = np.asarray(E, dtype=np.float64)
-    if E.ndim != 2 or E.shape[0] != len(unique):
-        raise ValueError(
-            f"{what}.transform must return an array of shape (n_texts, n_features); "
-            f"got shape {E.shape} for {len(unique)} texts."
-        )
-    return E[inverse.ravel()]
-
-
 def _unit_prototypes(P, labels, what):
     """Rows of ``P`` scaled to unit norm; zero rows name their class."""
     norms = np.linalg.norm(P, axis=1)
@@ -199,7 +175,7 @@ def make_text_prototypes(class_names, text_embedder, templates="bare"):
     if not names:
         raise ValueError("class_names is empty; give at least one class name.")
     prompts = format_prompts(names, templates)
-    E = _unit_prototypes(_embed_texts(text_embedder, prompts), prompts, "prompt")
+    E = _unit_prototypes(embed_texts(text_embedder, prompts), prompts, "prompt")
     P = E.reshape(len(names), len(templates), -1).mean(axis=1)
     return _unit_prototypes(P, names, "prototype")
 

@@ -1,0 +1,30 @@
+"""Encoding texts through any text embedder (shared by the text-driven estimators)."""
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+
+def embed_texts(embedder, texts, *, dtype=np.float64, what="text_embedder"):
+    """Embeddings of ``texts`` (list of str) as a ``dtype`` array, each distinct text once.
+
+    ``embedder`` is any object with ``transform(list of str)``, such as a text
+    :class:`~sklearn_pos.CLIPEmbedder`; scikit-learn transformers that must be
+    fitted first are fitted on a clone. Sparse outputs are densified.
+    """
+    unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    unique = [str(t) for t in unique]
+    try:
+        E = embedder.transform(unique)
+    except NotFittedError:
+        E = clone(embedder).fit(unique).transform(unique)
+    if sparse.issparse(E):
+        E = E.toarray()
+    E = np.asarray(E, dtype=dtype)
+    if E.ndim != 2 or E.shape[0] != len(unique):
+        raise ValueError(
+            f"{what}.transform must return an array of shape (n_texts, n_features); "
+            f"got shape {E.shape} for {len(unique)} texts."
+        )
+    return E[inverse.ravel()]
