@@ -151,6 +151,73 @@ def log_map(X, mu, *, inv_norms=None):
     return V
 
 
+def log_second_moments(X, mu, *, inv_norms=None, rows=None, chunk_rows=8192):
+    """Sums ``sum_n v_n v_n^T`` and ``sum_n v_n`` of the tangent vectors ``v_n = Log_mu(x_n)``.
+
+    Streams over blocks of the selected rows. Written as ``v = w r - p mu``
+    (raw row ``r``, ``w = s a``, ``p = s c``, see :func:`log_map`), the Gram
+    matrix is that of the scaled rows ``w r`` plus rank-one corrections along
+    ``mu``, applied once at the end, which avoids forming the tangent
+    vectors. The scaled rows keep their component along ``mu``, so their Gram
+    matrix carries rounding of that size; in a block where it would matter
+    (points within a small angle of ``mu`` in float32, or rows near the
+    antipode) the tangent vectors are formed explicitly instead.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Unit-norm rows, or rows to be scaled by ``inv_norms``.
+    mu : ndarray of shape (n_features,)
+        Unit-norm base point.
+    inv_norms : ndarray of shape (n_samples,), default=None
+        Reciprocal row norms of ``X``; ``None`` when the rows are unit norm.
+    rows : ndarray of int, default=None
+        Indices of the rows to use (all rows when ``None``).
+    chunk_rows : int, default=8192
+        Rows per block.
+
+    Returns
+    -------
+    gram : ndarray of shape (n_features, n_features)
+        ``sum_n v_n v_n^T`` in float64.
+    total : ndarray of shape (n_features,)
+        ``sum_n v_n`` in float64.
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    d = X.shape[1]
+    rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+    contiguous = rows.size > 0 and rows[-1] - rows[0] == rows.size - 1
+    explicit_gram, scaled_gram = np.zeros((d, d)), np.zeros((d, d))
+    total, u = np.zeros(d), np.zeros(d)
+    normal_sq = 0.0
+    eps = np.finfo(X.dtype).eps
+    for start in range(0, rows.size, chunk_rows):
+        block = rows[start : start + chunk_rows]
+        if contiguous:
+            block = slice(block[0], block[-1] + 1)
+        B = X[block]
+        a = None if inv_norms is None else inv_norms[block]
+        cos, scale, theta, near = _log_coefficients(B, mu, a)
+        normal = scale * cos
+        spread = max(float(theta @ theta), np.finfo(np.float64).tiny)
+        if near.any() or eps * float(normal @ normal) / spread > 1e-6:
+            V = log_map(B, mu, inv_norms=a)
+            explicit_gram += V.T @ V
+            total += V.sum(axis=0, dtype=np.float64)
+            continue
+        W = B * (scale if a is None else scale * a)[:, None].astype(X.dtype)
+        scaled_gram += W.T @ W
+        # One pass for both sum_n p_n w_n r_n and sum_n w_n r_n.
+        sums = W.T @ np.column_stack([normal, np.ones_like(normal)]).astype(X.dtype)
+        u += sums[:, 0]
+        normal_sq += float(normal @ normal)
+        total += sums[:, 1] - normal.sum() * mu
+    scaled_gram -= np.outer(u, mu)
+    scaled_gram -= np.outer(mu, u)
+    scaled_gram += normal_sq * np.outer(mu, mu)
+    return explicit_gram + scaled_gram, total
+
+
 def exp_map(V, mu):
     """Riemannian exponential ``Exp_mu`` of each row of ``V``.
 

@@ -351,30 +351,33 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
     def _class_covariances(self, X, inv_norms, codes, n_classes):
         """Per-class covariances about ``center_``, accumulated in blocks.
 
-        Blocks are small enough to stay in cache while they are mapped to the
-        tangent space and centred; their Gram matrices are summed in float64.
+        The second moments of each class are summed in float64 and centred at
+        the end, ``C = S / n - s m^T / n - m s^T / n + m m^T`` (``m =
+        center_``); in the Euclidean geometry, where ``m`` is far from zero,
+        each block is centred before its Gram matrix is formed.
         """
         n_features = X.shape[1]
         covariances = np.zeros((n_classes, n_features, n_features))
         counts = np.bincount(codes, minlength=n_classes)
-        center = self.center_.astype(X.dtype)
         order = np.argsort(codes, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(counts)])
+        m = self.center_
         for c in range(n_classes):
             rows = order[bounds[c] : bounds[c + 1]]
-            contiguous = rows.size and rows[-1] - rows[0] == rows.size - 1
-            gram = np.zeros((n_features, n_features), dtype=X.dtype)
+            if self.geometry == "tangent":
+                gram, total = _sphere.log_second_moments(
+                    X, self.mean_, inv_norms=inv_norms, rows=rows
+                )
+                mean_c = total / counts[c]
+                covariances[c] = (
+                    gram / counts[c] + np.outer(m, m) - np.outer(mean_c, m) - np.outer(m, mean_c)
+                )
+                continue
             for start in range(0, rows.size, _GRAM_CHUNK_ROWS):
                 block = rows[start : start + _GRAM_CHUNK_ROWS]
-                if contiguous:
-                    block = slice(block[0], block[-1] + 1)
                 Y = self._to_space(X[block], inv_norms[block])
-                Y -= center
-                gram += Y.T @ Y
-                if (start // _GRAM_CHUNK_ROWS) % 8 == 7:
-                    covariances[c] += gram
-                    gram[:] = 0
-            covariances[c] += gram
+                Y -= m.astype(X.dtype)
+                covariances[c] += Y.T @ Y
             covariances[c] /= counts[c]
         return covariances, counts
 

@@ -147,3 +147,28 @@ def test_intrinsic_mean_rejects_symmetric_data():
     X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
     with pytest.raises(ValueError, match="intrinsic mean is not"):
         _sphere.intrinsic_mean(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_log_second_moments_match_explicit_tangent_vectors(cone, dtype):
+    X, axis = cone
+    mu = _unit(axis + 0.1)
+    raw = (X * np.linspace(0.5, 2, len(X))[:, None]).astype(dtype)
+    inv = 1 / np.linalg.norm(raw.astype(np.float64), axis=1)
+    rows = np.random.default_rng(8).permutation(len(X))[:250]
+    gram, total = _sphere.log_second_moments(raw, mu, inv_norms=inv, rows=rows, chunk_rows=64)
+    V = _sphere.log_map(X[rows], mu)
+    atol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(gram, V.T @ V, atol=atol)
+    np.testing.assert_allclose(total, V.sum(axis=0), atol=atol)
+
+
+def test_log_second_moments_form_tangent_vectors_for_tight_float32_clusters():
+    """Within 1e-3 rad of mu, the scaled-row Gram matrix would be all rounding."""
+    rng = np.random.default_rng(9)
+    mu = _unit(rng.normal(size=8))
+    V = rng.normal(size=(200, 8)) * 1e-3
+    V -= np.outer(V @ mu, mu)
+    X = _sphere.exp_map(V, mu)
+    gram, _ = _sphere.log_second_moments(X.astype(np.float32), mu)
+    np.testing.assert_allclose(gram, V.T @ V, rtol=1e-3, atol=1e-9)
