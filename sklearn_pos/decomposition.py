@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
+    _assert_all_finite,
     _check_feature_names_in,
     check_is_fitted,
     validate_data,
@@ -22,8 +23,18 @@ _GRAM_CHUNK_ROWS = 4096
 
 
 def _inverse_row_norms(X):
-    """Reciprocal L2 norms of the rows, with a clear error for zero rows."""
+    """Reciprocal L2 norms of the rows, with clear errors for non-finite and zero rows.
+
+    The norms double as the check for NaN and infinite values (``X`` is
+    validated with ``ensure_all_finite=False``), which saves a pass over it.
+    """
     norms = np.sqrt(np.einsum("ij,ij->i", X, X).astype(np.float64))
+    if not np.all(np.isfinite(norms)):
+        _assert_all_finite(X, input_name="X")  # NaN or infinity: sklearn's message
+        # Finite values whose squares overflow the dtype.
+        norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
+        if not np.all(np.isfinite(norms)):
+            raise ValueError("The row norms of X overflow float64; rescale X.")
     zero = np.flatnonzero(norms == 0)
     if zero.size:
         raise ValueError(
@@ -276,7 +287,9 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False
+        )
         n_samples, n_features = X.shape
         self.classes_, codes = np.unique(y, return_inverse=True)
         if self.classes_.shape[0] < 2:
@@ -384,7 +397,9 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
     def _centered(self, X):
         """Validated rows of ``X`` in the fitted space, minus ``center_``."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], reset=False, ensure_all_finite=False
+        )
         Y = self._to_space(X, _inverse_row_norms(X))
         Y -= self.center_.astype(Y.dtype)
         return Y

@@ -309,3 +309,10 @@ def test_parameter_and_shape_errors(planted):
         est.inverse_transform(np.zeros((3, 2)))
     with pytest.raises(NotFittedError):
         PartOfSpeechComponentAnalysis().transform(X)
+
+
+def test_large_finite_float32_values_are_accepted(planted):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(n_components=2, output="projection").fit(X, y)
+    big = (X * 1e30).astype(np.float32)  # squares overflow float32, not float64
+    np.testing.assert_allclose(est.transform(big), est.transform(X), atol=1e-5)
