@@ -82,21 +82,29 @@ def _log_scale(cos, sin, dtype):
     return scale.astype(cos.dtype, copy=False), theta, antipode
 
 
-def _log_coefficients(X, mu, inv_norms):
-    """Per-row ``c = <mu, x>``, ``s = theta / sin(theta)``, ``theta`` (float64).
+def cosines(X, mu, *, inv_norms=None):
+    """Cosines ``<mu, x>`` of the rows ``x`` of ``X`` scaled by ``inv_norms``.
 
-    ``x`` is the row of ``X`` scaled by ``inv_norms``, and ``sin(theta)`` is
-    taken as ``sqrt(1 - c^2)``: accurate except close to the antipode, where
-    rows are flagged in ``near`` for the explicit computation.
+    One matrix-vector product in the dtype of ``X``; the result is float64,
+    clipped to [-1, 1].
     """
-    cos = np.asarray(X @ mu.astype(X.dtype), dtype=np.float64)
+    cos = np.asarray(X @ np.asarray(mu).astype(X.dtype), dtype=np.float64)
     if inv_norms is not None:
         cos *= inv_norms
-    np.clip(cos, -1.0, 1.0, out=cos)
+    return np.clip(cos, -1.0, 1.0, out=cos)
+
+
+def _log_coefficients(cos):
+    """Per-row ``s = theta / sin(theta)``, ``theta`` and the near-antipode mask.
+
+    ``cos`` holds ``c = <mu, x>`` (float64) and ``sin(theta)`` is taken as
+    ``sqrt(1 - c^2)``: accurate except close to the antipode, where rows are
+    flagged in ``near`` for the explicit computation.
+    """
     sin = np.sqrt(1.0 - cos * cos)
     scale, theta, _ = _log_scale(cos, sin, np.float64)
     near = (sin < _NEAR_ANTIPODE) & (cos < 0)
-    return cos, scale, theta, near
+    return scale, theta, near
 
 
 def _log_explicit(X, mu):
@@ -141,7 +149,8 @@ def log_map(X, mu, *, inv_norms=None):
         geodesic distance ``arccos(<mu, x>)``; same dtype as ``X``.
     """
     mu = np.asarray(mu, dtype=np.float64)
-    cos, scale, _, near = _log_coefficients(X, mu, inv_norms)
+    cos = cosines(X, mu, inv_norms=inv_norms)
+    scale, _, near = _log_coefficients(cos)
     weights = scale if inv_norms is None else scale * inv_norms
     V = X * weights[:, None].astype(X.dtype)
     V -= (scale * cos)[:, None].astype(X.dtype) * mu.astype(X.dtype)
@@ -151,7 +160,9 @@ def log_map(X, mu, *, inv_norms=None):
     return V
 
 
-def log_second_moments(X, mu, *, inv_norms=None, rows=None, chunk_rows=8192):
+def log_second_moments(
+    X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows=8192
+):
     """Sums ``sum_n v_n v_n^T`` and ``sum_n v_n`` of the tangent vectors ``v_n = Log_mu(x_n)``.
 
     Streams over blocks of the selected rows. Written as ``v = w r - p mu``
@@ -173,6 +184,10 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, chunk_rows=8192):
         Reciprocal row norms of ``X``; ``None`` when the rows are unit norm.
     rows : ndarray of int, default=None
         Indices of the rows to use (all rows when ``None``).
+    cos : ndarray of shape (n_samples,), default=None
+        ``<mu, x>`` for every row of ``X``, as returned by :func:`cosines`
+        (or by :func:`intrinsic_mean` with ``return_cosines=True``), which
+        saves a pass over the data; computed when ``None``.
     chunk_rows : int, default=8192
         Rows per block.
 
@@ -191,21 +206,29 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, chunk_rows=8192):
     total, u = np.zeros(d), np.zeros(d)
     normal_sq = 0.0
     eps = np.finfo(X.dtype).eps
+    # One block of scaled rows at a time, reused: memory stays at one block.
+    buffer = np.empty((min(chunk_rows, rows.size), d), dtype=X.dtype)
     for start in range(0, rows.size, chunk_rows):
         block = rows[start : start + chunk_rows]
         if contiguous:
             block = slice(block[0], block[-1] + 1)
-        B = X[block]
+            B = X[block]
+        else:
+            # mode="clip" (a no-op: the indices are valid) writes straight into
+            # the buffer; the default mode would go through a temporary copy.
+            B = np.take(X, block, axis=0, out=buffer[: block.size], mode="clip")
         a = None if inv_norms is None else inv_norms[block]
-        cos, scale, theta, near = _log_coefficients(B, mu, a)
-        normal = scale * cos
+        c = cosines(B, mu, inv_norms=a) if cos is None else cos[block]
+        scale, theta, near = _log_coefficients(c)
+        normal = scale * c
         spread = max(float(theta @ theta), np.finfo(np.float64).tiny)
         if near.any() or eps * float(normal @ normal) / spread > 1e-6:
             V = log_map(B, mu, inv_norms=a)
             explicit_gram += V.T @ V
             total += V.sum(axis=0, dtype=np.float64)
             continue
-        W = B * (scale if a is None else scale * a)[:, None].astype(X.dtype)
+        weights = (scale if a is None else scale * a)[:, None].astype(X.dtype)
+        W = np.multiply(B, weights, out=buffer[: B.shape[0]])
         scaled_gram += W.T @ W
         # One pass for both sum_n p_n w_n r_n and sum_n w_n r_n.
         sums = W.T @ np.column_stack([normal, np.ones_like(normal)]).astype(X.dtype)
@@ -245,8 +268,8 @@ def exp_map(V, mu):
     return normalize_rows(X)
 
 
-def mean_log(X, mu, *, inv_norms=None, chunk_rows=CHUNK_ROWS):
-    """Mean of ``Log_mu(x)`` over the rows of ``X``, and the Fréchet function.
+def mean_log(X, mu, *, inv_norms=None, cos_out=None, chunk_rows=CHUNK_ROWS):
+    """Mean of ``Log_mu(x)`` over the rows of ``X``, with the Fréchet function.
 
     Streams over blocks of rows without materialising the tangent vectors or
     a normalised copy of ``X``: for a raw row ``r`` with reciprocal norm
@@ -266,6 +289,9 @@ def mean_log(X, mu, *, inv_norms=None, chunk_rows=CHUNK_ROWS):
         Unit-norm base point.
     inv_norms : ndarray of shape (n_samples,), default=None
         Reciprocal row norms of ``X``; ``None`` when the rows are unit norm.
+    cos_out : ndarray of shape (n_samples,), default=None
+        If given, filled with ``<mu, x>`` for every row (float64), the
+        cosines computed on the way (see :func:`cosines`).
     chunk_rows : int
         Rows per block.
 
@@ -277,7 +303,14 @@ def mean_log(X, mu, *, inv_norms=None, chunk_rows=CHUNK_ROWS):
     variance : float
         Fréchet function ``mean_n theta_n^2 / 2``, with ``theta_n`` the
         geodesic distance from ``mu`` to ``x_n``.
-
+    curvature : float
+        Mean eigenvalue of the Riemannian Hessian of the Fréchet function at
+        ``mu``. The Hessian of ``d(mu, x)^2 / 2`` has eigenvalue 1 along the
+        geodesic to ``x`` and ``theta cot(theta)`` across it, so the mean is
+        ``(1 + (d - 2) mean_n theta_n cot(theta_n)) / (d - 1)`` over the
+        ``d - 1`` tangent directions; ``theta cot(theta) = s c`` comes with
+        the other sums. Rows at the antipode, where the Hessian is not
+        defined, count as 0.
     """
     mu = np.asarray(mu, dtype=np.float64)
     total = np.zeros_like(mu)
@@ -285,7 +318,10 @@ def mean_log(X, mu, *, inv_norms=None, chunk_rows=CHUNK_ROWS):
     for start in range(0, X.shape[0], chunk_rows):
         B = X[start : start + chunk_rows]
         a = None if inv_norms is None else inv_norms[start : start + chunk_rows]
-        cos, scale, theta, near = _log_coefficients(B, mu, a)
+        cos = cosines(B, mu, inv_norms=a)
+        if cos_out is not None:
+            cos_out[start : start + chunk_rows] = cos
+        scale, theta, near = _log_coefficients(cos)
         if near.any():
             rows = B[near] if a is None else B[near] * a[near, None]
             V = _log_explicit(rows.astype(np.float64), mu)
@@ -298,7 +334,9 @@ def mean_log(X, mu, *, inv_norms=None, chunk_rows=CHUNK_ROWS):
         total += B.T @ weights.astype(X.dtype)
     total -= sum_sc * mu
     total -= (total @ mu) * mu
-    return total / X.shape[0], sum_sq / (2 * X.shape[0])
+    n, d = X.shape
+    curvature = (1 + (d - 2) * sum_sc / n) / max(d - 1, 1)
+    return total / n, sum_sq / (2 * n), curvature
 
 
 def extrinsic_mean(X, *, inv_norms=None):
@@ -313,7 +351,18 @@ def extrinsic_mean(X, *, inv_norms=None):
     return total / X.shape[0]
 
 
-def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None):
+def _newton_step(curvature):
+    """Step length ``1 / h`` for the mean Hessian eigenvalue ``h``, within [0.1, 10].
+
+    The unit step, the classical fixed-point iteration, where ``h <= 0``
+    (points spread beyond the equator of ``mu``).
+    """
+    return float(np.clip(1 / curvature, 0.1, 10)) if curvature > 0 else 1.0
+
+
+def intrinsic_mean(
+    X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=False
+):
     """Intrinsic (Karcher / Fréchet) mean of points on the sphere.
 
     Riemannian gradient descent on the Fréchet function
@@ -322,11 +371,16 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None):
 
         mu <- Exp_mu( t * mean_n Log_mu(x_n) ).
 
-    The first step is the classical fixed-point iteration ``t = 1``; later
-    steps take the Barzilai-Borwein length from the last two gradients, which
-    needs fewer passes over the data. A step that would increase ``F`` is
-    halved instead (this only happens for widely spread points). Iterations
-    stop when the gradient ``||mean_n Log_mu(x_n)||`` is at most ``tol``.
+    The first step has length ``t = 1 / h``, with ``h`` the mean eigenvalue
+    of the Hessian of ``F`` (see :func:`mean_log`): a Newton step when the
+    points spread alike in all directions. ``t = 1``, the classical
+    fixed-point iteration, would be one for points close together, but
+    undershoots for spread-out ones such as CLIP embeddings (``h`` about
+    0.75). Later steps take the Barzilai-Borwein length from the last two
+    gradients, which adapts to the actual Hessian. A step that would increase
+    ``F`` is halved instead (this only happens for widely spread points).
+    Iterations stop when the gradient ``||mean_n Log_mu(x_n)||`` is at most
+    ``tol``.
 
     Parameters
     ----------
@@ -338,6 +392,9 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None):
         Maximum number of gradient evaluations.
     inv_norms : ndarray of shape (n_samples,), default=None
         Reciprocal row norms, see :func:`mean_log`.
+    return_cosines : bool, default=False
+        Also return ``<mu, x>`` for every row at the returned ``mu``, which
+        the last iteration computed anyway (see :func:`log_second_moments`).
 
     Returns
     -------
@@ -350,6 +407,8 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None):
         Number of gradient evaluations (>= 1).
     converged : bool
         Whether the gradient fell to ``tol`` within ``max_iter`` evaluations.
+    cos : ndarray of shape (n_samples,)
+        Only with ``return_cosines=True``: ``<mu, x>`` for every row (float64).
 
     Raises
     ------
@@ -367,29 +426,41 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None):
             "embeddings always lie in a narrow cone."
         )
     mu = extrinsic / norm
-    center, variance = mean_log(X, mu, inv_norms=inv_norms)
+    # The cosines at mu and at the candidate; they swap when a step is taken.
+    cos = candidate_cos = None
+    if return_cosines:
+        cos, candidate_cos = np.empty(X.shape[0]), np.empty(X.shape[0])
+    center, variance, curvature = mean_log(X, mu, inv_norms=inv_norms, cos_out=cos)
     # Changes of F below this are rounding noise of the dtype, not increases.
     slack = 16 * np.finfo(X.dtype).eps
-    step = 1.0
+    step = _newton_step(curvature)
+    converged = False
     for n_iter in range(1, max_iter + 1):
         if np.linalg.norm(center) <= tol:
-            return mu, center, n_iter, True
+            converged = True
+            break
         if n_iter == max_iter:
             break
         candidate = exp_map(step * center[None, :], mu)[0]
-        new_center, new_variance = mean_log(X, candidate, inv_norms=inv_norms)
+        new_center, new_variance, curvature = mean_log(
+            X, candidate, inv_norms=inv_norms, cos_out=candidate_cos
+        )
         if new_variance <= variance * (1 + slack):
             # Barzilai-Borwein step length from the last step s = step * g and
             # the change of gradient, -(g_new - g) (tangent spaces at nearby
             # points identified, which is accurate for the short steps taken
-            # near the mean); the unit step is the classical iteration.
+            # near the mean), or the Newton step of the mean curvature when the
+            # gradients give no positive curvature.
             change = center - new_center
-            curvature = step * (center @ change)
-            if curvature > 0:
-                step = float(np.clip(step**2 * (center @ center) / curvature, 0.1, 10))
+            secant = step * (center @ change)
+            if secant > 0:
+                step = float(np.clip(step**2 * (center @ center) / secant, 0.1, 10))
             else:
-                step = 1.0
+                step = _newton_step(curvature)
             mu, center, variance = candidate, new_center, new_variance
+            cos, candidate_cos = candidate_cos, cos
         else:
             step /= 2
-    return mu, center, max_iter, False
+    if return_cosines:
+        return mu, center, n_iter, converged, cos
+    return mu, center, n_iter, converged

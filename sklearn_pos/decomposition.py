@@ -15,6 +15,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from threadpoolctl import threadpool_limits
 
 from . import _sphere
 
@@ -307,9 +308,14 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
             )
         inv_norms = _inverse_row_norms(X)
 
+        cos = None
         if self.geometry == "tangent":
-            mean, center, self.n_iter_, converged = _sphere.intrinsic_mean(
-                X, tol=self.tol, max_iter=self.max_iter, inv_norms=inv_norms
+            mean, center, self.n_iter_, converged, cos = _sphere.intrinsic_mean(
+                X,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                inv_norms=inv_norms,
+                return_cosines=True,
             )
             if not converged:
                 warnings.warn(
@@ -324,12 +330,16 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
         self.mean_, self.center_ = mean, center
 
         covariances, self.class_counts_ = self._class_covariances(
-            X, inv_norms, codes, self.classes_.shape[0]
+            X, inv_norms, cos, codes, self.classes_.shape[0]
         )
         # M_i = (1 - lam) C_i - lam * sum_{j != i} C_j = C_i - lam * sum_j C_j
         contrast = self.lam * covariances.sum(axis=0)
         normal = self.mean_ if self.geometry == "tangent" else None
-        pairs = [_top_eigenvectors(C - contrast, k, normal) for C in covariances]
+        # scipy's LAPACK runs on its own copy of OpenBLAS, whose threads would
+        # compete for the cores with numpy's, still spinning after the products
+        # above; one thread solves these d x d problems faster than that.
+        with threadpool_limits(limits=1, user_api="blas"):
+            pairs = [_top_eigenvectors(C - contrast, k, normal) for C in covariances]
         self.class_eigenvalues_ = np.stack([values for values, _ in pairs])
         self.class_components_ = np.stack([vectors for _, vectors in pairs])
         self.n_components_ = k
@@ -361,13 +371,15 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
             return _sphere.exp_map(V, self.mean_)
         return V
 
-    def _class_covariances(self, X, inv_norms, codes, n_classes):
+    def _class_covariances(self, X, inv_norms, cos, codes, n_classes):
         """Per-class covariances about ``center_``, accumulated in blocks.
 
         The second moments of each class are summed in float64 and centred at
         the end, ``C = S / n - s m^T / n - m s^T / n + m m^T`` (``m =
         center_``); in the Euclidean geometry, where ``m`` is far from zero,
-        each block is centred before its Gram matrix is formed.
+        each block is centred before its Gram matrix is formed. ``cos`` holds
+        ``<mean_, x>`` for every row in the tangent geometry (from the last
+        iteration of the intrinsic mean), ``None`` in the Euclidean one.
         """
         n_features = X.shape[1]
         covariances = np.zeros((n_classes, n_features, n_features))
@@ -375,20 +387,25 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
         order = np.argsort(codes, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(counts)])
         m = self.center_
-        for c in range(n_classes):
-            rows = order[bounds[c] : bounds[c + 1]]
-            if self.geometry == "tangent":
+        class_rows = [order[bounds[c] : bounds[c + 1]] for c in range(n_classes)]
+        if self.geometry == "tangent":
+            for c, rows in enumerate(class_rows):
                 gram, total = _sphere.log_second_moments(
-                    X, self.mean_, inv_norms=inv_norms, rows=rows
+                    X, self.mean_, inv_norms=inv_norms, rows=rows, cos=cos
                 )
                 mean_c = total / counts[c]
                 covariances[c] = (
                     gram / counts[c] + np.outer(m, m) - np.outer(mean_c, m) - np.outer(m, mean_c)
                 )
-                continue
+            return covariances, counts
+        buffer = np.empty((min(_GRAM_CHUNK_ROWS, codes.size), n_features), X.dtype)
+        for c, rows in enumerate(class_rows):
             for start in range(0, rows.size, _GRAM_CHUNK_ROWS):
                 block = rows[start : start + _GRAM_CHUNK_ROWS]
-                Y = self._to_space(X[block], inv_norms[block])
+                # Copied into the buffer (see _sphere.log_second_moments for the
+                # mode), scaled to the sphere and centred in place.
+                Y = np.take(X, block, axis=0, out=buffer[: block.size], mode="clip")
+                Y *= inv_norms[block, None].astype(X.dtype)
                 Y -= m.astype(X.dtype)
                 covariances[c] += Y.T @ Y
             covariances[c] /= counts[c]

@@ -63,8 +63,8 @@ def test_antipode_has_a_finite_log_of_length_pi(dtype):
     np.testing.assert_allclose(np.linalg.norm(V), np.pi, rtol=1e-6)
     np.testing.assert_allclose(V @ mu, 0, atol=1e-6)
     np.testing.assert_allclose(_sphere.exp_map(V, mu), -mu[None], atol=1e-6)
-    g, _ = _sphere.mean_log(-mu[None], mu)
-    assert np.all(np.isfinite(g))
+    g, _, curvature = _sphere.mean_log(-mu[None], mu)
+    assert np.all(np.isfinite(g)) and np.isfinite(curvature)
 
 
 def test_exp_drops_the_normal_component():
@@ -79,10 +79,42 @@ def test_exp_drops_the_normal_component():
 def test_mean_log_matches_materialised_logs(cone):
     X, axis = cone
     mu = _unit(axis + 0.2)
-    g, variance = _sphere.mean_log(X, mu, chunk_rows=37)
+    cos = np.full(len(X), np.nan)
+    g, variance, _ = _sphere.mean_log(X, mu, cos_out=cos, chunk_rows=37)
     V = _sphere.log_map(X, mu)
     np.testing.assert_allclose(g, V.mean(axis=0), atol=1e-13)
     np.testing.assert_allclose(variance, 0.5 * np.mean(np.sum(V**2, axis=1)))
+    np.testing.assert_allclose(cos, X @ mu, atol=1e-15)
+
+
+def _frechet(X, mu):
+    return 0.5 * np.mean(np.arccos(np.clip(X @ _unit(mu), -1, 1)) ** 2)
+
+
+@pytest.mark.parametrize("spread", [0.3, 1.0])
+def test_mean_log_curvature_is_the_mean_hessian_eigenvalue(spread):
+    """Against the Hessian of the Fréchet function by central differences."""
+    rng = np.random.default_rng(10)
+    d = 5
+    mu = _unit(rng.normal(size=d))
+    V = rng.normal(size=(60, d)) * spread
+    V -= np.outer(V @ mu, mu)
+    X = _sphere.exp_map(V, mu)
+    # An orthonormal basis of the tangent space at mu, and F along geodesics.
+    basis = np.linalg.svd(np.eye(d) - np.outer(mu, mu))[0][:, : d - 1].T
+    h = 1e-4
+    second = [
+        (
+            _frechet(X, _sphere.exp_map(h * e[None], mu)[0])
+            - 2 * _frechet(X, mu)
+            + _frechet(X, _sphere.exp_map(-h * e[None], mu)[0])
+        )
+        / h**2
+        for e in basis
+    ]
+    _, _, curvature = _sphere.mean_log(X, mu)
+    np.testing.assert_allclose(curvature, np.mean(second), rtol=1e-5)
+    assert curvature < 1  # spread-out points: the unit step would undershoot
 
 
 def test_intrinsic_mean_is_a_stationary_point(cone):
@@ -128,6 +160,29 @@ def test_intrinsic_mean_is_rotation_equivariant_and_order_free(cone):
     np.testing.assert_allclose(mu_permuted, mu, atol=1e-13)
 
 
+def test_intrinsic_mean_returns_the_cosines_at_the_mean(cone):
+    X, _ = cone
+    scaled = X * np.linspace(0.5, 2, len(X))[:, None]
+    inv = 1 / np.linalg.norm(scaled, axis=1)
+    mu, *_, cos = _sphere.intrinsic_mean(scaled, inv_norms=inv, return_cosines=True)
+    np.testing.assert_allclose(cos, X @ mu, atol=1e-14)
+    np.testing.assert_array_equal(cos, _sphere.cosines(scaled, mu, inv_norms=inv))
+
+
+def test_intrinsic_mean_first_step_uses_the_curvature():
+    """Spread-out points: the Newton step of the mean curvature lands far closer
+    to the mean than the classical unit step, and the mean needs fewer passes."""
+    rng = np.random.default_rng(11)
+    X = _unit(rng.normal(size=(2000, 64)) + 0.5)
+    e = _unit(X.mean(axis=0))
+    g, _, curvature = _sphere.mean_log(X, e)
+    unit_step, _, _ = _sphere.mean_log(X, _sphere.exp_map(g[None], e)[0])
+    newton, _, _ = _sphere.mean_log(X, _sphere.exp_map(g[None] / curvature, e)[0])
+    assert np.linalg.norm(newton) < 0.01 * np.linalg.norm(unit_step)
+    _, _, n_iter, converged = _sphere.intrinsic_mean(X, tol=1e-7)
+    assert converged and n_iter <= 3
+
+
 def test_intrinsic_mean_in_float32_agrees_with_float64(cone):
     X, _ = cone
     mu64, *_ = _sphere.intrinsic_mean(X, tol=1e-12)
@@ -161,6 +216,16 @@ def test_log_second_moments_match_explicit_tangent_vectors(cone, dtype):
     atol = 1e-10 if dtype == np.float64 else 1e-4
     np.testing.assert_allclose(gram, V.T @ V, atol=atol)
     np.testing.assert_allclose(total, V.sum(axis=0), atol=atol)
+    # Cosines computed beforehand give the same result, and the input is untouched.
+    before = raw.copy()
+    cos = _sphere.cosines(raw, mu, inv_norms=inv)
+    cached = _sphere.log_second_moments(
+        raw, mu, inv_norms=inv, rows=rows, cos=cos, chunk_rows=64
+    )
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(cached[0], gram, rtol=rtol, atol=atol * 1e-3)
+    np.testing.assert_allclose(cached[1], total, rtol=rtol, atol=atol * 1e-3)
+    np.testing.assert_array_equal(raw, before)
 
 
 def test_log_second_moments_form_tangent_vectors_for_tight_float32_clusters():
