@@ -44,6 +44,26 @@ def normalize_rows(X):
     return X / norms[:, None].astype(X.dtype, copy=False)
 
 
+def unit_rows(X, what="X", row_names=None):
+    """Return ``X`` with each row scaled to unit L2 norm; refuse rows that cannot be.
+
+    Unlike :func:`normalize_rows`, a row of zero norm or with non-finite
+    values raises a ``ValueError`` that names it: by ``row_names[i]`` when
+    given (e.g. the class of a prototype), else by its index. ``what``
+    describes ``X`` in the message.
+    """
+    norms = np.linalg.norm(X, axis=1)
+    bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
+    if bad.size:
+        i = bad[0]
+        row = f"index {i}" if row_names is None else repr(row_names[i])
+        raise ValueError(
+            f"{what}: a row has zero norm or non-finite values ({row}); every row "
+            "must be a finite, non-zero embedding to be scaled to unit norm."
+        )
+    return X / norms[:, None]
+
+
 def antipodal_direction(mu):
     """Unit tangent vector at ``mu`` used for the logarithm of ``-mu``.
 

@@ -30,6 +30,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._clip import resolve_device
+from ._sphere import unit_rows
 from ._text import embed_texts
 
 __all__ = [
@@ -281,18 +282,6 @@ def make_clap_prompts(
 # --------------------------------------------------------------------------- #
 # Helpers
 # --------------------------------------------------------------------------- #
-def _unit_rows(X, what="X"):
-    """Rows scaled to unit L2 norm, with a clear error for zero rows."""
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        first = int(np.flatnonzero(norms.ravel() == 0)[0])
-        raise ValueError(
-            f"{what} has a row of zero norm (index {first}); embeddings must be "
-            "non-zero to be scaled to unit norm."
-        )
-    return X / norms
-
-
 def _silu(X):
     return X * expit(X)
 
@@ -726,7 +715,7 @@ class CLAPDisentangler(
         class_prompts = [self.class_template.format(c) for c in classes]
         texts = list(prompts["prompt"]) + list(prompts["augmented_prompt"])
         E = embed_texts(self.text_embedder, texts + class_prompts, dtype=np.float32)
-        E = _unit_rows(E, "The text embeddings").astype(np.float32)
+        E = unit_rows(E, "The text embeddings").astype(np.float32)
         Z_orig, Z_aug, Z_class = E[:n], E[n : 2 * n], E[2 * n :]
         labels = np.array(
             pd.Categorical(prompts["class_name"], categories=classes).codes,
@@ -798,12 +787,12 @@ class CLAPDisentangler(
         """
         check_is_fitted(self, "output_weights_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        X = _unit_rows(X)
+        X = unit_rows(X)
         W1 = self.hidden_weights_.astype(X.dtype, copy=False)
         b1 = self.hidden_bias_.astype(X.dtype, copy=False)
         W2 = self.output_weights_.astype(X.dtype, copy=False)
         out = X + X.dtype.type(self.alpha) * ((_silu(X) @ W1.T + b1) @ W2.T)
-        return _unit_rows(out, "f(X)")
+        return unit_rows(out, "f(X)")
 
     @property
     def _n_features_out(self):

@@ -30,8 +30,8 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._sphere import unit_rows
 from ._text import embed_texts
-from .clap import _unit_rows
 
 __all__ = ["ProjectionAugmentationEmbedding", "projection_augmentation"]
 
@@ -370,7 +370,7 @@ class ProjectionAugmentationEmbedding(
                 f"corpus embeddings must be 2-D (n_prompts, n_features); got shape "
                 f"{C.shape}."
             )
-        C = _unit_rows(C, "corpus")
+        C = unit_rows(C, "corpus")
         d = C.shape[1]
         T = self._embed(self.target, "target")
         T = T.reshape(-1) if T.ndim == 2 and T.shape[0] == 1 else T
@@ -386,7 +386,7 @@ class ProjectionAugmentationEmbedding(
                     f"X has {self.n_features_in_} features but the corpus "
                     f"embeddings have {d}."
                 )
-        T = _unit_rows(T[None, :], "target")[0]
+        T = unit_rows(T[None, :], "target")[0]
 
         if self.basis == "gram-schmidt":
             if isinstance(self.n_components, Real) and not isinstance(
@@ -452,12 +452,12 @@ class ProjectionAugmentationEmbedding(
         """
         check_is_fitted(self, "components_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        E = _unit_rows(X.astype(np.float64))
+        E = unit_rows(X.astype(np.float64))
         out = projection_augmentation(
             E, self.target_embedding_, self.components_, alpha=self.alpha
         )
         if self.normalize:
-            out = _unit_rows(out, "The projection-augmentation embedding")
+            out = unit_rows(out, "The projection-augmentation embedding")
         return out.astype(X.dtype, copy=False)
 
     @property

@@ -46,18 +46,6 @@ __all__ = [
 # --------------------------------------------------------------------------- #
 # Helpers
 # --------------------------------------------------------------------------- #
-def _unit_prototypes(P, labels, what):
-    """Rows of ``P`` scaled to unit norm; zero rows name their class."""
-    norms = np.linalg.norm(P, axis=1)
-    bad = np.flatnonzero(~(norms > 0) | ~np.isfinite(norms))
-    if bad.size:
-        raise ValueError(
-            f"The {what} of class {labels[bad[0]]!r} has zero norm or non-finite "
-            "values; every prototype must be a non-zero embedding."
-        )
-    return P / norms[:, None]
-
-
 def _normalize_rows(X):
     """Unit rows as float64; zero rows (no direction) stay zero."""
     return _sphere.normalize_rows(np.asarray(X, dtype=np.float64))
@@ -175,9 +163,11 @@ def make_text_prototypes(class_names, text_embedder, templates="bare"):
     if not names:
         raise ValueError("class_names is empty; give at least one class name.")
     prompts = format_prompts(names, templates)
-    E = _unit_prototypes(embed_texts(text_embedder, prompts), prompts, "prompt")
+    E = _sphere.unit_rows(
+        embed_texts(text_embedder, prompts), "The prompt embeddings", prompts
+    )
     P = E.reshape(len(names), len(templates), -1).mean(axis=1)
-    return _unit_prototypes(P, names, "prototype")
+    return _sphere.unit_rows(P, "The prototypes", names)
 
 
 class _CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
@@ -582,7 +572,7 @@ class ZeroShotClassifier(_CosinePrototypeClassifier):
             labels, names, P = self._text_prototypes()
             self.classes_ = _as_label_array(labels)
             self.class_names_ = None if names is None else list(names)
-            P = _unit_prototypes(P, labels, "prototype")
+            P = _sphere.unit_rows(P, "The prototypes", labels)
             if y is not None:
                 _check_known_labels(y, self.classes_, "prototypes' classes")
         else:
@@ -617,7 +607,7 @@ class ZeroShotClassifier(_CosinePrototypeClassifier):
                     "be embedded by the same CLIP model."
                 )
             P = np.asarray(self.image_transform_.transform(P), dtype=np.float64)
-            P = _unit_prototypes(P, labels, "projected prototype")
+            P = _sphere.unit_rows(P, "The projected prototypes", labels)
         self.prototypes_ = P
         # The images as compared: checked on one row (or the width alone).
         if self.image_transform_ is None:

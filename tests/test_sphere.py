@@ -67,6 +67,15 @@ def test_antipode_has_a_finite_log_of_length_pi(dtype):
     assert np.all(np.isfinite(g)) and np.isfinite(curvature)
 
 
+def test_unit_rows_scales_rows_and_names_the_ones_it_cannot():
+    X = np.array([[3.0, 4.0], [0.0, -2.0]])
+    np.testing.assert_allclose(_sphere.unit_rows(X), [[0.6, 0.8], [0.0, -1.0]])
+    with pytest.raises(ValueError, match=r"^X: a row has zero norm.*\(index 1\)"):
+        _sphere.unit_rows(np.array([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"^E: .*non-finite.*\('b'\)"):
+        _sphere.unit_rows(np.array([[1.0, 0.0], [np.inf, 0.0]]), "E", ["a", "b"])
+
+
 def test_exp_drops_the_normal_component():
     rng = np.random.default_rng(3)
     mu = _unit(rng.normal(size=6))

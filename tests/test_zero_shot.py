@@ -217,6 +217,14 @@ def test_prototype_mapping_selects_the_named_classes():
     assert mixed.classes_.dtype == object and mixed.classes_.tolist() == [0, "cat"]
 
 
+def test_prototype_without_a_direction_is_named():
+    bank = {"dog": np.eye(D)[0], "cat": np.zeros(D), "car": np.full(D, np.nan)}
+    with pytest.raises(ValueError, match=r"The prototypes: .*zero norm.*\('cat'\)"):
+        ZeroShotClassifier(prototypes=bank).fit(None)
+    with pytest.raises(ValueError, match=r"non-finite values \('car'\)"):
+        ZeroShotClassifier(["dog", "car"], prototypes=bank).fit(None)
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
