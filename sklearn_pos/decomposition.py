@@ -58,22 +58,37 @@ def _top_eigenvectors(M, k, normal=None):
     positive, which makes the result independent of the LAPACK path taken.
     """
     d = M.shape[0]
-    if normal is not None:
-        # Restrict M to the tangent space, P M P with P = I - n n^T (written as
-        # rank-one updates), and push the normal direction below every other
-        # eigenvalue so that it can only come last.
-        a = M @ normal
-        shift = 1.0 + 2.0 * np.abs(M).sum()
-        M = (
-            M
-            - np.outer(normal, a)
-            - np.outer(a, normal)
-            + (normal @ a - shift) * np.outer(normal, normal)
+    if normal is None:
+        values, vectors = linalg.eigh(M, subset_by_index=[d - k, d - 1], driver="evr")
+        values, vectors = values[::-1], vectors[:, ::-1].T
+    else:
+        # The Householder reflection H = I - 2 u u^T (symmetric, orthogonal)
+        # maps normal to the axis j where it is largest, and so its orthogonal
+        # complement to the other d - 1 axes: M restricted to the tangent space
+        # is H M H without row and column j. Exact, whatever the scale of M.
+        j = int(np.argmax(np.abs(normal)))
+        u = normal.astype(np.float64, copy=True)
+        u[j] += np.copysign(1.0, normal[j])
+        u /= np.linalg.norm(u)
+        Mu = M @ u
+        reflected = (
+            M - 2 * np.outer(u, Mu) - 2 * np.outer(Mu, u) + 4 * (u @ Mu) * np.outer(u, u)
         )
-    values, vectors = linalg.eigh(M, subset_by_index=[d - k, d - 1], driver="evr")
-    values, vectors = values[::-1], vectors[:, ::-1].T
-    if normal is not None and k == d:
-        values[-1] = 0.0
+        axes = np.delete(np.arange(d), j)
+        n_tangent = min(k, d - 1)
+        V = np.zeros((d, n_tangent))
+        values = np.zeros(n_tangent)
+        if n_tangent:
+            values, V[axes] = linalg.eigh(
+                reflected[np.ix_(axes, axes)],
+                subset_by_index=[d - 1 - n_tangent, d - 2],
+                driver="evr",
+            )
+            values, V = values[::-1], V[:, ::-1]
+        vectors = (V - 2 * np.outer(u, u @ V)).T  # back through H
+        if k == d:
+            values = np.append(values, 0.0)
+            vectors = np.vstack([vectors, normal])
     rows = np.arange(k)
     signs = np.sign(vectors[rows, np.argmax(np.abs(vectors), axis=1)])
     return values, vectors * signs[:, None]

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklearn_pos import PartOfSpeechComponentAnalysis, _sphere
 from sklearn_pos import decomposition as decomposition_module
+from sklearn_pos.decomposition import _top_eigenvectors
 
 D = 12
 
@@ -135,6 +136,27 @@ def test_subspaces_are_orthonormal_and_ordered(planted):
         np.testing.assert_allclose(W @ W.T, np.eye(5), atol=1e-12)
         assert np.all(np.diff(values) <= 0)
     np.testing.assert_array_equal(est.class_counts_, [400, 400, 400])
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-12])
+def test_tangent_eigenproblem_is_exact_at_any_scale(scale):
+    """Against the eigenpairs in an explicit orthonormal basis of the tangent
+    space; tight clusters have covariances of 1e-12 and below."""
+    rng = np.random.default_rng(12)
+    d = 12
+    mu = _unit(rng.normal(size=d))
+    B = rng.normal(size=(d, d))
+    M = scale * (B + B.T)  # indefinite, with a component along mu
+    Q = np.linalg.svd(np.eye(d) - np.outer(mu, mu))[0][:, : d - 1]
+    ref_values, ref_vectors = np.linalg.eigh(Q.T @ M @ Q)
+    ref_values, ref_vectors = ref_values[::-1], (Q @ ref_vectors[:, ::-1]).T
+    values, vectors = _top_eigenvectors(M, 5, mu)
+    np.testing.assert_allclose(values, ref_values[:5], rtol=1e-10)
+    np.testing.assert_allclose(np.abs(np.sum(vectors * ref_vectors[:5], axis=1)), 1)
+    np.testing.assert_allclose(vectors @ vectors.T, np.eye(5), atol=1e-12)
+    values, vectors = _top_eigenvectors(M, d, mu)
+    np.testing.assert_allclose(values[:-1], ref_values, rtol=1e-10)
+    assert values[-1] == 0 and abs(vectors[-1] @ mu) == pytest.approx(1)
 
 
 def test_tangent_subspaces_lie_in_the_tangent_space(planted):
