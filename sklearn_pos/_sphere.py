@@ -56,7 +56,10 @@ def unit_rows(X, what="X", row_names=None):
     bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
     if bad.size:
         i = bad[0]
-        row = f"index {i}" if row_names is None else repr(row_names[i])
+        row = f"index {i}"
+        if row_names is not None:
+            name = np.asarray(row_names, dtype=object)[i]
+            row = repr(name.item() if isinstance(name, np.generic) else name)
         raise ValueError(
             f"{what}: a row has zero norm or non-finite values ({row}); every row "
             "must be a finite, non-zero embedding to be scaled to unit norm."

@@ -311,7 +311,7 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 "PartOfSpeechComponentAnalysis needs at least two categories in y "
-                f"to contrast, got 1 class ({self.classes_[0]!r}). Add the rows "
+                f"to contrast, got 1 class ({self.classes_.tolist()[0]!r}). Add the rows "
                 "of the other categories (e.g. the rest of the vocabulary)."
             )
         target_index = self._target_index()

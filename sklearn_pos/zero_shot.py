@@ -827,7 +827,7 @@ class NearestPrototypeClassifier(_CosinePrototypeClassifier):
             )
             if not converged:
                 warnings.warn(
-                    f"The intrinsic mean of class {self.classes_[c]!r} did not "
+                    f"The intrinsic mean of class {self.classes_.tolist()[c]!r} did not "
                     f"converge in max_iter={self.max_iter} iterations (last step "
                     f"{np.linalg.norm(center):.2e} > tol={self.tol:.1e}). Increase "
                     "max_iter or tol, or use mean='extrinsic'.",
