@@ -23,13 +23,12 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._clip import resolve_device
+from ._compat import HasMethods, Interval, _fit_context
 from ._sphere import unit_rows
 from ._text import embed_texts
 

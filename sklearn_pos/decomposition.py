@@ -5,19 +5,20 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _assert_all_finite,
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from . import _sphere
+from ._compat import (
+    Interval,
+    StrOptions,
+    _assert_all_finite,
+    _check_feature_names_in,
+    _fit_context,
+)
 
 #: Rows per block when accumulating the class covariances.
 _GRAM_CHUNK_ROWS = 4096

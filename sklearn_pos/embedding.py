@@ -4,10 +4,9 @@ import os
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_memory
+from sklearn.utils.validation import check_memory
 
 from . import _clip
 from ._clip import (
@@ -15,6 +14,13 @@ from ._clip import (
     ImageReadError,
     WeightsUnavailableError,
     clear_model_cache,
+)
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
 )
 
 __all__ = [

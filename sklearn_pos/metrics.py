@@ -2,8 +2,9 @@
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import HasMethods, validate_params
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
+
+from ._compat import HasMethods, validate_params
 
 #: Rows of ``X`` projected at once, to bound the memory of the coordinates.
 _CHUNK_ROWS = 8192

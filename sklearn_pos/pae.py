@@ -23,13 +23,12 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.decomposition import PCA
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._sphere import unit_rows
 from ._text import embed_texts
 

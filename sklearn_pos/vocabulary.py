@@ -33,17 +33,19 @@ from numbers import Integral, Real
 
 import joblib
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import resample
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .decomposition import PartOfSpeechComponentAnalysis
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
+)
 from ._text import embed_texts
+from .decomposition import PartOfSpeechComponentAnalysis
 
 __all__ = ["VocabularyPartOfSpeechAnalysis", "clear_vocabulary_cache"]
 

@@ -16,7 +16,8 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_pos._compat import InvalidParameterError
 
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")

@@ -2,8 +2,7 @@
 
 from functools import lru_cache
 
-from sklearn.utils._param_validation import validate_params
-
+from .._compat import validate_params
 from ._base import as_object_array, make_bunch, read_data_bytes, read_descr
 
 ARTISTS_FILE = "artists.txt"

@@ -6,8 +6,8 @@ import io
 from functools import lru_cache
 
 import numpy as np
-from sklearn.utils._param_validation import StrOptions, validate_params
 
+from .._compat import StrOptions, validate_params
 from ._base import as_object_array, make_bunch, read_data_bytes, read_descr
 
 PARTS_OF_SPEECH = ("noun", "adj", "verb", "adv")
