@@ -56,6 +56,7 @@ KEY_BYTES = 16
 _SHARD_SUFFIX = ".npy"
 _TMP_PREFIX = ".tmp-"
 _IDENTITY_FILE = "identity.json"
+_REQUESTS_DIR = "requests"
 #: A namespace with more shards than this is merged into one on the next write.
 MAX_SHARDS = 32
 
@@ -377,6 +378,34 @@ class EmbeddingStore:
             except FileNotFoundError:
                 pass  # another process merged it first
 
+    # ------------------------------------------------------ request records
+    def remember(self, request, identity):
+        """Record that ``request`` resolved to the model ``identity``.
+
+        A request is what a caller knows before loading anything (the model's
+        name, the ``pretrained`` argument, the weights file's status, the
+        settings); the identity is what it resolved to once loaded (with the
+        digest of the weights actually read). Recalling it lets a later
+        process find its namespace, and serve a fully stored input, without
+        importing torch or loading the model.
+        """
+        folder = self.root / _REQUESTS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(identity, sort_keys=True, default=str).encode("utf-8")
+        _atomic_write(
+            folder / f"{identity_digest(request)}.json", lambda f: f.write(text)
+        )
+
+    def recall(self, request):
+        """The identity recorded for ``request`` by :meth:`remember`, or None."""
+        path = self.root / _REQUESTS_DIR / f"{identity_digest(request)}.json"
+        try:
+            return json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):  # damaged: resolve the request again
+            return None
+
     # ------------------------------------------------------------- management
     def info(self):
         """Entry counts and sizes, one row per namespace.
@@ -390,7 +419,8 @@ class EmbeddingStore:
         import pandas as pd
 
         rows = []
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
+        folders = (p for p in self.root.iterdir() if p.is_dir())
+        for folder in sorted(f for f in folders if f.name != _REQUESTS_DIR):
             try:
                 identity = json.loads((folder / _IDENTITY_FILE).read_text("utf-8"))
             except (OSError, ValueError):

@@ -226,3 +226,12 @@ def test_a_process_killed_mid_write_leaves_a_readable_store(tmp_path):
     store = EmbeddingStore(location)  # still writable
     store.put(IDENTITY, keys, values)
     assert store.get(IDENTITY, keys)[1].all()
+
+
+def test_requests_are_remembered_across_instances(tmp_path):
+    request = {"model_name": "demo", "pretrained": "/w.pt", "stat": [1, 2, 3]}
+    assert EmbeddingStore(tmp_path).recall(request) is None
+    EmbeddingStore(tmp_path).remember(request, IDENTITY)
+    assert EmbeddingStore(tmp_path).recall(request) == IDENTITY
+    assert EmbeddingStore(tmp_path).recall(dict(request, stat=[1, 2, 4])) is None
+    assert EmbeddingStore(tmp_path).info().empty  # records are not namespaces
