@@ -88,7 +88,10 @@ def _top_eigenvectors(M, k, normal=None):
         u /= np.linalg.norm(u)
         Mu = M @ u
         reflected = (
-            M - 2 * np.outer(u, Mu) - 2 * np.outer(Mu, u) + 4 * (u @ Mu) * np.outer(u, u)
+            M
+            - 2 * np.outer(u, Mu)
+            - 2 * np.outer(Mu, u)
+            + 4 * (u @ Mu) * np.outer(u, u)
         )
         axes = np.delete(np.arange(d), j)
         n_tangent = min(k, d - 1)
@@ -368,8 +371,8 @@ class PartOfSpeechComponentAnalysis(
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 "PartOfSpeechComponentAnalysis needs at least two categories in y "
-                f"to contrast, got 1 class ({self.classes_.tolist()[0]!r}). Add the rows "
-                "of the other categories (e.g. the rest of the vocabulary)."
+                f"to contrast, got 1 class ({self.classes_.tolist()[0]!r}). Add the "
+                "rows of the other categories (e.g. the rest of the vocabulary)."
             )
         target_index = self._target_index()
         k = n_features if self.n_components is None else self.n_components
@@ -479,7 +482,10 @@ class PartOfSpeechComponentAnalysis(
                 )
                 mean_c = total / counts[c]
                 covariances[c] = (
-                    gram / counts[c] + np.outer(m, m) - np.outer(mean_c, m) - np.outer(m, mean_c)
+                    gram / counts[c]
+                    + np.outer(m, m)
+                    - np.outer(mean_c, m)
+                    - np.outer(m, mean_c)
                 )
             return covariances, counts
         buffer = np.empty((min(_GRAM_CHUNK_ROWS, codes.size), n_features), X.dtype)

@@ -1,4 +1,4 @@
-"""PartOfSpeechComponentAnalysis: the paper's equations, planted structure, properties."""
+"""PartOfSpeechComponentAnalysis: the paper's equations, planted structure, seam."""
 
 import pickle
 
@@ -94,7 +94,9 @@ def test_matches_the_closed_form(planted, geometry, lam, monkeypatch):
     monkeypatch.setattr(decomposition_module, "_GRAM_CHUNK_ROWS", 97)
     order = np.random.default_rng(1).permutation(len(y))
     X, y = X[order], y[order]
-    est = PartOfSpeechComponentAnalysis(n_components=4, lam=lam, geometry=geometry, tol=1e-13)
+    est = PartOfSpeechComponentAnalysis(
+        n_components=4, lam=lam, geometry=geometry, tol=1e-13
+    )
     est.fit(X, y)
     reference, m = _reference_fit(X, y, lam, 4, geometry)
     np.testing.assert_allclose(est.center_, m, atol=1e-12)
@@ -107,10 +109,14 @@ def test_matches_the_closed_form(planted, geometry, lam, monkeypatch):
 def test_recovers_planted_directions_and_lambda_matters(planted):
     X, y, _, basis = planted
     # lam = 0 is PCA of the nouns: the shared direction e0 dominates.
-    pca = PartOfSpeechComponentAnalysis(n_components=1, lam=0.0, target="noun").fit(X, y)
+    pca = PartOfSpeechComponentAnalysis(n_components=1, lam=0.0, target="noun").fit(
+        X, y
+    )
     assert abs(pca.components_[0] @ basis[0]) > 0.99
     # lam = 0.5 suppresses what adjectives also do: the noun-only e1 wins.
-    pos = PartOfSpeechComponentAnalysis(n_components=1, lam=0.5, target="noun").fit(X, y)
+    pos = PartOfSpeechComponentAnalysis(n_components=1, lam=0.5, target="noun").fit(
+        X, y
+    )
     assert abs(pos.components_[0] @ basis[1]) > 0.99
     both = PartOfSpeechComponentAnalysis(n_components=1, target="adj").fit(X, y)
     assert abs(both.components_[0] @ basis[2]) > 0.99
@@ -194,7 +200,9 @@ def test_projection_and_complement_split_the_centred_data(planted, geometry):
 
 def test_tangent_projection_and_complement_are_idempotent(planted):
     X, y, _, _ = planted
-    est = PartOfSpeechComponentAnalysis(n_components=3, target="noun", output="projection")
+    est = PartOfSpeechComponentAnalysis(
+        n_components=3, target="noun", output="projection"
+    )
     P = est.fit(X, y).transform(X)
     np.testing.assert_allclose(est.transform(P), P, atol=1e-10)
     Q = est.set_params(output="complement").transform(X)
@@ -203,7 +211,9 @@ def test_tangent_projection_and_complement_are_idempotent(planted):
 
 def test_euclidean_projection_is_the_papers_formula(planted):
     X, y, _, _ = planted
-    est = PartOfSpeechComponentAnalysis(3, geometry="euclidean", output="projection").fit(X, y)
+    est = PartOfSpeechComponentAnalysis(
+        3, geometry="euclidean", output="projection"
+    ).fit(X, y)
     m, W = X.mean(axis=0), est.components_
     np.testing.assert_allclose(est.transform(X), (X - m) @ W.T @ W + m, atol=1e-12)
     assert est.n_iter_ == 0
@@ -233,7 +243,9 @@ def test_rows_are_normalised_and_order_does_not_matter(planted):
     order = rng.permutation(len(X))
     other = clone(est).fit(scaled[order], y[order])
     np.testing.assert_allclose(other.mean_, est.mean_, atol=1e-12)
-    np.testing.assert_allclose(other.class_components_, est.class_components_, atol=1e-8)
+    np.testing.assert_allclose(
+        other.class_components_, est.class_components_, atol=1e-8
+    )
     np.testing.assert_allclose(other.transform(scaled), est.transform(X), atol=1e-8)
 
 
@@ -241,7 +253,9 @@ def test_intrinsic_mean_is_converged(planted):
     X, y, mu_true, _ = planted
     est = PartOfSpeechComponentAnalysis(tol=1e-12).fit(X, y)
     assert est.n_iter_ >= 2
-    np.testing.assert_allclose(_sphere.log_map(X, est.mean_).mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(
+        _sphere.log_map(X, est.mean_).mean(axis=0), 0, atol=1e-12
+    )
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         PartOfSpeechComponentAnalysis(tol=0, max_iter=2).fit(X, y)
 
@@ -279,7 +293,10 @@ def test_pandas_in_and_out(planted):
     frame = pd.DataFrame(X, columns=[f"dim{i}" for i in range(D)])
     est = PartOfSpeechComponentAnalysis(n_components=2).set_output(transform="pandas")
     out = est.fit_transform(frame, pd.Series(y))
-    assert list(out.columns) == ["partofspeechcomponentanalysis0", "partofspeechcomponentanalysis1"]
+    assert list(out.columns) == [
+        "partofspeechcomponentanalysis0",
+        "partofspeechcomponentanalysis1",
+    ]
     est.set_params(output="projection")
     assert list(est.fit_transform(frame, y).columns) == list(frame.columns)
 
@@ -303,7 +320,9 @@ def test_rejects_zero_rows_at_fit_and_transform(planted):
     X, y, _, _ = planted
     Z = X.copy()
     Z[[7, 9]] = 0
-    with pytest.raises(ValueError, match=r"2 row\(s\) of zero norm \(first at index 7\)"):
+    with pytest.raises(
+        ValueError, match=r"2 row\(s\) of zero norm \(first at index 7\)"
+    ):
         PartOfSpeechComponentAnalysis().fit(Z, y)
     est = PartOfSpeechComponentAnalysis().fit(X, y)
     with pytest.raises(ValueError, match="zero norm"):
@@ -314,7 +333,9 @@ def test_parameter_and_shape_errors(planted):
     X, y, _, _ = planted
     with pytest.raises(ValueError, match="at least two categories.*1 class"):
         PartOfSpeechComponentAnalysis().fit(X, np.zeros(len(X)))
-    with pytest.raises(ValueError, match=r"target='adverb' is not one of.*'adj', 'noun', 'verb'"):
+    with pytest.raises(
+        ValueError, match=r"target='adverb' is not one of.*'adj', 'noun', 'verb'"
+    ):
         PartOfSpeechComponentAnalysis(target="adverb").fit(X, y)
     with pytest.raises(ValueError, match=f"n_components=13 must be at most.*\\({D}\\)"):
         PartOfSpeechComponentAnalysis(n_components=13).fit(X, y)
