@@ -772,21 +772,16 @@ def _load_bundle(path):
 
 
 def _projection_onto(fitted, target):
-    """A copy of a fitted estimator that projects onto ``target``'s subspace.
+    """A transformer that projects onto ``target``'s subspace of ``fitted``.
 
     Every category's subspace is stored by the fit, so another target needs
-    no refit: the copy gets the target's basis as its ``components_``.
+    no refit: ``fitted.project`` reaches it.
     """
-    import copy
+    from sklearn.preprocessing import FunctionTransformer
 
-    import numpy as np
-
-    pos = copy.deepcopy(fitted).set_params(output="projection", target=target)
-    index = int(np.flatnonzero(fitted.classes_ == target)[0])
-    pos.target_ = fitted.classes_[index]
-    pos.components_ = fitted.class_components_[index]
-    pos.eigenvalues_ = fitted.class_eigenvalues_[index]
-    return pos
+    return FunctionTransformer(
+        fitted.project, kw_args={"subspace": target, "output": "projection"}
+    )
 
 
 def _zero_shot_predictions(text_embedder, class_names, templates, images, pos):

@@ -5,9 +5,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
+from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
@@ -22,6 +27,14 @@ from ._compat import (
 
 #: Rows per block when accumulating the class covariances.
 _GRAM_CHUNK_ROWS = 4096
+
+#: What ``transform`` and ``project`` can return.
+_OUTPUTS = ("coordinates", "projection", "complement")
+
+
+def _plain(label):
+    """A label as a Python value, so that messages show ``'noun'``, not a numpy repr."""
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def _inverse_row_norms(X):
@@ -56,7 +69,9 @@ def _top_eigenvectors(M, k, normal=None):
     0, and only when all ``d`` directions are asked for.
 
     Signs are fixed so that the largest-magnitude entry of each eigenvector is
-    positive, which makes the result independent of the LAPACK path taken.
+    positive, which makes the result independent of the LAPACK path taken:
+    scikit-learn's ``svd_flip`` convention on the columns of ``u``, here the
+    eigenvectors as columns.
     """
     d = M.shape[0]
     if normal is None:
@@ -73,7 +88,10 @@ def _top_eigenvectors(M, k, normal=None):
         u /= np.linalg.norm(u)
         Mu = M @ u
         reflected = (
-            M - 2 * np.outer(u, Mu) - 2 * np.outer(Mu, u) + 4 * (u @ Mu) * np.outer(u, u)
+            M
+            - 2 * np.outer(u, Mu)
+            - 2 * np.outer(Mu, u)
+            + 4 * (u @ Mu) * np.outer(u, u)
         )
         axes = np.delete(np.arange(d), j)
         n_tangent = min(k, d - 1)
@@ -90,12 +108,52 @@ def _top_eigenvectors(M, k, normal=None):
         if k == d:
             values = np.append(values, 0.0)
             vectors = np.vstack([vectors, normal])
-    rows = np.arange(k)
-    signs = np.sign(vectors[rows, np.argmax(np.abs(vectors), axis=1)])
-    return values, vectors * signs[:, None]
+    # svd_flip flips the columns of its first argument in place: the transposed
+    # view of the rows, so that ``vectors`` itself comes out flipped.
+    svd_flip(vectors.T, None, u_based_decision=True)
+    return values, vectors
 
 
-class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
+class _SubspaceFeatureNamesMixin(ClassNamePrefixFeaturesOutMixin):
+    """Feature names of a transformer whose ``output`` selects the output space.
+
+    ``"coordinates"`` are new features, named by scikit-learn's class-name
+    prefix (``"partofspeechcomponentanalysis0"``, ...); the projection and the
+    complement live in the input space and keep the input feature names.
+    """
+
+    @property
+    def _n_features_out(self):
+        # Read by ClassNamePrefixFeaturesOutMixin: the width of the coordinates.
+        return self.n_components_
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        ``"<class name in lower case>0"``, ... for ``output="coordinates"``
+        (e.g. ``"partofspeechcomponentanalysis0"``); the input feature names
+        otherwise, as the projection and the complement live in the input
+        space.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; see scikit-learn's conventions.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Transformed feature names.
+        """
+        check_is_fitted(self)
+        if self.output == "coordinates":
+            return super().get_feature_names_out(input_features)
+        return _check_feature_names_in(self, input_features)
+
+
+class PartOfSpeechComponentAnalysis(
+    _SubspaceFeatureNamesMixin, TransformerMixin, BaseEstimator
+):
     """Subspaces that capture one category's variance and suppress the others'.
 
     The part-of-speech component analysis of Oldfield et al. (2023) learns, in
@@ -152,7 +210,8 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
         The category whose subspace :meth:`transform` uses; must be one of
         the labels seen in ``fit``. ``None`` selects ``classes_[0]``, the
         smallest label (so any ``y`` works). The subspaces of all categories
-        are learned in every case, see ``class_components_``; as for any
+        are learned in every case, see ``class_components_``, and
+        :meth:`project` maps onto any of them without refitting; as for any
         parameter, changing ``target`` takes effect at the next ``fit``.
 
     output : {"coordinates", "projection", "complement"}, default="coordinates"
@@ -312,8 +371,8 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 "PartOfSpeechComponentAnalysis needs at least two categories in y "
-                f"to contrast, got 1 class ({self.classes_.tolist()[0]!r}). Add the rows "
-                "of the other categories (e.g. the rest of the vocabulary)."
+                f"to contrast, got 1 class ({self.classes_.tolist()[0]!r}). Add the "
+                "rows of the other categories (e.g. the rest of the vocabulary)."
             )
         target_index = self._target_index()
         k = n_features if self.n_components is None else self.n_components
@@ -370,8 +429,20 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
         matches = np.flatnonzero(self.classes_ == self.target)
         if matches.size == 0:
             raise ValueError(
-                f"target={self.target!r} is not one of the categories in y: "
+                f"target={_plain(self.target)!r} is not one of the categories in y: "
                 f"{self.classes_.tolist()}. Pass one of these labels."
+            )
+        return int(matches[0])
+
+    def _subspace_index(self, subspace):
+        """Index in ``classes_`` of a category label; ``None`` is ``target_``."""
+        if subspace is None:
+            subspace = self.target_
+        matches = np.flatnonzero(self.classes_ == subspace)
+        if matches.size == 0:
+            raise ValueError(
+                f"subspace={_plain(subspace)!r} is not one of the learned subspaces "
+                f"{self.classes_.tolist()}; pass one of these labels (classes_)."
             )
         return int(matches[0])
 
@@ -411,7 +482,10 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
                 )
                 mean_c = total / counts[c]
                 covariances[c] = (
-                    gram / counts[c] + np.outer(m, m) - np.outer(mean_c, m) - np.outer(m, mean_c)
+                    gram / counts[c]
+                    + np.outer(m, m)
+                    - np.outer(mean_c, m)
+                    - np.outer(m, mean_c)
                 )
             return covariances, counts
         buffer = np.empty((min(_GRAM_CHUNK_ROWS, codes.size), n_features), X.dtype)
@@ -427,18 +501,156 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
             covariances[c] /= counts[c]
         return covariances, counts
 
-    def _centered(self, X):
-        """Validated rows of ``X`` in the fitted space, minus ``center_``."""
+    def tangent_vectors(self, X):
+        """Centred vectors of ``X`` in the space where the subspaces live.
+
+        Every subspace of :attr:`class_components_` is a set of directions in
+        one vector space: the tangent space of the sphere at ``mean_`` for
+        ``geometry="tangent"``, the embedding space itself for
+        ``"euclidean"``. This method maps rows of ``X`` there and subtracts
+        the centre ``m`` (``center_``):
+
+        .. math::
+
+            v = \\mathrm{Log}_\\mu(x / \\|x\\|) - m \\quad \\text{(tangent)},
+            \\qquad v = x / \\|x\\| - m \\quad \\text{(euclidean)},
+
+        where ``Log_mu(q) = arccos(<mu, q>) (q - <mu, q> mu) / ||q - <mu, q> mu||``
+        is the Riemannian logarithm at ``mu = mean_``. The coordinates of
+        ``x`` in the subspace of ``classes_[i]`` are then
+        ``v @ class_components_[i].T``, for any ``i``; :meth:`project` gives
+        them, and the projections, directly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings; rows are scaled to unit norm, none may be zero.
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features)
+            The centred vectors, of the dtype of ``X`` (float32 or float64).
+
+        See Also
+        --------
+        project : Coordinates in, projection onto or complement of any
+            category's subspace.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_pos import PartOfSpeechComponentAnalysis
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(200, 6)) + 3.0
+        >>> y = np.repeat(["adj", "noun"], 100)
+        >>> pos = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+        >>> V = pos.tangent_vectors(X)
+        >>> V.shape
+        (200, 6)
+        >>> bool(np.allclose(V @ pos.mean_, 0.0))   # orthogonal to mu: tangent
+        True
+        >>> coords = V @ pos.class_components_[1].T  # the "noun" coordinates
+        >>> bool(np.allclose(coords, pos.project(X, subspace="noun")))
+        True
+        """
         check_is_fitted(self)
         X = validate_data(
-            self, X, dtype=[np.float64, np.float32], reset=False, ensure_all_finite=False
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            reset=False,
+            ensure_all_finite=False,
         )
-        Y = self._to_space(X, _inverse_row_norms(X))
-        Y -= self.center_.astype(Y.dtype)
-        return Y
+        V = self._to_space(X, _inverse_row_norms(X))
+        V -= self.center_.astype(V.dtype)
+        return V
+
+    def project(self, X, *, subspace=None, output=None):
+        """Map embeddings onto (or away from) any category's subspace.
+
+        :meth:`transform` is ``project(X)``: the subspace of ``target_`` and
+        the ``output`` parameter. ``project`` reaches every subspace learned
+        by ``fit`` (one per category, :attr:`class_components_`) without
+        refitting: with ``W`` the basis of ``subspace`` and ``v`` the
+        centred vectors of :meth:`tangent_vectors`,
+
+        - ``"coordinates"``: ``v W^T``, of shape ``(n, n_components_)``;
+        - ``"projection"``: ``Exp_mu(v W^T W + m)``, onto the category's
+          submanifold;
+        - ``"complement"``: ``Exp_mu(v - v W^T W + m)``, the category's
+          subspace removed
+
+        (without ``Exp_mu`` for ``geometry="euclidean"``). The result equals
+        that of an estimator fitted with ``target=subspace`` and
+        ``output=output``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings; rows are scaled to unit norm, none may be zero.
+
+        subspace : label, default=None
+            The category whose subspace is used, one of ``classes_``.
+            ``None`` uses ``target_``.
+
+        output : {"coordinates", "projection", "complement"}, default=None
+            What to return, as for the ``output`` parameter. ``None`` uses
+            the estimator's ``output``.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_) or (n_samples, n_features)
+            Coordinates, projection or complement, of the dtype of ``X``.
+
+        See Also
+        --------
+        tangent_vectors : The centred vectors the subspaces act on.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_pos import PartOfSpeechComponentAnalysis
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(200, 6)) + 3.0
+        >>> y = np.repeat(["adj", "noun"], 100)
+        >>> pos = PartOfSpeechComponentAnalysis(n_components=2, target="noun").fit(X, y)
+        >>> pos.project(X, subspace="adj").shape      # coordinates, like transform
+        (200, 2)
+        >>> Z = pos.project(X, subspace="adj", output="complement")
+        >>> Z.shape
+        (200, 6)
+        >>> refit = PartOfSpeechComponentAnalysis(
+        ...     n_components=2, target="adj", output="complement"
+        ... ).fit(X, y)
+        >>> bool(np.allclose(Z, refit.transform(X)))
+        True
+        """
+        check_is_fitted(self)
+        index = self._subspace_index(subspace)
+        if output is None:
+            output = self.output
+        elif output not in _OUTPUTS:
+            raise ValueError(
+                f"output={output!r} is not one of {list(_OUTPUTS)}; pass one of "
+                "these, or None for the estimator's output."
+            )
+        Y = self.tangent_vectors(X)
+        W = self.class_components_[index].astype(Y.dtype)
+        coordinates = Y @ W.T
+        if output == "coordinates":
+            return coordinates
+        center = self.center_.astype(Y.dtype)
+        if output == "projection":
+            V = coordinates @ W + center
+        else:
+            V = Y - coordinates @ W + center
+        return self._from_space(V)
 
     def transform(self, X):
         """Map embeddings onto (or away from) the target category's subspace.
+
+        The same as :meth:`project` with its defaults (``target_`` and
+        ``output``).
 
         Parameters
         ----------
@@ -451,17 +663,7 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
             Depending on ``output``: coordinates in the target's subspace, the
             projection onto it, or onto its orthogonal complement.
         """
-        Y = self._centered(X)
-        W = self.components_.astype(Y.dtype)
-        coordinates = Y @ W.T
-        if self.output == "coordinates":
-            return coordinates
-        center = self.center_.astype(Y.dtype)
-        if self.output == "projection":
-            V = coordinates @ W + center
-        else:
-            V = Y - coordinates @ W + center
-        return self._from_space(V)
+        return self.project(X)
 
     def inverse_transform(self, X):
         """Map subspace coordinates back to embeddings.
@@ -495,32 +697,6 @@ class PartOfSpeechComponentAnalysis(TransformerMixin, BaseEstimator):
             )
         V = X @ self.components_.astype(X.dtype) + self.center_.astype(X.dtype)
         return self._from_space(V)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output features.
-
-        ``"partofspeechcomponentanalysis0"``, ... for ``output="coordinates"``;
-        the input feature names otherwise (the outputs live in the input
-        space).
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Input feature names; see scikit-learn's conventions.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            Transformed feature names.
-        """
-        check_is_fitted(self)
-        input_features = _check_feature_names_in(self, input_features)
-        if self.output != "coordinates":
-            return input_features
-        prefix = self.__class__.__name__.lower()
-        return np.asarray(
-            [f"{prefix}{i}" for i in range(self.n_components_)], dtype=object
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

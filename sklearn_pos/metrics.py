@@ -41,10 +41,13 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
 
     Parameters
     ----------
-    estimator : PartOfSpeechComponentAnalysis
-        A fitted estimator (any object with ``classes_``,
-        ``class_components_`` and the fitted space of
-        :class:`~sklearn_pos.PartOfSpeechComponentAnalysis` works).
+    estimator : PartOfSpeechComponentAnalysis or VocabularyPartOfSpeechAnalysis
+        A fitted estimator: any object with ``classes_``,
+        ``class_components_`` and a ``tangent_vectors`` method, as
+        :class:`~sklearn_pos.PartOfSpeechComponentAnalysis` has, or one that
+        holds such an estimator as ``pos_``, as
+        :class:`~sklearn_pos.VocabularyPartOfSpeechAnalysis` does (its
+        subspaces, one per vocabulary category, are scored).
 
     X : array-like of shape (n_samples, n_features)
         Embeddings to score, e.g. those the estimator was fitted on, or
@@ -59,7 +62,7 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
         distinct values of ``y``. Every label must occur in ``y``. The rows
         follow the same order where they can: the subspaces of categories in
         ``labels`` come first, in that order, then the others in the order
-        of ``estimator.classes_``, so that the diagonal of a square table
+        of the estimator's ``classes_``, so that the diagonal of a square table
         pairs each subspace with its own category.
 
     normalize : bool, default=True
@@ -71,7 +74,7 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
     -------
     table : pandas.DataFrame of shape (n_subspaces, n_labels)
         Rows: the subspaces, labelled by their categories (index name
-        ``"subspace"``; one per entry of ``estimator.classes_``). Columns:
+        ``"subspace"``; one per entry of the estimator's ``classes_``). Columns:
         the data categories (columns name ``"data"``).
 
     See Also
@@ -105,11 +108,15 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
     array([[1., 0.],
            [0., 1.]])
     """
-    check_is_fitted(estimator, ["classes_", "class_components_"])
-    if not hasattr(estimator, "_centered"):
+    # A VocabularyPartOfSpeechAnalysis keeps its subspaces in pos_; X still goes
+    # through the step's own tangent_vectors, which checks it against the step.
+    subspaces = getattr(estimator, "pos_", estimator)
+    check_is_fitted(subspaces, ["classes_", "class_components_"])
+    if not callable(getattr(estimator, "tangent_vectors", None)):
         raise TypeError(
-            "class_invariance needs a fitted PartOfSpeechComponentAnalysis (or an "
-            "estimator exposing its fitted space through _centered); got "
+            "class_invariance needs a fitted PartOfSpeechComponentAnalysis or "
+            "VocabularyPartOfSpeechAnalysis (an estimator with classes_, "
+            "class_components_ and a tangent_vectors method); got "
             f"{type(estimator).__name__}."
         )
     y = np.asarray(y)
@@ -129,8 +136,8 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
         if len(set(labels.tolist())) != len(labels):
             raise ValueError(f"labels must be distinct, got {labels.tolist()}.")
 
-    Y = estimator._centered(X)
-    components = np.asarray(estimator.class_components_)
+    Y = estimator.tangent_vectors(X)
+    components = np.asarray(subspaces.class_components_)
     n_subspaces, k, n_features = components.shape
     # All subspaces at once: the coordinates of a block in every subspace are
     # one product with the stacked bases.
@@ -148,7 +155,7 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
         np.add.at(sums.T, block_codes[keep], energy)
     counts = np.bincount(codes[codes >= 0], minlength=len(labels))
     scores = sums / counts
-    classes = np.asarray(estimator.classes_).tolist()
+    classes = np.asarray(subspaces.classes_).tolist()
     label_list = labels.tolist()
     rows = [classes.index(c) for c in label_list if c in classes]
     rows += [i for i in range(len(classes)) if i not in rows]

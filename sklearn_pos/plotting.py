@@ -227,7 +227,7 @@ class ClassInvarianceDisplay:
 
         Parameters
         ----------
-        estimator : PartOfSpeechComponentAnalysis
+        estimator : PartOfSpeechComponentAnalysis or VocabularyPartOfSpeechAnalysis
             Fitted estimator.
 
         X : array-like of shape (n_samples, n_features)
@@ -419,12 +419,13 @@ class SubspaceScatterDisplay:
         """Project labelled embeddings on a fitted subspace and plot them.
 
         The coordinates are ``W_i^T (Log_mu(x) - m)`` on the chosen two rows
-        of ``estimator.class_components_[i]`` (``x - m`` for the Euclidean
-        geometry), as in ``transform`` with ``output="coordinates"``.
+        of the basis ``W_i`` of category ``i`` (``x - m`` for the Euclidean
+        geometry): the columns ``components`` of
+        ``estimator.project(X, subspace=i, output="coordinates")``.
 
         Parameters
         ----------
-        estimator : PartOfSpeechComponentAnalysis
+        estimator : PartOfSpeechComponentAnalysis or VocabularyPartOfSpeechAnalysis
             Fitted estimator.
 
         X : array-like of shape (n_samples, n_features)
@@ -457,10 +458,13 @@ class SubspaceScatterDisplay:
         -------
         display : SubspaceScatterDisplay
         """
-        check_is_fitted(estimator, ["classes_", "class_components_"])
-        classes = np.asarray(estimator.classes_)
+        # A VocabularyPartOfSpeechAnalysis keeps its subspaces in pos_; X still
+        # goes through the step's own project, which checks it against the step.
+        subspaces = getattr(estimator, "pos_", estimator)
+        check_is_fitted(subspaces, ["classes_", "class_components_"])
+        classes = np.asarray(subspaces.classes_)
         if subspace is None:
-            subspace = getattr(estimator, "target_", classes[0])
+            subspace = getattr(subspaces, "target_", classes[0])
         matches = np.flatnonzero(classes == subspace)
         if matches.size == 0:
             raise ValueError(
@@ -468,7 +472,7 @@ class SubspaceScatterDisplay:
                 f"{classes.tolist()}."
             )
         components = tuple(components)
-        n_kept = estimator.class_components_.shape[1]
+        n_kept = subspaces.class_components_.shape[1]
         if len(components) != 2 or not all(
             isinstance(c, Integral) and 0 <= c < n_kept for c in components
         ):
@@ -489,10 +493,9 @@ class SubspaceScatterDisplay:
                 picked.append(members)
             rows = np.sort(np.concatenate(picked))
         X_rows = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
-        W = estimator.class_components_[matches[0]][list(components)]
-        Y = estimator._centered(X_rows)
-        coordinates = Y @ W.T.astype(Y.dtype)
         name = classes[matches[0]]
+        coordinates = estimator.project(X_rows, subspace=name, output="coordinates")
+        coordinates = coordinates[:, list(components)]
         name = name.item() if hasattr(name, "item") else name
         return cls(coordinates, y[rows], subspace=name, components=components).plot(
             ax=ax, **kwargs

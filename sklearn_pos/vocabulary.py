@@ -37,15 +37,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import resample
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import (
-    HasMethods,
-    Interval,
-    StrOptions,
-    _check_feature_names_in,
-    _fit_context,
-)
+from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._text import embed_texts
-from .decomposition import PartOfSpeechComponentAnalysis
+from .decomposition import PartOfSpeechComponentAnalysis, _SubspaceFeatureNamesMixin
 
 __all__ = ["VocabularyPartOfSpeechAnalysis", "clear_vocabulary_cache"]
 
@@ -129,7 +123,9 @@ def _split_vocabulary(vocabulary):
     )
 
 
-class VocabularyPartOfSpeechAnalysis(TransformerMixin, BaseEstimator):
+class VocabularyPartOfSpeechAnalysis(
+    _SubspaceFeatureNamesMixin, TransformerMixin, BaseEstimator
+):
     """Part-of-speech subspace learned from a vocabulary, applied to any embeddings.
 
     A pipeline step that fits :class:`~sklearn_pos.PartOfSpeechComponentAnalysis`
@@ -202,7 +198,9 @@ class VocabularyPartOfSpeechAnalysis(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     pos_ : PartOfSpeechComponentAnalysis
-        The subspace fitted on the vocabulary (``output`` as above).
+        The subspaces fitted on the vocabulary (``output`` as above), one
+        per category (``pos_.class_components_``); :meth:`project` and
+        :meth:`tangent_vectors` reach them through this step.
 
     components_ : ndarray of shape (n_components_, n_features)
         Orthonormal basis of the target category's subspace.
@@ -430,9 +428,93 @@ class VocabularyPartOfSpeechAnalysis(TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_features) or (n_samples, n_components_)
             See ``output``.
         """
+        return self.project(X)
+
+    def _validated(self, X):
+        """``X`` checked against this step's input (width, feature names)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self.pos_.transform(np.asarray(X))
+        # pos_ was fitted on the vocabulary, not on X: X is validated here,
+        # against what fit saw, and reaches pos_ as a plain array.
+        return np.asarray(
+            validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        )
+
+    def project(self, X, *, subspace=None, output=None):
+        """Map embeddings onto (or away from) any vocabulary category's subspace.
+
+        :meth:`transform` is ``project(X)``. Every category of the vocabulary
+        has its subspace (``pos_.class_components_``), so another one needs
+        no refit; see :meth:`PartOfSpeechComponentAnalysis.project
+        <sklearn_pos.PartOfSpeechComponentAnalysis.project>`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings of the vocabulary's width.
+
+        subspace : label, default=None
+            One of ``categories_``; ``None`` uses ``target``.
+
+        output : {"coordinates", "projection", "complement"}, default=None
+            What to return; ``None`` uses the ``output`` of the last ``fit``,
+            as :meth:`transform` does.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features) or (n_samples, n_components_)
+            Projection, complement or coordinates.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_pos import VocabularyPartOfSpeechAnalysis
+        >>> rng = np.random.RandomState(0)
+        >>> words = rng.normal(size=(60, 8)) + 3
+        >>> pos = np.repeat(["adj", "noun", "verb"], 20)
+        >>> step = VocabularyPartOfSpeechAnalysis((words, pos), n_components=3)
+        >>> images = rng.normal(size=(5, 8)) + 3
+        >>> step.fit(images).project(images, subspace="adj").shape   # projection
+        (5, 8)
+        >>> step.project(images, subspace="verb", output="coordinates").shape
+        (5, 3)
+        """
+        X = self._validated(X)
+        return self.pos_.project(X, subspace=subspace, output=output)
+
+    def tangent_vectors(self, X):
+        """Centred vectors of ``X`` in the space where the subspaces live.
+
+        ``Log_mu(x / ||x||) - m`` with the vocabulary's intrinsic mean ``mu``
+        and centre ``m`` (``x / ||x|| - m`` for ``geometry="euclidean"``); see
+        :meth:`PartOfSpeechComponentAnalysis.tangent_vectors
+        <sklearn_pos.PartOfSpeechComponentAnalysis.tangent_vectors>`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings of the vocabulary's width.
+
+        Returns
+        -------
+        V : ndarray of shape (n_samples, n_features)
+            The centred vectors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_pos import VocabularyPartOfSpeechAnalysis
+        >>> rng = np.random.RandomState(0)
+        >>> words = rng.normal(size=(60, 8)) + 3
+        >>> pos = np.repeat(["adj", "noun", "verb"], 20)
+        >>> step = VocabularyPartOfSpeechAnalysis((words, pos), n_components=3)
+        >>> images = rng.normal(size=(5, 8)) + 3
+        >>> V = step.fit(images).tangent_vectors(images)
+        >>> coords = V @ step.pos_.class_components_[1].T    # the noun subspace
+        >>> bool(np.allclose(coords, step.project(images, output="coordinates")))
+        True
+        """
+        X = self._validated(X)
+        return self.pos_.tangent_vectors(X)
 
     def inverse_transform(self, X):
         """Map coordinates back to embeddings (``output="coordinates"`` only).
@@ -449,31 +531,6 @@ class VocabularyPartOfSpeechAnalysis(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self.pos_.inverse_transform(X)
-
-    def get_feature_names_out(self, input_features=None):
-        """Output feature names.
-
-        ``"vocabularypartofspeechanalysis0"``, ... for
-        ``output="coordinates"``, the input names otherwise.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Input feature names.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            Transformed feature names.
-        """
-        check_is_fitted(self)
-        input_features = _check_feature_names_in(self, input_features)
-        if self.output != "coordinates":
-            return input_features
-        prefix = type(self).__name__.lower()
-        return np.asarray(
-            [f"{prefix}{i}" for i in range(self.n_components_)], dtype=object
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,10 +1,11 @@
-"""PartOfSpeechComponentAnalysis: the paper's equations, planted structure, properties."""
+"""PartOfSpeechComponentAnalysis: the paper's equations, planted structure, seam."""
 
 import pickle
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import linalg
 from scipy.linalg import subspace_angles
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -72,7 +73,7 @@ def _reference_fit(X, y, lam, k, geometry="tangent"):
 
 
 def _objective(W, X, y, target, lam, est):
-    Y = est._centered(X)
+    Y = est.tangent_vectors(X)
     value = 0.0
     for c in np.unique(y):
         energy = np.sum((Y[y == c] @ W.T) ** 2) / np.sum(y == c)
@@ -93,7 +94,9 @@ def test_matches_the_closed_form(planted, geometry, lam, monkeypatch):
     monkeypatch.setattr(decomposition_module, "_GRAM_CHUNK_ROWS", 97)
     order = np.random.default_rng(1).permutation(len(y))
     X, y = X[order], y[order]
-    est = PartOfSpeechComponentAnalysis(n_components=4, lam=lam, geometry=geometry, tol=1e-13)
+    est = PartOfSpeechComponentAnalysis(
+        n_components=4, lam=lam, geometry=geometry, tol=1e-13
+    )
     est.fit(X, y)
     reference, m = _reference_fit(X, y, lam, 4, geometry)
     np.testing.assert_allclose(est.center_, m, atol=1e-12)
@@ -106,10 +109,14 @@ def test_matches_the_closed_form(planted, geometry, lam, monkeypatch):
 def test_recovers_planted_directions_and_lambda_matters(planted):
     X, y, _, basis = planted
     # lam = 0 is PCA of the nouns: the shared direction e0 dominates.
-    pca = PartOfSpeechComponentAnalysis(n_components=1, lam=0.0, target="noun").fit(X, y)
+    pca = PartOfSpeechComponentAnalysis(n_components=1, lam=0.0, target="noun").fit(
+        X, y
+    )
     assert abs(pca.components_[0] @ basis[0]) > 0.99
     # lam = 0.5 suppresses what adjectives also do: the noun-only e1 wins.
-    pos = PartOfSpeechComponentAnalysis(n_components=1, lam=0.5, target="noun").fit(X, y)
+    pos = PartOfSpeechComponentAnalysis(n_components=1, lam=0.5, target="noun").fit(
+        X, y
+    )
     assert abs(pos.components_[0] @ basis[1]) > 0.99
     both = PartOfSpeechComponentAnalysis(n_components=1, target="adj").fit(X, y)
     assert abs(both.components_[0] @ basis[2]) > 0.99
@@ -183,17 +190,19 @@ def test_projection_and_complement_split_the_centred_data(planted, geometry):
     if geometry == "tangent":
         np.testing.assert_allclose(np.linalg.norm(P, axis=1), 1)
         np.testing.assert_allclose(np.linalg.norm(Q, axis=1), 1)
-        A, B = est._centered(P), est._centered(Q)
+        A, B = est.tangent_vectors(P), est.tangent_vectors(Q)
     else:
         A, B = P - est.center_, Q - est.center_
     np.testing.assert_allclose(np.sum(A * B, axis=1), 0, atol=1e-10)
-    np.testing.assert_allclose(A + B, est._centered(X), atol=1e-10)
+    np.testing.assert_allclose(A + B, est.tangent_vectors(X), atol=1e-10)
     np.testing.assert_allclose(A @ est.components_.T @ est.components_, A, atol=1e-10)
 
 
 def test_tangent_projection_and_complement_are_idempotent(planted):
     X, y, _, _ = planted
-    est = PartOfSpeechComponentAnalysis(n_components=3, target="noun", output="projection")
+    est = PartOfSpeechComponentAnalysis(
+        n_components=3, target="noun", output="projection"
+    )
     P = est.fit(X, y).transform(X)
     np.testing.assert_allclose(est.transform(P), P, atol=1e-10)
     Q = est.set_params(output="complement").transform(X)
@@ -202,7 +211,9 @@ def test_tangent_projection_and_complement_are_idempotent(planted):
 
 def test_euclidean_projection_is_the_papers_formula(planted):
     X, y, _, _ = planted
-    est = PartOfSpeechComponentAnalysis(3, geometry="euclidean", output="projection").fit(X, y)
+    est = PartOfSpeechComponentAnalysis(
+        3, geometry="euclidean", output="projection"
+    ).fit(X, y)
     m, W = X.mean(axis=0), est.components_
     np.testing.assert_allclose(est.transform(X), (X - m) @ W.T @ W + m, atol=1e-12)
     assert est.n_iter_ == 0
@@ -232,7 +243,9 @@ def test_rows_are_normalised_and_order_does_not_matter(planted):
     order = rng.permutation(len(X))
     other = clone(est).fit(scaled[order], y[order])
     np.testing.assert_allclose(other.mean_, est.mean_, atol=1e-12)
-    np.testing.assert_allclose(other.class_components_, est.class_components_, atol=1e-8)
+    np.testing.assert_allclose(
+        other.class_components_, est.class_components_, atol=1e-8
+    )
     np.testing.assert_allclose(other.transform(scaled), est.transform(X), atol=1e-8)
 
 
@@ -240,7 +253,9 @@ def test_intrinsic_mean_is_converged(planted):
     X, y, mu_true, _ = planted
     est = PartOfSpeechComponentAnalysis(tol=1e-12).fit(X, y)
     assert est.n_iter_ >= 2
-    np.testing.assert_allclose(_sphere.log_map(X, est.mean_).mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(
+        _sphere.log_map(X, est.mean_).mean(axis=0), 0, atol=1e-12
+    )
     with pytest.warns(ConvergenceWarning, match="did not converge"):
         PartOfSpeechComponentAnalysis(tol=0, max_iter=2).fit(X, y)
 
@@ -278,7 +293,10 @@ def test_pandas_in_and_out(planted):
     frame = pd.DataFrame(X, columns=[f"dim{i}" for i in range(D)])
     est = PartOfSpeechComponentAnalysis(n_components=2).set_output(transform="pandas")
     out = est.fit_transform(frame, pd.Series(y))
-    assert list(out.columns) == ["partofspeechcomponentanalysis0", "partofspeechcomponentanalysis1"]
+    assert list(out.columns) == [
+        "partofspeechcomponentanalysis0",
+        "partofspeechcomponentanalysis1",
+    ]
     est.set_params(output="projection")
     assert list(est.fit_transform(frame, y).columns) == list(frame.columns)
 
@@ -302,7 +320,9 @@ def test_rejects_zero_rows_at_fit_and_transform(planted):
     X, y, _, _ = planted
     Z = X.copy()
     Z[[7, 9]] = 0
-    with pytest.raises(ValueError, match=r"2 row\(s\) of zero norm \(first at index 7\)"):
+    with pytest.raises(
+        ValueError, match=r"2 row\(s\) of zero norm \(first at index 7\)"
+    ):
         PartOfSpeechComponentAnalysis().fit(Z, y)
     est = PartOfSpeechComponentAnalysis().fit(X, y)
     with pytest.raises(ValueError, match="zero norm"):
@@ -313,7 +333,9 @@ def test_parameter_and_shape_errors(planted):
     X, y, _, _ = planted
     with pytest.raises(ValueError, match="at least two categories.*1 class"):
         PartOfSpeechComponentAnalysis().fit(X, np.zeros(len(X)))
-    with pytest.raises(ValueError, match=r"target='adverb' is not one of.*'adj', 'noun', 'verb'"):
+    with pytest.raises(
+        ValueError, match=r"target='adverb' is not one of.*'adj', 'noun', 'verb'"
+    ):
         PartOfSpeechComponentAnalysis(target="adverb").fit(X, y)
     with pytest.raises(ValueError, match=f"n_components=13 must be at most.*\\({D}\\)"):
         PartOfSpeechComponentAnalysis(n_components=13).fit(X, y)
@@ -338,3 +360,109 @@ def test_large_finite_float32_values_are_accepted(planted):
     est = PartOfSpeechComponentAnalysis(n_components=2, output="projection").fit(X, y)
     big = (X * 1e30).astype(np.float32)  # squares overflow float32, not float64
     np.testing.assert_allclose(est.transform(big), est.transform(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
+@pytest.mark.parametrize("output", ["coordinates", "projection", "complement"])
+def test_project_is_transform_and_a_refit_for_another_category(
+    planted, geometry, output
+):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(
+        n_components=2, geometry=geometry, target="noun", output=output
+    ).fit(X, y)
+    np.testing.assert_array_equal(est.project(X), est.transform(X))
+    np.testing.assert_array_equal(est.project(X, subspace="noun"), est.transform(X))
+    for other in ("adj", "verb"):
+        refit = clone(est).set_params(target=other).fit(X, y)
+        np.testing.assert_array_equal(
+            est.project(X, subspace=other), refit.transform(X)
+        )
+        # output= overrides the estimator's own output.
+        for out in ("coordinates", "projection", "complement"):
+            expected = clone(refit).set_params(output=out).fit(X, y).transform(X)
+            np.testing.assert_array_equal(
+                est.project(X, subspace=other, output=out), expected
+            )
+    # float32 stays float32, as in transform.
+    assert est.project(X.astype(np.float32), subspace="adj").dtype == np.float32
+
+
+def test_project_rejects_unknown_subspaces_and_outputs(planted):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    with pytest.raises(
+        ValueError,
+        match=r"subspace='pronoun' is not one of the learned subspaces "
+        r"\['adj', 'noun', 'verb'\]",
+    ):
+        est.project(X, subspace="pronoun")
+    with pytest.raises(ValueError, match=r"subspace=3 is not one of"):
+        est.project(X, subspace=np.int64(3))
+    with pytest.raises(ValueError, match=r"output='basis' is not one of"):
+        est.project(X, subspace="adj", output="basis")
+    with pytest.raises(NotFittedError):
+        PartOfSpeechComponentAnalysis().project(X, subspace="adj")
+    with pytest.raises(NotFittedError):
+        PartOfSpeechComponentAnalysis().tangent_vectors(X)
+
+
+@pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
+def test_tangent_vectors_give_every_subspaces_coordinates(planted, geometry):
+    X, y, _, _ = planted
+    est = PartOfSpeechComponentAnalysis(n_components=3, geometry=geometry).fit(X, y)
+    V = est.tangent_vectors(X)
+    U = _unit(X)
+    if geometry == "tangent":
+        expected = _sphere.log_map(U, est.mean_) - est.center_
+        np.testing.assert_allclose(V @ est.mean_, 0.0, atol=1e-12)
+    else:
+        expected = U - est.mean_
+    np.testing.assert_allclose(V, expected, atol=1e-12)
+    for label, W in zip(est.classes_, est.class_components_):
+        np.testing.assert_allclose(
+            V @ W.T, est.project(X, subspace=label, output="coordinates"), atol=1e-12
+        )
+    with pytest.raises(ValueError, match="features"):
+        est.tangent_vectors(X[:, :5])
+
+
+def test_feature_names_are_unchanged(planted):
+    X, y, _, _ = planted
+    names = [f"dim{i}" for i in range(D)]
+    frame = pd.DataFrame(X, columns=names)
+    est = PartOfSpeechComponentAnalysis(n_components=3).fit(frame, y)
+    out = est.get_feature_names_out()
+    assert out.dtype == object
+    assert out.tolist() == [f"partofspeechcomponentanalysis{i}" for i in range(3)]
+    assert est.get_feature_names_out(names).tolist() == out.tolist()
+    with pytest.raises(ValueError, match="input_features is not equal"):
+        est.get_feature_names_out([f"x{i}" for i in range(D)])
+    est.set_params(output="complement")
+    assert est.get_feature_names_out().tolist() == names
+    plain = PartOfSpeechComponentAnalysis(output="projection").fit(X, y)
+    assert plain.get_feature_names_out().tolist() == [f"x{i}" for i in range(D)]
+    with pytest.raises(NotFittedError):
+        PartOfSpeechComponentAnalysis().get_feature_names_out()
+
+
+@pytest.mark.parametrize("tangent", [False, True])
+def test_eigenvector_signs_follow_the_largest_entry(tangent):
+    # The convention: each eigenvector's largest-magnitude entry is positive
+    # (scikit-learn's svd_flip on column eigenvectors).
+    rng = np.random.RandomState(3)
+    A = rng.normal(size=(D, D))
+    M = A + A.T
+    normal = _unit(rng.normal(size=D)) if tangent else None
+    for k in (1, 4, D):
+        values, vectors = _top_eigenvectors(M, k, normal)
+        biggest = vectors[np.arange(k), np.argmax(np.abs(vectors), axis=1)]
+        assert np.all(biggest > 0)
+        if tangent:
+            continue
+        # The same numbers as the sign fix written by hand on LAPACK's output.
+        raw_values, raw = linalg.eigh(M, subset_by_index=[D - k, D - 1], driver="evr")
+        raw = raw[:, ::-1].T
+        signs = np.sign(raw[np.arange(k), np.argmax(np.abs(raw), axis=1)])
+        np.testing.assert_array_equal(vectors, raw * signs[:, None])
+        np.testing.assert_array_equal(values, raw_values[::-1])

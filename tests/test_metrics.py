@@ -1,5 +1,7 @@
 """Tests of sklearn_pos.metrics.class_invariance."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -130,3 +132,44 @@ def test_input_errors():
         class_invariance(pos, X, y[:-1])
     with pytest.raises(ValueError, match="features"):
         class_invariance(pos, X[:, :-1], y)
+
+
+@pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
+def test_accepts_a_fitted_vocabulary_step(geometry):
+    from sklearn_pos import VocabularyPartOfSpeechAnalysis
+
+    X, y = planted(n_per_class=60)
+    step = VocabularyPartOfSpeechAnalysis(
+        (X, y), n_components=1, geometry=geometry, target="noun"
+    )
+    with pytest.raises(NotFittedError, match="VocabularyPartOfSpeechAnalysis"):
+        class_invariance(step, X, y)
+    step.fit(X)
+    table = class_invariance(step, X, y, normalize=False)
+    direct = PartOfSpeechComponentAnalysis(n_components=1, geometry=geometry).fit(X, y)
+    expected = class_invariance(direct, X, y, normalize=False)
+    pd.testing.assert_frame_equal(table, expected)
+    assert table.index.tolist() == CATEGORIES
+    normalized = class_invariance(step, X, y)
+    assert np.all(np.diag(normalized.to_numpy()) > 0.95)
+    # X with column names goes through the step's own checks: no warning
+    # about names, since the step was fitted on the same columns.
+    frame = pd.DataFrame(X, columns=[f"e{i}" for i in range(X.shape[1])])
+    named = VocabularyPartOfSpeechAnalysis((X, y), n_components=1, geometry=geometry)
+    named.fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pd.testing.assert_frame_equal(
+            class_invariance(named, frame, y, normalize=False), expected
+        )
+
+
+def test_rejects_estimators_without_the_seam():
+    from sklearn.decomposition import PCA
+
+    X, y = planted(n_per_class=20)
+    pca = PCA(n_components=2).fit(X)
+    pca.classes_ = np.unique(y)
+    pca.class_components_ = pca.components_[None]
+    with pytest.raises(TypeError, match=r"tangent_vectors method\); got PCA"):
+        class_invariance(pca, X, y)

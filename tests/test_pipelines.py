@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -430,3 +431,34 @@ def test_data_free_sklearn_checks(check_name):
     getattr(estimator_checks, check_name)(
         "VocabularyPartOfSpeechAnalysis", VocabularyPartOfSpeechAnalysis()
     )
+
+
+@pytest.mark.parametrize("output", ["coordinates", "projection", "complement"])
+def test_step_projects_onto_any_vocabulary_category(output):
+    rng = np.random.RandomState(0)
+    E, labels = _vocabulary(rng)
+    X = _unit(rng.normal(size=(7, D)) + 2)
+    step = VocabularyPartOfSpeechAnalysis(
+        (E, labels), n_components=2, output=output
+    ).fit(X)
+    np.testing.assert_array_equal(step.project(X), step.transform(X))
+    for other in ("adj", "verb"):
+        refit = clone(step).set_params(target=other).fit(X)
+        np.testing.assert_array_equal(
+            step.project(X, subspace=other), refit.transform(X)
+        )
+        direct = PartOfSpeechComponentAnalysis(
+            n_components=2, target=other, output="coordinates"
+        ).fit(E, labels)
+        np.testing.assert_array_equal(
+            step.project(X, subspace=other, output="coordinates"), direct.transform(X)
+        )
+    np.testing.assert_array_equal(
+        step.tangent_vectors(X), step.pos_.tangent_vectors(X)
+    )
+    with pytest.raises(ValueError, match=r"subspace='adv' is not one of"):
+        step.project(X, subspace="adv")
+    with pytest.raises(ValueError, match="features"):
+        step.tangent_vectors(X[:, :3])
+    with pytest.raises(NotFittedError):
+        clone(step).project(X)

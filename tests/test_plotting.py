@@ -197,3 +197,24 @@ def test_importing_the_module_does_not_import_matplotlib():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_displays_accept_a_fitted_vocabulary_step(data):
+    from sklearn_pos import VocabularyPartOfSpeechAnalysis
+
+    X, y, pos = data
+    step = VocabularyPartOfSpeechAnalysis((X, y), n_components=3).fit(X)
+    disp = SubspaceScatterDisplay.from_estimator(
+        step, X, y, subspace="adj", components=(0, 2), max_points_per_class=None
+    )
+    direct = SubspaceScatterDisplay.from_estimator(
+        pos, X, y, subspace="adj", components=(0, 2), max_points_per_class=None
+    )
+    for name in CATEGORIES:
+        np.testing.assert_array_equal(
+            disp.scatters_[name].get_offsets(), direct.scatters_[name].get_offsets()
+        )
+    # Default subspace: the step's target.
+    assert plot_subspace_scatter(step, X, y).ax_.get_xlabel() == "noun direction 1"
+    heatmap = ClassInvarianceDisplay.from_estimator(step, X, y)
+    pd.testing.assert_frame_equal(heatmap.table, class_invariance(pos, X, y))
