@@ -1,6 +1,11 @@
-"""Generated data for tests, benchmarks and examples: nothing to download.
+"""Generated data for examples, tests and benchmarks.
 
-Each generator is seeded, so the same arguments give the same data.
+Planted CLAP text embeddings
+    :class:`PlantedTextEmbedder` embeds the prompts of
+    :func:`~sklearn_pos.clap.make_clap_prompts` with planted content and
+    style directions, and draws styled "image" embeddings, so that
+    :class:`~sklearn_pos.clap.CLAPDisentangler` can be trained and judged
+    without a model.
 """
 
 import zlib
