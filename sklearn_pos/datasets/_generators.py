@@ -152,7 +152,7 @@ class PlantedTextEmbedder:
     def images(
         self, n_per_class=30, *, balanced=False, random_state=1, dtype=np.float32
     ):
-        """"Image" embeddings: a class's content plus a dominant style.
+        """Styled "image" embeddings: a class's content plus a dominant style.
 
         Each row is ``content(c) + 2 * unit(style(s)) + 0.1 * noise``, scaled to
         unit norm.
