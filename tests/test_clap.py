@@ -194,6 +194,33 @@ def test_prompt_errors(kwargs, match):
 # --------------------------------------------------------------------------- #
 # Planted content/style structure
 # --------------------------------------------------------------------------- #
+def test_planted_text_embedder():
+    embedder = PlantedTextEmbedder(CLASSES[:3], n_features=16, random_state=2)
+    texts = ["a dog", "a realistic mosaic art of a small red cat", "unknown"]
+    E = embedder.transform(texts)
+    assert E.shape == (3, 16) and E.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1.0, rtol=1e-6)
+    # Deterministic per text, and seeded by random_state.
+    np.testing.assert_array_equal(embedder.transform(texts[::-1]), E[::-1])
+    other = PlantedTextEmbedder(CLASSES[:3], n_features=16, random_state=3)
+    assert not np.allclose(other.transform(texts[:1]), E[:1])
+    # "mosaic art" is one phrase; the class content dominates a bare name.
+    dog = embedder.vectors["dog"]
+    assert E[0] @ dog > 0.95
+    assert {"mosaic art", "style", "cat"} <= set(embedder.vectors)
+    with pytest.raises(ValueError, match="single string"):
+        embedder.transform("a dog")
+
+    X, y, styles = embedder.images(n_per_class=16, balanced=True)
+    assert X.shape == (48, 16) and X.dtype == np.float32
+    np.testing.assert_array_equal(y, np.repeat([0, 1, 2], 16))
+    counts = pd.Series(styles[:16]).value_counts()
+    assert set(counts.index) == set(CLAP_STYLES) and (counts == 2).all()
+    random_styles = embedder.images(n_per_class=16, random_state=0)[2]
+    assert not np.array_equal(random_styles, styles)
+    assert embedder.images(dtype=np.float64)[0].dtype == np.float64
+
+
 def test_clap_raises_zero_shot_accuracy_under_style_shift(planted, fitted):
     embedder, X, y = planted
     class_embeddings = embedder.transform(CLASSES)
