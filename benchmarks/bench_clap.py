@@ -28,19 +28,13 @@ Run::
 
 import argparse
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sklearn_pos.clap import (
-    CLAP_COLOURS,
-    CLAP_SIZES,
-    CLAP_STYLE_MODIFIERS,
-    CLAP_STYLES,
-    CLAPDisentangler,
-)
+from sklearn_pos.clap import CLAPDisentangler
+from sklearn_pos.datasets import PlantedTextEmbedder
 
 ALPHAS = (0.05, 0.1, 0.2, 0.5, 1.0)
 PACS_CLASSES = ["dog", "elephant", "giraffe", "guitar", "horse", "house", "person"]
@@ -59,49 +53,6 @@ UNSEEN_STYLES = [
 ]
 
 
-def _unit(v):
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
-
-
-class PlantedTextEmbedder:
-    """Bag-of-words embedder with planted content and style vectors."""
-
-    def __init__(self, classes, d=128, seed=0, style=2.0, leak=0.8, minor=0.5):
-        rng = np.random.RandomState(seed)
-        self.d = d
-        self.vectors = {c: _unit(rng.normal(size=d)) for c in classes}
-        for i, s in enumerate(CLAP_STYLES):
-            lean = self.vectors[classes[i % len(classes)]]
-            self.vectors[s] = style * _unit(_unit(rng.normal(size=d)) + leak * lean)
-        for w in CLAP_STYLE_MODIFIERS + CLAP_SIZES + CLAP_COLOURS:
-            self.vectors[w] = minor * _unit(rng.normal(size=d))
-        self.vectors["style"] = 0.3 * _unit(rng.normal(size=d))
-        self._phrases = sorted(self.vectors, key=len, reverse=True)
-
-    def transform(self, texts):
-        out = np.empty((len(texts), self.d))
-        for i, text in enumerate(texts):
-            rest, v = f" {text} ", np.zeros(self.d)
-            for phrase in self._phrases:
-                if f" {phrase} " in rest:
-                    v += self.vectors[phrase]
-                    rest = rest.replace(f" {phrase} ", " ")
-            noise = np.random.RandomState(zlib.crc32(text.encode()))
-            out[i] = _unit(v + 0.05 * noise.normal(size=self.d))
-        return out.astype(np.float32)
-
-    def images(self, classes, n_per_class=50, seed=1):
-        rng = np.random.RandomState(seed)
-        X, y = [], []
-        for k, c in enumerate(classes):
-            for _ in range(n_per_class):
-                style = self.vectors[CLAP_STYLES[rng.randint(len(CLAP_STYLES))]]
-                x = self.vectors[c] + 2.0 * _unit(style) + 0.1 * rng.normal(size=self.d)
-                X.append(_unit(x))
-                y.append(k)
-        return np.asarray(X, dtype=np.float32), np.asarray(y)
-
-
 def accuracy(clap, X, class_embeddings, y, alpha=None):
     if alpha is not None:
         clap.set_params(alpha=alpha)
@@ -109,12 +60,12 @@ def accuracy(clap, X, class_embeddings, y, alpha=None):
     return float(np.mean(np.argmax(X @ class_embeddings.T, axis=1) == y))
 
 
-def evaluate(name, clap, class_names, sets):
-    """Fit ``clap`` on ``class_names`` and score every (label, X, y) of ``sets``."""
+def evaluate(name, clap, sets):
+    """Fit ``clap`` and score every (label, X, y) of ``sets``."""
     start = time.perf_counter()
-    clap.fit(class_names)
+    clap.fit(sets[0][1])  # only the width of the embeddings is used
     total = time.perf_counter() - start
-    C = clap.text_embedder.transform(list(class_names))
+    C = clap.text_embedder.transform(list(clap.class_names_))
     rows = []
     for label, X, y in sets:
         row = {
@@ -184,11 +135,13 @@ def main(argv=None):
     rows = []
     if args.model is None:
         names = [f"class{i}" for i in range(args.n_classes)]
-        embedder = PlantedTextEmbedder(names, d=args.dim, seed=args.seed)
-        X, y = embedder.images(names)
-        clap = CLAPDisentangler(embedder, **params)
+        embedder = PlantedTextEmbedder(
+            names, n_features=args.dim, random_state=args.seed
+        )
+        X, y, _ = embedder.images(n_per_class=50, random_state=1)
+        clap = CLAPDisentangler(names, embedder, **params)
         setting = f"planted d={args.dim} C={args.n_classes}"
-        rows += evaluate(setting, clap, names, [("styled images", X, y)])
+        rows += evaluate(setting, clap, [("styled images", X, y)])
     else:
         from sklearn_pos.embedding import CLIPEmbedder
 
@@ -203,8 +156,8 @@ def main(argv=None):
             paths, y_img = load_image_folder(args.image_folder, names)
             images = CLIPEmbedder(args.model, args.pretrained, modality="image")
             sets.append((Path(args.image_folder).name, images.transform(paths), y_img))
-        clap = CLAPDisentangler(text, **params)
-        rows += evaluate(f"{args.model}/{args.pretrained}", clap, names, sets)
+        clap = CLAPDisentangler(names, text, **params)
+        rows += evaluate(f"{args.model}/{args.pretrained}", clap, sets)
 
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -26,19 +26,13 @@ use real CLIP weights available locally, evaluated on styled text queries.
 
 import argparse
 import os
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sklearn_pos.clap import (
-    CLAP_COLOURS,
-    CLAP_SIZES,
-    CLAP_STYLE_MODIFIERS,
-    CLAP_STYLES,
-    CLAPDisentangler,
-)
+from sklearn_pos.clap import CLAP_STYLES, CLAPDisentangler
+from sklearn_pos.datasets import PlantedTextEmbedder
 
 CLASSES = [
     "dog",
@@ -55,50 +49,6 @@ CLASSES = [
 ALPHAS = [0.0, 0.05, 0.1, 0.2, 0.5, 1.0]
 #: Styles outside CLAP's training grammar, for text queries with a real model.
 UNSEEN_STYLES = ["origami", "graffiti", "embroidery", "tattoo", "pixel art"]
-
-
-def _unit(v):
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
-
-
-class PlantedTextEmbedder:
-    """Bag-of-words text embeddings with planted content and style directions."""
-
-    def __init__(self, classes, d=64, seed=0):
-        rng = np.random.RandomState(seed)
-        self.d = d
-        self.vectors = {c: _unit(rng.normal(size=d)) for c in classes}
-        for i, s in enumerate(CLAP_STYLES):
-            lean = self.vectors[classes[i % len(classes)]]  # a sketch looks like ...
-            self.vectors[s] = 2.0 * _unit(_unit(rng.normal(size=d)) + 0.8 * lean)
-        for w in CLAP_STYLE_MODIFIERS + CLAP_SIZES + CLAP_COLOURS:
-            self.vectors[w] = 0.5 * _unit(rng.normal(size=d))
-        self._phrases = sorted(self.vectors, key=len, reverse=True)
-
-    def transform(self, texts):
-        out = np.empty((len(texts), self.d))
-        for i, text in enumerate(texts):
-            rest, v = f" {text} ", np.zeros(self.d)
-            for phrase in self._phrases:
-                if f" {phrase} " in rest:
-                    v += self.vectors[phrase]
-                    rest = rest.replace(f" {phrase} ", " ")
-            noise = np.random.RandomState(zlib.crc32(text.encode()))
-            out[i] = _unit(v + 0.05 * noise.normal(size=self.d))
-        return out.astype(np.float32)
-
-    def images(self, classes, n_per_style=6, seed=1):
-        """Class content plus a dominant style direction plus noise."""
-        rng = np.random.RandomState(seed)
-        X, y, styles = [], [], []
-        for k, c in enumerate(classes):
-            for s in CLAP_STYLES:
-                for _ in range(n_per_style):
-                    x = self.vectors[c] + 2.0 * _unit(self.vectors[s])
-                    X.append(_unit(x + 0.1 * rng.normal(size=self.d)))
-                    y.append(k)
-                    styles.append(s)
-        return np.asarray(X, dtype=np.float32), np.asarray(y), np.asarray(styles)
 
 
 def _styled_queries(embedder, classes, styles):
@@ -143,10 +93,13 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, random_state=0
         source = f"{model} text queries in unseen styles"
     else:
         embedder = PlantedTextEmbedder(classes)
-        X, y, styles = embedder.images(classes)
+        # Six images of every class in every style.
+        X, y, styles = embedder.images(n_per_class=6 * len(CLAP_STYLES), balanced=True)
         source = "planted images"
 
-    clap = CLAPDisentangler(embedder, **params).fit(classes)
+    # The class names and the text encoder are parameters; fit takes the
+    # embeddings to transform (it checks their width) and trains on prompts.
+    clap = CLAPDisentangler(classes, embedder, **params).fit(X)
     C = embedder.transform(classes)
     print(
         f"CLAP trained on {clap.n_prompts_} prompts for {len(classes)} classes: "

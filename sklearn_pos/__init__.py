@@ -16,13 +16,10 @@ from .embedding import (
 )
 from .evaluation import evaluate_classifiers
 from .pae import ProjectionAugmentationEmbedding, projection_augmentation
+from .prototypes import NearestPrototypeClassifier
 from .templates import TEMPLATES, get_templates
 from .vocabulary import VocabularyPartOfSpeechAnalysis, clear_vocabulary_cache
-from .zero_shot import (
-    NearestPrototypeClassifier,
-    ZeroShotClassifier,
-    make_text_prototypes,
-)
+from .zero_shot import ZeroShotClassifier, make_text_prototypes
 
 __all__ = [
     "CLAPDisentangler",

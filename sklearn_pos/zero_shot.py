@@ -2,9 +2,9 @@ r"""Classifiers that compare embeddings with class prototypes by cosine similari
 
 :class:`ZeroShotClassifier` builds one prototype per class from text, the
 class name filled into prompt templates and embedded by a CLIP text encoder,
-and needs no labelled image. :class:`NearestPrototypeClassifier` builds the
-prototypes from a few labelled images (class means on the sphere),
-optionally pulled towards text prototypes.
+and needs no labelled image. :class:`~sklearn_pos.NearestPrototypeClassifier`
+(in :mod:`sklearn_pos.prototypes`) builds the prototypes from a few labelled
+images (class means on the sphere), optionally pulled towards text prototypes.
 
 Both take numeric input, the image embeddings, and score a row ``x`` against
 every prototype ``p_c`` (unit vectors) by
@@ -19,25 +19,22 @@ with ``s = logit_scale`` (100, the temperature CLIP was trained with).
 Prompt templates are format strings (see :mod:`sklearn_pos.templates`).
 """
 
-import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
-from scipy.special import log_softmax, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from . import _sphere
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
+from ._cosine import CosinePrototypeClassifier, class_mean_directions, float_unit_rows
 from ._text import embed_texts
 from .templates import TEMPLATES, check_templates, format_prompts
 
 __all__ = [
-    "NearestPrototypeClassifier",
     "ZeroShotClassifier",
     "make_text_prototypes",
 ]
@@ -46,11 +43,6 @@ __all__ = [
 # --------------------------------------------------------------------------- #
 # Helpers
 # --------------------------------------------------------------------------- #
-def _normalize_rows(X):
-    """Unit rows as float64; zero rows (no direction) stay zero."""
-    return _sphere.normalize_rows(np.asarray(X, dtype=np.float64))
-
-
 def _labels_and_names(class_names):
     """``(labels, names)`` from a list of names or a mapping label -> name."""
     if isinstance(class_names, dict):
@@ -170,123 +162,10 @@ def make_text_prototypes(class_names, text_embedder, templates="bare"):
     return _sphere.unit_rows(P, "The prototypes", names)
 
 
-class _CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
-    """Scores rows against ``prototypes_`` by ``logit_scale`` times the cosine.
-
-    Subclasses set ``classes_``, ``prototypes_`` (unit rows) and optionally
-    ``image_transform_`` (applied to the rows first) in ``fit``.
-    """
-
-    def _embed(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        transform = getattr(self, "image_transform_", None)
-        if transform is not None:
-            X = np.asarray(transform.transform(X))
-        return _normalize_rows(X)
-
-    def _check_widths(self, width, source):
-        expected = self.prototypes_.shape[1]
-        if width != expected:
-            raise ValueError(
-                f"{source} have {width} features but the prototypes have "
-                f"{expected}: images and texts must be embedded by the same CLIP "
-                "model (the same model_name and pretrained weights)"
-                + (
-                    ", and image_transform must return embeddings "
-                    "(e.g. output='projection'), not subspace coordinates."
-                    if getattr(self, "image_transform_", None) is not None
-                    else "."
-                )
-            )
-
-    def cosine_similarity(self, X):
-        """Cosine similarity of each row of ``X`` with each class prototype.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Embeddings (e.g. of images).
-
-        Returns
-        -------
-        cosine : ndarray of shape (n_samples, n_classes)
-            Column ``j`` belongs to ``classes_[j]``.
-        """
-        Z = self._embed(X)
-        self._check_widths(Z.shape[1], "The embeddings")
-        return Z @ self.prototypes_.T
-
-    def decision_function(self, X):
-        """Logits ``logit_scale * cosine`` of each row against each class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Embeddings.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            The logits; with two classes, following scikit-learn, the logit of
-            ``classes_[1]`` minus that of ``classes_[0]``.
-        """
-        logits = self.logit_scale * self.cosine_similarity(X)
-        if logits.shape[1] == 2:
-            return logits[:, 1] - logits[:, 0]
-        return logits
-
-    def predict(self, X):
-        """Class of the most similar prototype for each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Embeddings.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        cosine = self.cosine_similarity(X)
-        return self.classes_[np.argmax(cosine, axis=1)]
-
-    def predict_proba(self, X):
-        """Softmax of ``logit_scale * cosine`` over the classes.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Embeddings.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Class probabilities, columns in the order of ``classes_``.
-        """
-        return softmax(self.logit_scale * self.cosine_similarity(X), axis=1)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Embeddings.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities, columns in the order of ``classes_``.
-        """
-        return log_softmax(self.logit_scale * self.cosine_similarity(X), axis=1)
-
-
 # --------------------------------------------------------------------------- #
 # Zero-shot
 # --------------------------------------------------------------------------- #
-class ZeroShotClassifier(_CosinePrototypeClassifier):
+class ZeroShotClassifier(CosinePrototypeClassifier):
     """Classify image embeddings by cosine similarity to text prototypes.
 
     Zero-shot classification with CLIP (Radford et al., 2021): every class
@@ -386,8 +265,8 @@ class ZeroShotClassifier(_CosinePrototypeClassifier):
 
     See Also
     --------
-    NearestPrototypeClassifier : Prototypes from a few labelled images,
-        optionally with these text prototypes as a prior.
+    sklearn_pos.NearestPrototypeClassifier : Prototypes from a few labelled
+        images, optionally with these text prototypes as a prior.
     make_text_prototypes : The prototypes of class names under templates.
     sklearn_pos.VocabularyPartOfSpeechAnalysis : Noun submanifold projection
         learned from a part-of-speech labelled vocabulary.
@@ -585,7 +464,7 @@ class ZeroShotClassifier(_CosinePrototypeClassifier):
                 )
             self.classes_, codes = np.unique(y, return_inverse=True)
             self.class_names_ = None
-            P = _sphere_class_means(_normalize_rows(X), codes, len(self.classes_))
+            P = class_mean_directions(float_unit_rows(X), codes, len(self.classes_))
 
         self.image_transform_ = None
         if self.image_transform is not None:
@@ -626,237 +505,12 @@ class ZeroShotClassifier(_CosinePrototypeClassifier):
         return tags
 
 
-def _sphere_class_means(X, codes, n_classes):
-    """Normalised Euclidean mean of each class's unit rows (zero rows ignored)."""
-    P = np.zeros((n_classes, X.shape[1]))
-    np.add.at(P, codes, X)
-    return _sphere.normalize_rows(P)
+def __getattr__(name):
+    # NearestPrototypeClassifier lives in sklearn_pos.prototypes; this keeps
+    # ``from sklearn_pos.zero_shot import NearestPrototypeClassifier`` working.
+    # Imported lazily because sklearn_pos.prototypes imports this module.
+    if name == "NearestPrototypeClassifier":
+        from .prototypes import NearestPrototypeClassifier
 
-
-# --------------------------------------------------------------------------- #
-# Few-shot
-# --------------------------------------------------------------------------- #
-class NearestPrototypeClassifier(_CosinePrototypeClassifier):
-    r"""Nearest class mean on the sphere, optionally with text prototypes as a prior.
-
-    Each class ``c`` is represented by the mean direction ``m_c`` of its
-    labelled embeddings (rows scaled to unit norm): the intrinsic (Karcher)
-    mean on the sphere, or the normalised Euclidean mean. A row is assigned
-    to the class of the most similar prototype under the cosine, with
-    probabilities ``softmax(logit_scale * cosine)``. A few labelled images
-    per class suffice.
-
-    With a ``prior`` (text prototypes ``t_c``, e.g. a
-    :class:`ZeroShotClassifier` built from the class names), each prototype
-    is moved from the image mean towards the text prototype along the
-    geodesic between them:
-
-    .. math::
-
-        p_c = \mathrm{Exp}_{m_c}\big(\alpha_c \, \mathrm{Log}_{m_c}(t_c)\big),
-        \qquad \alpha_c = \frac{w}{n_c + w},
-
-    the weighted intrinsic mean of the two points with weights ``n_c`` (the
-    number of labelled rows of the class) and ``w = prior_weight``: the text
-    counts as ``w`` images. With one image per class and ``w = 1`` the
-    prototype lies halfway; as images accumulate the data dominate.
-
-    Read more in the README, section "Few-shot classification".
-
-    Parameters
-    ----------
-    mean : {"intrinsic", "extrinsic"}, default="intrinsic"
-        ``"intrinsic"``: the Karcher mean on the unit sphere (iterated to
-        ``tol``); ``"extrinsic"``: the Euclidean mean of the unit rows,
-        scaled to unit norm. Both agree closely for the narrow cones of CLIP
-        embeddings.
-
-    prior : ZeroShotClassifier, dict or None, default=None
-        Source of the text prototypes: a :class:`ZeroShotClassifier`
-        (cloned and fitted on ``X, y``; its ``prototypes_`` are used, and
-        every class of ``y`` must be one of its classes), or a mapping
-        label -> embedding. ``None``: image means only.
-
-    prior_weight : float, default=1.0
-        Weight ``w >= 0`` of the text prototype, in numbers of images.
-        ``0`` ignores the prior.
-
-    logit_scale : float, default=100.0
-        Multiplies the cosine similarities before the softmax.
-
-    tol : float, default=1e-7
-        Convergence tolerance (radians) of the intrinsic means.
-
-    max_iter : int, default=100
-        Maximum number of iterations of each intrinsic mean.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (sorted).
-
-    class_means_ : ndarray of shape (n_classes, n_features)
-        Unit mean direction ``m_c`` of each class's embeddings (a zero row
-        for a class whose rows are all zero).
-
-    class_counts_ : ndarray of shape (n_classes,)
-        Number of non-zero rows ``n_c`` of each class.
-
-    prototypes_ : ndarray of shape (n_classes, n_features)
-        The prototypes ``p_c`` compared with, after the prior.
-
-    prior_ : ZeroShotClassifier or None
-        The fitted prior.
-
-    n_iter_ : int
-        Largest number of iterations of the intrinsic means (0 for
-        ``mean="extrinsic"``).
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
-
-    See Also
-    --------
-    ZeroShotClassifier : Prototypes from class names alone.
-    sklearn.neighbors.NearestCentroid : Euclidean nearest centroid.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_pos import NearestPrototypeClassifier, ZeroShotClassifier
-    >>> X = np.array([[1.0, 0.1, 0.0], [1.0, -0.1, 0.1], [0.0, 1.0, 0.2]])
-    >>> y = np.array(["cat", "cat", "dog"])
-    >>> clf = NearestPrototypeClassifier().fit(X, y)
-    >>> clf.predict([[0.8, 0.3, 0.0], [0.1, 0.9, 0.0]])
-    array(['cat', 'dog'], dtype='<U3')
-
-    Text prototypes as a prior, weighted as 2 images:
-
-    >>> text = ZeroShotClassifier(prototypes={"cat": [1, 0, 0], "dog": [0, 1, 0]})
-    >>> clf = NearestPrototypeClassifier(prior=text, prior_weight=2).fit(X, y)
-    >>> clf.prototypes_.round(2)
-    array([[1.  , 0.  , 0.02],
-           [0.  , 1.  , 0.07]])
-    """
-
-    _parameter_constraints: dict = {
-        "mean": [StrOptions({"intrinsic", "extrinsic"})],
-        "prior": [HasMethods(["fit"]), dict, None],
-        "prior_weight": [Interval(Real, 0, None, closed="left")],
-        "logit_scale": [Interval(Real, 0, None, closed="neither")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-    }
-
-    def __init__(
-        self,
-        *,
-        mean="intrinsic",
-        prior=None,
-        prior_weight=1.0,
-        logit_scale=100.0,
-        tol=1e-7,
-        max_iter=100,
-    ):
-        self.mean = mean
-        self.prior = prior
-        self.prior_weight = prior_weight
-        self.logit_scale = logit_scale
-        self.tol = tol
-        self.max_iter = max_iter
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
-        """Compute the class means, and pull them towards the prior.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Embeddings of labelled images (rows are scaled to unit norm; rows
-            of zero norm carry no direction and are ignored).
-
-        y : array-like of shape (n_samples,)
-            Labels.
-
-        Returns
-        -------
-        self : NearestPrototypeClassifier
-            The fitted classifier.
-        """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        U = _normalize_rows(X)
-        nonzero = np.einsum("ij,ij->i", U, U) > 0
-        self.class_counts_ = np.bincount(codes[nonzero], minlength=len(self.classes_))
-        if self.mean == "extrinsic":
-            means = _sphere_class_means(U, codes, len(self.classes_))
-            self.n_iter_ = 0
-        else:
-            means, self.n_iter_ = self._intrinsic_means(U[nonzero], codes[nonzero])
-        self.class_means_ = means
-
-        self.prior_ = None
-        P = means.copy()
-        if self.prior is not None and self.prior_weight > 0:
-            T = self._prior_prototypes(X, y)
-            alpha = self.prior_weight / (self.class_counts_ + self.prior_weight)
-            for c in range(len(self.classes_)):
-                if self.class_counts_[c] == 0:
-                    P[c] = T[c]
-                    continue
-                V = _sphere.log_map(T[c][None, :], means[c])
-                P[c] = _sphere.exp_map(alpha[c] * V, means[c])[0]
-        elif self.prior is not None:
-            self._prior_prototypes(X, y)  # still check the classes
-        self.prototypes_ = P
-        return self
-
-    def _intrinsic_means(self, U, codes):
-        means = np.zeros((len(self.classes_), U.shape[1]))
-        n_iter = 0
-        for c in range(len(self.classes_)):
-            rows = U[codes == c]
-            if rows.shape[0] == 0:
-                continue
-            mu, center, it, converged = _sphere.intrinsic_mean(
-                rows, tol=self.tol, max_iter=self.max_iter
-            )
-            if not converged:
-                warnings.warn(
-                    f"The intrinsic mean of class {self.classes_.tolist()[c]!r} did not "
-                    f"converge in max_iter={self.max_iter} iterations (last step "
-                    f"{np.linalg.norm(center):.2e} > tol={self.tol:.1e}). Increase "
-                    "max_iter or tol, or use mean='extrinsic'.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
-            means[c] = mu
-            n_iter = max(n_iter, it)
-        return means, n_iter
-
-    def _prior_prototypes(self, X, y):
-        """Text prototype of each class of ``classes_``, unit rows."""
-        prior = self.prior
-        if isinstance(prior, dict):
-            prior = ZeroShotClassifier(prototypes=prior)
-        if getattr(prior, "image_transform", None) is not None:
-            raise ValueError(
-                "The prior's image_transform is not applied by "
-                "NearestPrototypeClassifier; put the transform in a Pipeline "
-                "before the classifier and give the prior its prototypes only."
-            )
-        self.prior_ = clone(prior).fit(X, y)
-        classes = list(np.asarray(self.prior_.classes_, dtype=object))
-        index = {label: i for i, label in enumerate(classes)}
-        missing = [c for c in self.classes_.tolist() if c not in index]
-        if missing:  # a prior that does not check y itself
-            raise ValueError(
-                f"y has {len(missing)} label(s) missing from the prior's prototypes: "
-                f"{missing[:10]}."
-            )
-        T = np.asarray(self.prior_.prototypes_, dtype=np.float64)
-        return T[[index[c] for c in self.classes_.tolist()]]
+        return NearestPrototypeClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,30 +3,24 @@
 import copy
 import pickle
 import re
-import zlib
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.utils.estimator_checks import (
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
+from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_pos.clap import (
     CLAP_COLOURS,
-    CLAP_SIZES,
     CLAP_STYLE_MODIFIERS,
     CLAP_STYLES,
     CLAPDisentangler,
     make_clap_prompts,
 )
+from sklearn_pos.datasets import PlantedTextEmbedder
 
 CLASSES = [
     "dog",
@@ -51,59 +45,6 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-def _unit(v):
-    return v / np.linalg.norm(v)
-
-
-class PlantedTextEmbedder:
-    """Bag-of-words text embedder with planted content and style directions.
-
-    A text's embedding is the normalised sum of the vectors of the words it
-    contains, plus a little noise seeded by the text (so it is deterministic).
-    Class names carry unit "content" vectors; each style word carries a strong
-    vector that also leans towards the content of one class (a "sketch" looks
-    a bit like some object); modifiers, sizes and colours carry small vectors.
-    """
-
-    def __init__(self, classes, d=64, seed=0, style=2.0, leak=0.8, minor=0.5):
-        rng = np.random.RandomState(seed)
-        self.d = d
-        self.vectors = {c: _unit(rng.normal(size=d)) for c in classes}
-        for i, s in enumerate(CLAP_STYLES):
-            lean = self.vectors[classes[i % len(classes)]]
-            self.vectors[s] = style * _unit(_unit(rng.normal(size=d)) + leak * lean)
-        for w in CLAP_STYLE_MODIFIERS + CLAP_SIZES + CLAP_COLOURS:
-            self.vectors[w] = minor * _unit(rng.normal(size=d))
-        self.vectors["style"] = 0.3 * _unit(rng.normal(size=d))
-        # Longest phrases first, so "mosaic art" wins over a shorter match.
-        self._phrases = sorted(self.vectors, key=len, reverse=True)
-
-    def transform(self, texts):
-        out = np.empty((len(texts), self.d))
-        for i, text in enumerate(texts):
-            rest, v = f" {text} ", np.zeros(self.d)
-            for phrase in self._phrases:
-                if f" {phrase} " in rest:
-                    v += self.vectors[phrase]
-                    rest = rest.replace(f" {phrase} ", " ")
-            noise = np.random.RandomState(zlib.crc32(text.encode()))
-            out[i] = _unit(v + 0.05 * noise.normal(size=self.d))
-        return out.astype(np.float32)
-
-
-def planted_images(embedder, classes, n_per_class=30, seed=1):
-    """Embeddings of "images": class content plus a dominant style direction."""
-    rng = np.random.RandomState(seed)
-    X, y = [], []
-    for k, c in enumerate(classes):
-        for _ in range(n_per_class):
-            style = embedder.vectors[CLAP_STYLES[rng.randint(len(CLAP_STYLES))]]
-            x = embedder.vectors[c] + 2.0 * _unit(style)
-            X.append(_unit(x + 0.1 * rng.normal(size=embedder.d)))
-            y.append(k)
-    return np.asarray(X), np.asarray(y)
-
-
 def zero_shot_accuracy(images, class_embeddings, y):
     return np.mean(np.argmax(images @ class_embeddings.T, axis=1) == y)
 
@@ -111,11 +52,11 @@ def zero_shot_accuracy(images, class_embeddings, y):
 @pytest.fixture(scope="module")
 def planted():
     embedder = PlantedTextEmbedder(CLASSES)
-    X, y = planted_images(embedder, CLASSES)
+    X, y, _ = embedder.images(n_per_class=30, random_state=1, dtype=np.float64)
     return embedder, X, y
 
 
-def _small(embedder, **params):
+def _small(embedder, class_names=CLASSES, **params):
     defaults = dict(
         hidden_dim=64,
         n_prompts_per_class=96,
@@ -126,7 +67,13 @@ def _small(embedder, **params):
         random_state=0,
     )
     defaults.update(params)
-    return CLAPDisentangler(embedder, **defaults)
+    return CLAPDisentangler(class_names, embedder, **defaults)
+
+
+def _fit(embedder, class_names=CLASSES, **params):
+    """A small CLAPDisentangler fitted on ``class_names``' prompts."""
+    X = embedder.transform(list(class_names)[:2])
+    return _small(embedder, class_names, **params).fit(X)
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +82,7 @@ def fitted(planted):
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _small(planted[0]).fit(CLASSES)
+        return _fit(planted[0])
     finally:
         torch.set_num_threads(n)
 
@@ -247,6 +194,33 @@ def test_prompt_errors(kwargs, match):
 # --------------------------------------------------------------------------- #
 # Planted content/style structure
 # --------------------------------------------------------------------------- #
+def test_planted_text_embedder():
+    embedder = PlantedTextEmbedder(CLASSES[:3], n_features=16, random_state=2)
+    texts = ["a dog", "a realistic mosaic art of a small red cat", "unknown"]
+    E = embedder.transform(texts)
+    assert E.shape == (3, 16) and E.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(E, axis=1), 1.0, rtol=1e-6)
+    # Deterministic per text, and seeded by random_state.
+    np.testing.assert_array_equal(embedder.transform(texts[::-1]), E[::-1])
+    other = PlantedTextEmbedder(CLASSES[:3], n_features=16, random_state=3)
+    assert not np.allclose(other.transform(texts[:1]), E[:1])
+    # "mosaic art" is one phrase; the class content dominates a bare name.
+    dog = embedder.vectors["dog"]
+    assert E[0] @ dog > 0.95
+    assert {"mosaic art", "style", "cat"} <= set(embedder.vectors)
+    with pytest.raises(ValueError, match="single string"):
+        embedder.transform("a dog")
+
+    X, y, styles = embedder.images(n_per_class=16, balanced=True)
+    assert X.shape == (48, 16) and X.dtype == np.float32
+    np.testing.assert_array_equal(y, np.repeat([0, 1, 2], 16))
+    counts = pd.Series(styles[:16]).value_counts()
+    assert set(counts.index) == set(CLAP_STYLES) and (counts == 2).all()
+    random_styles = embedder.images(n_per_class=16, random_state=0)[2]
+    assert not np.array_equal(random_styles, styles)
+    assert embedder.images(dtype=np.float64)[0].dtype == np.float64
+
+
 def test_clap_raises_zero_shot_accuracy_under_style_shift(planted, fitted):
     embedder, X, y = planted
     class_embeddings = embedder.transform(CLASSES)
@@ -273,10 +247,15 @@ def test_clap_raises_zero_shot_accuracy_under_style_shift(planted, fitted):
 def test_training_lowers_the_loss(fitted):
     assert fitted.n_iter_ >= 1
     assert np.mean(fitted.loss_curve_[-20:]) < np.mean(fitted.loss_curve_[:20]) - 0.2
-    # The kept weights are those of the last evaluation that improved by tol.
+    # The kept weights are those of the last evaluation that improved by tol:
+    # no later evaluation is below (1 - tol) times its loss.
     check = fitted.best_step_ // fitted.validation_interval - 1
     assert fitted.best_validation_loss_ == fitted.validation_loss_curve_[check]
-    assert fitted.best_validation_loss_ <= min(fitted.validation_loss_curve_) + 1e-3
+    later = fitted.validation_loss_curve_[check:]
+    assert min(later) >= (1 - fitted.tol) * fitted.best_validation_loss_
+    assert fitted.best_validation_loss_ <= min(fitted.validation_loss_curve_) / (
+        1 - fitted.tol
+    )
     assert fitted.n_prompts_ == 96 * len(CLASSES)
     assert list(fitted.class_names_) == CLASSES
     assert fitted.fit_time_ > 0
@@ -319,7 +298,7 @@ def test_transform_output_and_validation(planted, fitted):
     with pytest.raises(ValueError, match="zero norm"):
         fitted.transform(Z)
     with pytest.raises(NotFittedError):
-        CLAPDisentangler().transform(X)
+        CLAPDisentangler(CLASSES, planted[0]).transform(X)
 
 
 def test_pickle_holds_numpy_only(planted, fitted):
@@ -336,10 +315,9 @@ def test_pickle_holds_numpy_only(planted, fitted):
 
 def test_fit_is_reproducible(planted):
     embedder = planted[0]
-    a = _small(embedder, max_steps=30, early_stopping=False).fit(CLASSES[:4])
-    b = _small(embedder, max_steps=30, early_stopping=False).fit(CLASSES[:4])
-    c = _small(embedder, max_steps=30, early_stopping=False, random_state=1)
-    c.fit(CLASSES[:4])
+    a = _fit(embedder, CLASSES[:4], max_steps=30, early_stopping=False)
+    b = _fit(embedder, CLASSES[:4], max_steps=30, early_stopping=False)
+    c = _fit(embedder, CLASSES[:4], max_steps=30, early_stopping=False, random_state=1)
     np.testing.assert_array_equal(a.output_weights_, b.output_weights_)
     np.testing.assert_array_equal(a.hidden_weights_, b.hidden_weights_)
     assert not np.allclose(a.output_weights_, c.output_weights_)
@@ -347,17 +325,18 @@ def test_fit_is_reproducible(planted):
 
 def test_early_stopping(planted):
     embedder = planted[0]
-    stopped = _small(
+    stopped = _fit(
         embedder,
+        CLASSES[:3],
         max_steps=100_000,
         validation_interval=5,
         n_iter_no_change=2,
         tol=1.0,  # demands an impossible improvement: stops after 3 checks
-    ).fit(CLASSES[:3])
+    )
     assert stopped.n_iter_ == 15
     assert len(stopped.validation_loss_curve_) == 3
     assert stopped.best_step_ == 5
-    full = _small(embedder, max_steps=25, early_stopping=False).fit(CLASSES[:3])
+    full = _fit(embedder, CLASSES[:3], max_steps=25, early_stopping=False)
     assert full.n_iter_ == full.best_step_ == 25
     assert full.validation_loss_curve_ == []
     assert np.isnan(full.best_validation_loss_)
@@ -365,22 +344,25 @@ def test_early_stopping(planted):
 
 
 def test_verbose_shows_a_progress_bar(planted, capsys):
-    _small(planted[0], max_steps=5, early_stopping=False, verbose=True).fit(CLASSES[:2])
+    _fit(planted[0], CLASSES[:2], max_steps=5, early_stopping=False, verbose=True)
     assert "CLAP" in capsys.readouterr().err
-    _small(planted[0], max_steps=5, early_stopping=False).fit(CLASSES[:2])
+    _fit(planted[0], CLASSES[:2], max_steps=5, early_stopping=False)
     assert capsys.readouterr().err == ""
 
 
 # --------------------------------------------------------------------------- #
 # Inputs and embedders
 # --------------------------------------------------------------------------- #
-def test_fit_needs_a_text_embedder():
+def test_fit_needs_class_names_and_a_text_embedder(planted):
+    X = planted[1]
+    with pytest.raises(ValueError, match="class_names is required"):
+        CLAPDisentangler(text_embedder=planted[0]).fit(X)
     with pytest.raises(ValueError, match="needs a text_embedder"):
-        CLAPDisentangler().fit(["cat", "dog"])
+        CLAPDisentangler(["cat", "dog"]).fit(X)
 
 
 @pytest.mark.parametrize(
-    "X, match",
+    "class_names, match",
     [
         (["cat"], "at least 2"),
         (["cat", "cat"], "at least 2"),
@@ -389,33 +371,69 @@ def test_fit_needs_a_text_embedder():
         (["cat", 3], "non-empty strings"),
     ],
 )
-def test_fit_input_errors(planted, X, match):
+def test_class_name_errors(planted, class_names, match):
     with pytest.raises(ValueError, match=match):
-        _small(planted[0]).fit(X)
+        _small(planted[0], class_names).fit(planted[1])
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.ones(64), "2D array"),
+        (np.full((3, 64), np.nan), "NaN"),
+        (np.array([["a"] * 64] * 2), "could not convert"),
+        (np.ones((3, 10)), "X has 10 features but the text_embedder's embeddings"),
+    ],
+)
+def test_fit_checks_the_embeddings(planted, X, match):
+    with pytest.raises(ValueError, match=match):
+        _small(planted[0], max_steps=2, early_stopping=False).fit(X)
+
+
+def test_fit_uses_only_the_width_of_X(planted):
+    embedder, X, _ = planted
+    params = dict(class_names=CLASSES[:3], max_steps=20, early_stopping=False)
+    a = _small(embedder, **params).fit(X)
+    b = _small(embedder, **params).fit(np.ones((2, 64), dtype=np.float32))
+    np.testing.assert_array_equal(a.output_weights_, b.output_weights_)
+    assert a.n_features_in_ == b.n_features_in_ == 64
+    frame = pd.DataFrame(X, columns=[f"e{i}" for i in range(64)])
+    c = _small(embedder, **params).fit(frame)
+    assert list(c.feature_names_in_) == list(frame.columns)
+    np.testing.assert_allclose(c.transform(frame), a.transform(X), rtol=1e-12)
+
+
+def test_fit_transform_and_pipeline(planted):
+    embedder, X, _ = planted
+    params = dict(class_names=CLASSES[:3], max_steps=20, early_stopping=False)
+    fitted = _small(embedder, **params).fit(X)
+    np.testing.assert_allclose(
+        _small(embedder, **params).fit_transform(X), fitted.transform(X)
+    )
+    pipe = make_pipeline(_small(embedder, **params))
+    np.testing.assert_allclose(pipe.fit_transform(X), fitted.transform(X))
 
 
 def test_class_names_as_series_or_frame(planted):
     params = dict(max_steps=3, early_stopping=False, n_prompts_per_class=4)
     names = pd.Series(["cat", "dog", "cat"], name="label")
-    a = _small(planted[0], **params).fit(names)
+    a = _fit(planted[0], names, **params)
     assert list(a.class_names_) == ["cat", "dog"]
-    b = _small(planted[0], **params).fit(names.to_frame())
+    b = _fit(planted[0], names.to_frame(), **params)
     np.testing.assert_array_equal(a.output_weights_, b.output_weights_)
 
 
 def test_invalid_parameters(planted):
     with pytest.raises(ValueError, match="alpha"):
-        _small(planted[0], alpha=-1).fit(CLASSES)
+        _fit(planted[0], alpha=-1)
     with pytest.raises(ValueError, match="device"):
-        _small(planted[0], device="not-a-device").fit(CLASSES[:2])
+        _fit(planted[0], CLASSES[:2], device="not-a-device")
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
-            _small(planted[0], device="cuda").fit(CLASSES[:2])
+            _fit(planted[0], CLASSES[:2], device="cuda")
     with pytest.raises(ValueError, match="validation_fraction"):
-        _small(planted[0], n_prompts_per_class=1, validation_fraction=0.01).fit(
-            CLASSES[:2]
-        )
+        _fit(planted[0], CLASSES[:2], n_prompts_per_class=1, validation_fraction=0.01)
 
 
 class NeedsFitEmbedder(BaseEstimator):
@@ -425,7 +443,7 @@ class NeedsFitEmbedder(BaseEstimator):
         self.d = d
 
     def fit(self, X, y=None):
-        self.planted_ = PlantedTextEmbedder(CLASSES, d=self.d)
+        self.planted_ = PlantedTextEmbedder(CLASSES, n_features=self.d)
         return self
 
     def transform(self, texts):
@@ -436,11 +454,11 @@ class NeedsFitEmbedder(BaseEstimator):
 def test_embedders_that_need_fit_or_return_sparse():
     params = dict(max_steps=3, early_stopping=False, n_prompts_per_class=4)
     needs_fit = NeedsFitEmbedder()
-    clap = _small(needs_fit, **params).fit(["cat", "dog"])
+    clap = _small(needs_fit, ["cat", "dog"], **params).fit(np.ones((2, 16)))
     assert clap.n_features_in_ == 16
     assert not hasattr(needs_fit, "planted_")  # the parameter is left untouched
     hashing = HashingVectorizer(n_features=32)
-    clap = _small(hashing, **params).fit(["cat", "dog"])
+    clap = _small(hashing, ["cat", "dog"], **params).fit(np.ones((2, 32)))
     assert clap.n_features_in_ == 32
 
 
@@ -453,7 +471,7 @@ def test_prompts_are_encoded_once(planted):
             return super().transform(texts)
 
     params = dict(max_steps=1, early_stopping=False, random_state=7)
-    _small(Counting(CLASSES), **params).fit(["cat", "dog"])
+    _small(Counting(CLASSES), ["cat", "dog"], **params).fit(planted[1])
     assert len(calls) == 1
     assert len(calls[0]) == len(set(calls[0]))
     # The same seed shows the prompts that fit used.
@@ -462,14 +480,27 @@ def test_prompts_are_encoded_once(planted):
     assert set(calls[0]) == set(prompts[columns].to_numpy().ravel())
 
 
-def test_no_data_estimator_checks():
-    name = CLAPDisentangler.__name__
-    est = CLAPDisentangler()
-    check_no_attributes_set_in_init(name, est)
-    check_parameters_default_constructible(name, est)
-    check_get_params_invariance(name, est)
-    check_set_params(name, est)
-    assert "CLAPDisentangler" in repr(clone(est))
+def test_default_early_stopping_ends_training(planted):
+    # With the default validation_interval, n_iter_no_change and tol, training
+    # stops long before max_steps once the validation loss levels off.
+    embedder, X, _ = planted
+    clap = CLAPDisentangler(
+        CLASSES[:4],
+        embedder,
+        hidden_dim=32,
+        n_prompts_per_class=48,
+        learning_rate=1e-2,
+        random_state=0,
+    ).fit(X)
+    assert clap.max_steps == 8000
+    assert clap.n_iter_ < 4000
+    assert clap.n_iter_ % clap.validation_interval == 0
+    evaluations = clap.validation_loss_curve_
+    assert len(evaluations) == clap.n_iter_ // clap.validation_interval
+    # The last n_iter_no_change evaluations did not improve on the best one.
+    best = clap.best_validation_loss_
+    assert best == min(evaluations[: -clap.n_iter_no_change])
+    assert min(evaluations[-clap.n_iter_no_change :]) >= (1 - clap.tol) * best
 
 
 # --------------------------------------------------------------------------- #
@@ -479,7 +510,9 @@ def test_no_data_estimator_checks():
 def test_smoke_with_tiny_clip(tiny_text_embedder):
     pytest.importorskip("sklearn_pos.embedding")
     embedder = tiny_text_embedder
+    E = embedder.transform(["a dog", "a cat"])
     clap = CLAPDisentangler(
+        ["dog", "cat"],
         embedder,
         hidden_dim=16,
         n_prompts_per_class=8,
@@ -487,8 +520,7 @@ def test_smoke_with_tiny_clip(tiny_text_embedder):
         early_stopping=False,
         random_state=0,
         device="cpu",
-    ).fit(["dog", "cat"])
-    E = embedder.transform(["a dog", "a cat"])
+    ).fit(E)
     out = clap.set_params(alpha=1.0).transform(E)
     assert out.shape == E.shape and out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)

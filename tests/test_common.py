@@ -1,55 +1,225 @@
-"""scikit-learn's estimator checks on every estimator whose input is numeric."""
+"""scikit-learn's estimator checks on every public estimator, from one table.
 
+Each row of ``ESTIMATORS`` names an estimator, the parameters to build it and
+the checks it is expected to fail, each with its reason. Estimators whose
+input is numeric run all of scikit-learn's checks (``parametrize_with_checks``;
+an expected failure that passes is an error, so the table stays honest).
+Estimators whose input is text or images (``CLIPEmbedder``) get only the
+checks that need no data: the common checks feed numeric arrays only, and
+their own test files test fit, transform and pickling on real inputs.
+"""
+
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import sklearn_pos
 from sklearn_pos import (
+    CLAPDisentangler,
+    CLIPEmbedder,
     NearestPrototypeClassifier,
     PartOfSpeechComponentAnalysis,
+    ProjectionAugmentationEmbedding,
+    VocabularyPartOfSpeechAnalysis,
     ZeroShotClassifier,
+)
+from sklearn_pos.datasets import PlantedTextEmbedder
+
+#: The checks that need no data, for estimators whose input is text or images.
+DATA_FREE_CHECKS = (
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_valid_tag_types",
+)
+
+#: The bundled tiny CLIP model: random seeded weights, no download.
+TINY_CLIP = dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
+
+#: Width of the embeddings that fix the input width of some estimators below;
+#: 3 is the width most of scikit-learn's checks use.
+WIDTH = 3
+
+_ZERO_ROWS = {
+    "check_estimators_dtypes": (
+        "the check's small integer data contains all-zero rows, which cannot be "
+        "scaled onto the unit sphere; fit raises a ValueError saying so"
+    ),
+}
+
+
+def _fixed_width(source):
+    """Expected failures of an estimator whose input width ``source`` fixes."""
+    reason = (
+        f"the input width is fixed by the {source} ({WIDTH} features here) and "
+        "this check fits on data of another width; fit raises a ValueError "
+        "naming both widths"
+    )
+    checks = [
+        "check_dtype_object",
+        "check_estimators_dtypes",
+        "check_estimators_fit_returns_self",
+        "check_estimators_overwrite_params",
+        "check_fit2d_1feature",
+        "check_fit2d_1sample",
+        "check_fit_check_is_fitted",
+        "check_fit_idempotent",
+        "check_n_features_in",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_readonly_memmap_input",
+    ]
+    return {name: reason for name in checks}
+
+
+def _vocabulary():
+    """A numeric part-of-speech vocabulary of width ``WIDTH``: (E, labels)."""
+    rng = np.random.RandomState(0)
+    E = rng.normal(size=(30, WIDTH)) + 2.0
+    return E, np.repeat(["adj", "noun", "verb"], 10)
+
+
+def _corpus():
+    """Three prompt embeddings of width ``WIDTH``, for CLIP-PAE."""
+    return np.array([[1.0, 0.2, 0.1], [0.2, 1.0, 0.3], [0.1, 0.4, 1.0]])
+
+
+@dataclass
+class Row:
+    """One estimator of the table: how to build it and what it fails."""
+
+    cls: type
+    params: dict = field(default_factory=dict)
+    expected_failed_checks: dict = field(default_factory=dict)
+    #: ``None``: all of scikit-learn's checks; else the names of the checks run.
+    checks: tuple = None
+
+    def build(self):
+        return self.cls(**self.params)
+
+
+ESTIMATORS = [
+    Row(PartOfSpeechComponentAnalysis, {}, _ZERO_ROWS),
+    Row(
+        PartOfSpeechComponentAnalysis,
+        dict(n_components=2, output="projection"),
+        _ZERO_ROWS,
+    ),
+    Row(
+        PartOfSpeechComponentAnalysis,
+        dict(n_components=2, output="complement"),
+        _ZERO_ROWS,
+    ),
+    Row(
+        PartOfSpeechComponentAnalysis,
+        dict(n_components=1, geometry="euclidean"),
+        {
+            **_ZERO_ROWS,
+            "check_transformer_n_iter": (
+                "geometry='euclidean' computes no intrinsic mean, so n_iter_ is 0; "
+                "max_iter only applies to geometry='tangent'"
+            ),
+        },
+    ),
+    Row(
+        VocabularyPartOfSpeechAnalysis,
+        dict(vocabulary=_vocabulary(), n_components=1),
+        {
+            **_fixed_width("vocabulary embeddings"),
+            "check_transformer_n_iter": (
+                "the subspace is fitted by the inner PartOfSpeechComponentAnalysis "
+                "(pos_), which holds n_iter_; the wrapper exposes max_iter but not "
+                "n_iter_"
+            ),
+        },
+    ),
+    Row(CLIPEmbedder, dict(modality="text", **TINY_CLIP), checks=DATA_FREE_CHECKS),
+    Row(CLIPEmbedder, dict(modality="image", **TINY_CLIP), checks=DATA_FREE_CHECKS),
+    Row(ZeroShotClassifier),
+    Row(NearestPrototypeClassifier),
+    Row(
+        NearestPrototypeClassifier,
+        dict(mean="extrinsic"),
+        {
+            "check_non_transformer_estimators_n_iter": (
+                "mean='extrinsic' is a closed form with no iterations, so n_iter_ "
+                "is 0; max_iter only applies to mean='intrinsic'"
+            ),
+        },
+    ),
+    Row(
+        NearestPrototypeClassifier,
+        dict(prior=ZeroShotClassifier(), prior_weight=2.0),
+    ),
+    Row(
+        CLAPDisentangler,
+        dict(
+            class_names=["cat", "dog"],
+            text_embedder=PlantedTextEmbedder(["cat", "dog"], n_features=WIDTH),
+            hidden_dim=4,
+            n_prompts_per_class=5,
+            max_steps=3,
+            validation_interval=1,
+            device="cpu",
+        ),
+        _fixed_width("text_embedder's embeddings"),
+    ),
+    Row(
+        ProjectionAugmentationEmbedding,
+        dict(corpus=_corpus(), target=_corpus()[2]),
+        _fixed_width("corpus embeddings"),
+    ),
+]
+
+_ALL_CHECKS = [(row, row.build()) for row in ESTIMATORS if row.checks is None]
+_EXPECTED = {id(est): row.expected_failed_checks for row, est in _ALL_CHECKS}
+# Strict where scikit-learn supports it (1.8+): a listed check that passes fails.
+_STRICT = (
+    {"xfail_strict": True}
+    if "xfail_strict" in inspect.signature(parametrize_with_checks).parameters
+    else {}
 )
 
 
-def _expected_failed_checks(estimator):
-    """Checks each estimator is known to fail, with the reason."""
-    failed = {}
-    if isinstance(estimator, PartOfSpeechComponentAnalysis):
-        failed["check_estimators_dtypes"] = (
-            "the check's small integer data contains all-zero rows, which cannot "
-            "be scaled onto the unit sphere; fit raises a ValueError saying so"
-        )
-        if estimator.geometry == "euclidean":
-            failed["check_transformer_n_iter"] = (
-                "geometry='euclidean' computes no intrinsic mean, so n_iter_ is 0; "
-                "max_iter only applies to geometry='tangent'"
-            )
-    if isinstance(estimator, NearestPrototypeClassifier) and estimator.mean == "extrinsic":
-        failed["check_non_transformer_estimators_n_iter"] = (
-            "mean='extrinsic' is a closed form with no iterations, so n_iter_ is 0; "
-            "max_iter only applies to mean='intrinsic'"
-        )
-    return failed
-
-
-# CLIPEmbedder, CLAPDisentangler, ProjectionAugmentationEmbedding and
-# VocabularyPartOfSpeechAnalysis take texts, images or a fixed vocabulary width
-# rather than arbitrary numeric arrays; their test files run the checks that
-# need no data.
-ESTIMATORS = [
-    PartOfSpeechComponentAnalysis(),
-    PartOfSpeechComponentAnalysis(n_components=2, output="projection"),
-    PartOfSpeechComponentAnalysis(n_components=2, output="complement"),
-    PartOfSpeechComponentAnalysis(n_components=1, geometry="euclidean"),
-    ZeroShotClassifier(),
-    NearestPrototypeClassifier(),
-    NearestPrototypeClassifier(mean="extrinsic"),
-    NearestPrototypeClassifier(prior=ZeroShotClassifier(), prior_weight=2.0),
-]
+def test_every_public_estimator_has_a_row():
+    public = {
+        obj
+        for name in sklearn_pos.__all__
+        if isinstance(obj := getattr(sklearn_pos, name), type)
+        and issubclass(obj, BaseEstimator)
+    }
+    assert public == {row.cls for row in ESTIMATORS}
 
 
 # The checks' standardised blobs straddle the origin, i.e. lie on opposite sides
 # of the sphere, where the intrinsic mean converges slowly; that is reported.
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(
+    [estimator for _, estimator in _ALL_CHECKS],
+    expected_failed_checks=lambda estimator: _EXPECTED[id(estimator)],
+    **_STRICT,
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "estimator, check_name",
+    [
+        (row.build(), name)
+        for row in ESTIMATORS
+        if row.checks is not None
+        for name in row.checks
+    ],
+    ids=lambda value: value if isinstance(value, str) else repr(value),
+)
+def test_data_free_checks(estimator, check_name):
+    getattr(estimator_checks, check_name)(type(estimator).__name__, estimator)

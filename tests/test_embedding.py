@@ -442,25 +442,6 @@ def test_tags_are_honest():
     assert CLIPEmbedder(device="cuda").__sklearn_tags__().non_deterministic
 
 
-@pytest.mark.parametrize(
-    "check_name",
-    [
-        "check_no_attributes_set_in_init",
-        "check_parameters_default_constructible",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_estimator_cloneable",
-        "check_estimator_repr",
-        "check_valid_tag_types",
-    ],
-)
-def test_data_free_sklearn_checks(check_name):
-    from sklearn.utils import estimator_checks
-
-    check = getattr(estimator_checks, check_name)
-    check("CLIPEmbedder", CLIPEmbedder())
-
-
 def test_model_shared_across_clones_and_grid_search(tiny_clip_kwargs, monkeypatch):
     clear_model_cache()
     builds = []

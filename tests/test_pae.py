@@ -9,12 +9,6 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer
-from sklearn.utils.estimator_checks import (
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 
 from sklearn_pos.pae import ProjectionAugmentationEmbedding, projection_augmentation
 
@@ -289,15 +283,6 @@ def test_transform_details(prompts, rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pae.fit_transform(E)
-
-
-def test_no_data_estimator_checks():
-    name = ProjectionAugmentationEmbedding.__name__
-    est = ProjectionAugmentationEmbedding()
-    check_no_attributes_set_in_init(name, est)
-    check_parameters_default_constructible(name, est)
-    check_get_params_invariance(name, est)
-    check_set_params(name, est)
 
 
 @pytest.mark.slow

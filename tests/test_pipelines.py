@@ -402,37 +402,6 @@ def test_column_transformer_with_an_embedder_per_column(image_folder, tiny_clip_
     np.testing.assert_array_equal(pipe.predict(reordered), pipe.predict(df))
 
 
-@pytest.mark.parametrize(
-    "check_name",
-    [
-        "check_no_attributes_set_in_init",
-        "check_parameters_default_constructible",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_estimator_cloneable",
-        "check_estimator_repr",
-        "check_valid_tag_types",
-        "check_dont_overwrite_parameters",
-    ],
-)
-def test_data_free_sklearn_checks(check_name):
-    # The step's input width is fixed by its vocabulary, so the common checks'
-    # data of varying widths do not apply; these need no data.
-    from sklearn.utils import estimator_checks
-
-    if check_name == "check_dont_overwrite_parameters":
-        rng = np.random.RandomState(0)
-        E, labels = _vocabulary(rng)
-        step = VocabularyPartOfSpeechAnalysis((E, labels), n_components=2)
-        before = repr(step.get_params())
-        step.fit(rng.normal(size=(5, D)))
-        assert repr(step.get_params()) == before
-        return
-    getattr(estimator_checks, check_name)(
-        "VocabularyPartOfSpeechAnalysis", VocabularyPartOfSpeechAnalysis()
-    )
-
-
 @pytest.mark.parametrize("output", ["coordinates", "projection", "complement"])
 def test_step_projects_onto_any_vocabulary_category(output):
     rng = np.random.RandomState(0)

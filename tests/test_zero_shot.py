@@ -1,4 +1,4 @@
-"""Prompt templates, the prototype classifiers and the evaluation helpers."""
+"""Prompt templates, the zero-shot classifier and the evaluation helpers."""
 
 import pickle
 import re
@@ -12,20 +12,16 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import Normalizer
 
-from sklearn_pos import _sphere
 from sklearn_pos.decomposition import PartOfSpeechComponentAnalysis
 from sklearn_pos.evaluation import evaluate_classifiers, make_image_folder
+from sklearn_pos.prototypes import NearestPrototypeClassifier
 from sklearn_pos.templates import (
     TEMPLATES,
     check_templates,
     format_prompts,
     get_templates,
 )
-from sklearn_pos.zero_shot import (
-    NearestPrototypeClassifier,
-    ZeroShotClassifier,
-    make_text_prototypes,
-)
+from sklearn_pos.zero_shot import ZeroShotClassifier, make_text_prototypes
 
 D = 16
 
@@ -364,91 +360,6 @@ def test_prototypes_match_open_clip_zero_shot_weights(
             device="cpu",
         )
     np.testing.assert_allclose(clf.prototypes_, W.T.numpy(), atol=1e-5)
-
-
-# --------------------------------------------------------------------------- #
-# NearestPrototypeClassifier
-# --------------------------------------------------------------------------- #
-def _clusters(rng, n=(3, 6, 2)):
-    centres = _unit(rng.normal(size=(len(n), D)) + 1.5)
-    X = np.vstack([c + 0.2 * rng.normal(size=(k, D)) for c, k in zip(centres, n)])
-    return 2 * X, np.repeat(["a", "b", "c"], n)
-
-
-def test_class_means_on_the_sphere():
-    rng = np.random.RandomState(0)
-    X, y = _clusters(rng)
-    intrinsic = NearestPrototypeClassifier().fit(X, y)
-    extrinsic = NearestPrototypeClassifier(mean="extrinsic").fit(X, y)
-    for i, label in enumerate(intrinsic.classes_):
-        rows = _unit(X[y == label])
-        mu = _sphere.intrinsic_mean(rows, tol=1e-10)[0]
-        np.testing.assert_allclose(intrinsic.class_means_[i], mu, atol=1e-6)
-        np.testing.assert_allclose(
-            extrinsic.class_means_[i], _unit(rows.mean(0)), atol=1e-12
-        )
-    np.testing.assert_array_equal(intrinsic.class_counts_, [3, 6, 2])
-    np.testing.assert_array_equal(intrinsic.prototypes_, intrinsic.class_means_)
-    assert intrinsic.n_iter_ >= 1 and extrinsic.n_iter_ == 0
-    assert intrinsic.score(X, y) == 1.0
-    np.testing.assert_allclose(
-        intrinsic.predict_proba(X),
-        softmax(100 * _unit(X) @ intrinsic.prototypes_.T, axis=1),
-    )
-
-
-@pytest.mark.parametrize("weight", [0.5, 1.0, 4.0])
-def test_text_prior_moves_prototypes_along_the_geodesic(weight):
-    rng = np.random.RandomState(0)
-    X, y = _clusters(rng)
-    T = _unit(rng.normal(size=(3, D)))
-    prior = dict(zip("abc", T))
-    plain = NearestPrototypeClassifier().fit(X, y)
-    clf = NearestPrototypeClassifier(prior=prior, prior_weight=weight).fit(X, y)
-    for c in range(3):
-        m, t, p = plain.class_means_[c], T[c], clf.prototypes_[c]
-        alpha = weight / (clf.class_counts_[c] + weight)
-        angle = np.arccos(np.clip(m @ t, -1, 1))
-        assert np.arccos(np.clip(m @ p, -1, 1)) == pytest.approx(
-            alpha * angle, abs=1e-7
-        )
-        assert np.arccos(np.clip(p @ t, -1, 1)) == pytest.approx(
-            (1 - alpha) * angle, abs=1e-7
-        )
-    assert np.allclose(np.linalg.norm(clf.prototypes_, axis=1), 1)
-    unweighted = NearestPrototypeClassifier(prior=prior, prior_weight=0).fit(X, y)
-    np.testing.assert_allclose(unweighted.prototypes_, plain.prototypes_)
-
-
-def test_prior_from_zero_shot_classifier_and_missing_classes():
-    rng = np.random.RandomState(0)
-    X, y = _images(rng, n_per_class=2)
-    zs = ZeroShotClassifier(NAMES, text_embedder=WordVectors())
-    clf = NearestPrototypeClassifier(prior=zs, prior_weight=1e9).fit(X, y)
-    order = [NAMES.index(c) for c in clf.classes_]
-    np.testing.assert_allclose(
-        clf.prototypes_, zs.fit(None).prototypes_[order], atol=1e-6
-    )
-    assert clf.prior_ is not zs
-    with pytest.raises(
-        ValueError, match=r"missing from the prototypes' classes: 'car'"
-    ):
-        NearestPrototypeClassifier(
-            prior=ZeroShotClassifier(NAMES[:2], text_embedder=WordVectors())
-        ).fit(X, y)
-    with pytest.raises(ValueError, match="same CLIP model"):
-        NearestPrototypeClassifier(
-            prior=ZeroShotClassifier(NAMES, text_embedder=WordVectors(d=D + 3))
-        ).fit(X, y)
-
-
-def test_zero_rows_carry_no_direction():
-    X = np.array([[1.0, 0.1], [0.0, 0.0], [0.1, 1.0], [0.0, 0.0]])
-    y = np.array([0, 0, 1, 1])
-    clf = NearestPrototypeClassifier().fit(X, y)
-    np.testing.assert_array_equal(clf.class_counts_, [1, 1])
-    np.testing.assert_allclose(clf.class_means_, _unit(X[[0, 2]]))
-    assert np.isfinite(clf.predict_proba(X)).all()
 
 
 # --------------------------------------------------------------------------- #

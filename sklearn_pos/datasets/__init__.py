@@ -6,9 +6,11 @@ University's WordNet licence, whose full text is ``data/WORDNET_LICENSE``.
 """
 
 from ._artists import load_artists
+from ._generators import PlantedTextEmbedder
 from ._wordnet import load_wordnet_vocabulary
 
 __all__ = [
+    "PlantedTextEmbedder",
     "load_artists",
     "load_wordnet_vocabulary",
 ]

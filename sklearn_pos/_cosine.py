@@ -1,0 +1,141 @@
+"""Scoring by cosine similarity to class prototypes, shared by the classifiers.
+
+:class:`~sklearn_pos.ZeroShotClassifier` (prototypes from text) and
+:class:`~sklearn_pos.NearestPrototypeClassifier` (prototypes from labelled
+embeddings) differ in how ``fit`` builds the prototypes; scoring, the
+``predict*`` methods and the width checks live here, once.
+"""
+
+import numpy as np
+from scipy.special import log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _sphere
+
+__all__ = ["CosinePrototypeClassifier", "class_mean_directions", "float_unit_rows"]
+
+
+def float_unit_rows(X):
+    """Unit rows as float64; zero rows (no direction) stay zero."""
+    return _sphere.normalize_rows(np.asarray(X, dtype=np.float64))
+
+
+def class_mean_directions(X, codes, n_classes):
+    """Normalised Euclidean mean of each class's unit rows (zero rows ignored)."""
+    P = np.zeros((n_classes, X.shape[1]))
+    np.add.at(P, codes, X)
+    return _sphere.normalize_rows(P)
+
+
+class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
+    """Scores rows against ``prototypes_`` by ``logit_scale`` times the cosine.
+
+    Subclasses set ``classes_``, ``prototypes_`` (unit rows) and optionally
+    ``image_transform_`` (applied to the rows first) in ``fit``.
+    """
+
+    def _embed(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        transform = getattr(self, "image_transform_", None)
+        if transform is not None:
+            X = np.asarray(transform.transform(X))
+        return float_unit_rows(X)
+
+    def _check_widths(self, width, source):
+        expected = self.prototypes_.shape[1]
+        if width != expected:
+            raise ValueError(
+                f"{source} have {width} features but the prototypes have "
+                f"{expected}: images and texts must be embedded by the same CLIP "
+                "model (the same model_name and pretrained weights)"
+                + (
+                    ", and image_transform must return embeddings "
+                    "(e.g. output='projection'), not subspace coordinates."
+                    if getattr(self, "image_transform_", None) is not None
+                    else "."
+                )
+            )
+
+    def cosine_similarity(self, X):
+        """Cosine similarity of each row of ``X`` with each class prototype.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings (e.g. of images).
+
+        Returns
+        -------
+        cosine : ndarray of shape (n_samples, n_classes)
+            Column ``j`` belongs to ``classes_[j]``.
+        """
+        Z = self._embed(X)
+        self._check_widths(Z.shape[1], "The embeddings")
+        return Z @ self.prototypes_.T
+
+    def decision_function(self, X):
+        """Logits ``logit_scale * cosine`` of each row against each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            The logits; with two classes, following scikit-learn, the logit of
+            ``classes_[1]`` minus that of ``classes_[0]``.
+        """
+        logits = self.logit_scale * self.cosine_similarity(X)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict(self, X):
+        """Class of the most similar prototype for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        cosine = self.cosine_similarity(X)
+        return self.classes_[np.argmax(cosine, axis=1)]
+
+    def predict_proba(self, X):
+        """Softmax of ``logit_scale * cosine`` over the classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
+        """
+        return softmax(self.logit_scale * self.cosine_similarity(X), axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns in the order of ``classes_``.
+        """
+        return log_softmax(self.logit_scale * self.cosine_similarity(X), axis=1)
