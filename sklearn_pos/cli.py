@@ -460,8 +460,7 @@ def _describe_weights(model, pretrained):
 
 def _weights_message(model, pretrained, exc):
     """One paragraph for weights that cannot be fetched, in command-line terms."""
-    match = re.search(r"\bfrom .*?: (.*?)\. This machine", str(exc), flags=re.DOTALL)
-    reason = f" ({match.group(1)})" if match else ""
+    reason = f" ({exc.reason})" if exc.reason else ""
     base = model[: -len("-quickgelu")] if model.endswith("-quickgelu") else model
     quick_gelu = (
         f"; OpenAI's weights need --model {base}-quickgelu with a file"

@@ -4,7 +4,11 @@ import os
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_memory
 
@@ -19,7 +23,6 @@ from ._compat import (
     HasMethods,
     Interval,
     StrOptions,
-    _check_feature_names_in,
     _fit_context,
 )
 
@@ -161,7 +164,7 @@ def _unique(items, modality):
     return uniq, first_rows, inverse
 
 
-class CLIPEmbedder(TransformerMixin, BaseEstimator):
+class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Embed texts or images with a CLIP model, inside scikit-learn pipelines.
 
     Each input row becomes one CLIP embedding, a float32 vector of the model's joint
@@ -389,26 +392,13 @@ class CLIPEmbedder(TransformerMixin, BaseEstimator):
         uniq, first_rows, inverse = _unique(items, self.modality)
         return self._embed(uniq, first_rows)[inverse]
 
-    def get_feature_names_out(self, input_features=None):
-        """Output column names: ``clipembedder0``, ``clipembedder1``, ...
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Only checked against the fitted input name, if any.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            One name per embedding dimension.
-        """
+    @property
+    def _n_features_out(self):
+        # Output width for ClassNamePrefixFeaturesOutMixin. The transformer is
+        # stateless, so the names are known before fit: from the model then.
         if hasattr(self, "embedding_dim_"):
-            _check_feature_names_in(self, input_features, generate_names=False)
-            width = self.embedding_dim_
-        else:  # stateless: the width follows from the parameters
-            width = self._load().embed_dim
-        prefix = type(self).__name__.lower()
-        return np.asarray([f"{prefix}{i}" for i in range(width)], dtype=object)
+            return self.embedding_dim_
+        return self._load().embed_dim
 
     def get_model(self):
         """The shared open_clip model, loading it if needed.
@@ -504,9 +494,9 @@ class CLIPEmbedder(TransformerMixin, BaseEstimator):
         )
         cached = memory.cache(_clip.cached_compute, ignore=["compute"])
         if self.modality == "text":
-            content = ("text", uniq)
+            content = ("text", [_clip.text_identity(t) for t in uniq])
         else:
-            content = ("image", [_clip.image_fingerprint(x) for x in uniq])
+            content = ("image", [_clip.image_identity(x) for x in uniq])
         settings = {
             "format": _CACHE_FORMAT,
             "modality": self.modality,

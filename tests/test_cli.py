@@ -348,12 +348,27 @@ def test_offline_weights_fail_fast_with_advice(tmp_path):
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
     message = result.stderr
-    assert "could not be obtained" in message
+    assert "could not be obtained (offline mode is enabled" in " ".join(message.split())
     assert "--pretrained /path/to/checkpoint.pt" in message
     assert "ViT-B-32-quickgelu" in message
     assert "--pretrained none" in message
     assert not out.exists()
     assert result.stdout == ""
+
+
+def test_weights_message_uses_the_error_attributes():
+    from sklearn_pos.cli import _weights_message
+    from sklearn_pos.embedding import WeightsUnavailableError
+
+    # the reason comes from the attribute, whatever the message says
+    exc = WeightsUnavailableError(
+        "free text", source="hf-hub:org/repo", reason="the hub is unreachable"
+    )
+    text = _weights_message("ViT-B-32", "openai", exc)
+    assert "could not be obtained (the hub is unreachable)." in text
+    assert "ViT-B-32-quickgelu" in text
+    bare = WeightsUnavailableError("Could not fetch from x: y. This machine")
+    assert "could not be obtained. They" in _weights_message("RN50", "yfcc15m", bare)
 
 
 def test_help_explains_the_commands(capsys):

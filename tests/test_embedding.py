@@ -151,7 +151,7 @@ def test_text_runs_on_cut_tokens_grouped_by_length(tiny_clip_kwargs):
 def test_tokenization_in_chunks_gives_same_result(tiny_clip_kwargs, monkeypatch):
     emb = CLIPEmbedder(batch_size=4, **tiny_clip_kwargs)
     want = emb.transform(TEXTS)
-    monkeypatch.setattr(_clip, "_TOKENIZE_CHUNK", 3)
+    monkeypatch.setattr(_clip.text, "TOKENIZE_CHUNK", 3)
     np.testing.assert_allclose(emb.transform(TEXTS), want, atol=1e-6)
 
 
@@ -274,7 +274,7 @@ def test_oom_batches_are_split_and_no_row_is_lost(
     want_i = img_emb.transform(image_folder.paths)
 
     sizes = []
-    real_text = _clip._CausalTextTower.__call__
+    real_text = _clip.text.CausalTextTower.__call__
 
     def flaky_text(self, tokens):
         sizes.append(tokens.shape[0])
@@ -282,7 +282,7 @@ def test_oom_batches_are_split_and_no_row_is_lost(
             raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
         return real_text(self, tokens)
 
-    monkeypatch.setattr(_clip._CausalTextTower, "__call__", flaky_text)
+    monkeypatch.setattr(_clip.text.CausalTextTower, "__call__", flaky_text)
     got_t = text_emb.transform(texts)
     np.testing.assert_allclose(got_t, want_t, atol=1e-6)
     # 8 fails, 4 fails, then pieces of 2, also for the next batch
@@ -402,9 +402,9 @@ def test_bad_parameters_are_explained(tmp_path):
 
 
 def test_init_does_nothing_and_clone_keeps_params():
-    before = len(_clip._MODEL_CACHE)
+    before = len(_clip.models._MODEL_CACHE)
     emb = CLIPEmbedder("no-such-model", "no-such-tag", modality="image", batch_size=7)
-    assert len(_clip._MODEL_CACHE) == before
+    assert len(_clip.models._MODEL_CACHE) == before
     assert clone(emb).get_params() == emb.get_params()
     assert not [k for k in vars(emb) if k.endswith("_")]
 
@@ -445,8 +445,10 @@ def test_tags_are_honest():
 def test_model_shared_across_clones_and_grid_search(tiny_clip_kwargs, monkeypatch):
     clear_model_cache()
     builds = []
-    real_build = _clip._build
-    monkeypatch.setattr(_clip, "_build", lambda *a: builds.append(a) or real_build(*a))
+    real_build = _clip.models._build
+    monkeypatch.setattr(
+        _clip.models, "_build", lambda *a: builds.append(a) or real_build(*a)
+    )
     words = ["dog", "cat", "horse", "cow", "red", "blue", "green", "tall"] * 2
     y = [0, 0, 0, 0, 1, 1, 1, 1] * 2
     pipe = make_pipeline(CLIPEmbedder(**tiny_clip_kwargs), LogisticRegression())
@@ -460,7 +462,7 @@ def test_model_shared_across_clones_and_grid_search(tiny_clip_kwargs, monkeypatc
     other_seed = CLIPEmbedder(random_state=1, **tiny_clip_kwargs)
     assert not np.allclose(other_seed.transform(["dog"]), pipe[0].transform(["dog"]))
     assert len(builds) == 2
-    assert clear_model_cache() == 2 and not _clip._MODEL_CACHE
+    assert clear_model_cache() == 2 and not _clip.models._MODEL_CACHE
 
 
 def test_pickle_is_small_and_reloads(tiny_clip_kwargs):
@@ -568,11 +570,11 @@ def test_openai_tag_resolves_to_quick_gelu_and_openai_preprocessing(monkeypatch)
 
     asked = []
     monkeypatch.setattr(
-        _clip,
-        "_hub_file",
-        lambda repo, names, *a: asked.append((repo, names)) or "/w.bin",
+        _clip.weights,
+        "_hub_cached",
+        lambda repo, names: asked.append((repo, names)) or "/w.bin",
     )
-    monkeypatch.setattr(_clip, "_TAG_FILES", {})
+    monkeypatch.setattr(_clip.weights, "_TAG_FILES", {})
     spec = _clip.resolve_weights("ViT-B-32", "openai")
     assert spec.quick_gelu and spec.checkpoint == "/w.bin"
     assert dict(spec.preprocess)["mean"] == tuple(OPENAI_DATASET_MEAN)
@@ -587,7 +589,7 @@ def offline_hub(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.setattr(_clip, "_TAG_FILES", {})
+    monkeypatch.setattr(_clip.weights, "_TAG_FILES", {})
     return tmp_path / "hub"
 
 
@@ -644,6 +646,141 @@ def test_hf_hub_id_loads_from_local_cache(offline_hub, tiny_checkpoint):
     assert tuple(emb.get_model().model.visual.preprocess_cfg["mean"]) == (0.5, 0.5, 0.5)
     with pytest.raises(WeightsUnavailableError, match="hf-hub:someone/other"):
         tiny(pretrained="hf-hub:someone/other").fit(["dog"])
+
+
+@pytest.mark.parametrize("switch", ["constant", "environment"])
+def test_offline_error_carries_source_and_reason(offline_hub, monkeypatch, switch):
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    if switch == "environment":  # set after huggingface_hub was imported
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    with pytest.raises(WeightsUnavailableError) as info:
+        CLIPEmbedder("ViT-B-32", "laion2b-s34b-b79k", device="cpu").fit(["dog"])
+    exc = info.value
+    assert exc.source == "hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K"
+    assert exc.reason == "offline mode is enabled (HF_HUB_OFFLINE=1)"
+    assert f"from {exc.source}: {exc.reason}." in str(exc)
+    # attributes survive pickling (errors travel back from joblib workers)
+    back = pickle.loads(pickle.dumps(exc))
+    assert (type(back), str(back)) == (type(exc), str(exc))
+    assert (back.source, back.reason) == (exc.source, exc.reason)
+
+
+def test_unavailable_url_and_file_tags_name_their_source(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # an empty ~/.cache/clip
+    url = "http://127.0.0.1:9/weights.pt"
+    missing = str(tmp_path / "gone.pt")
+    monkeypatch.setitem(
+        open_clip.pretrained._PRETRAINED,
+        TINY,
+        {"urltag": {"url": url}, "filetag": {"file": missing}},
+    )
+    monkeypatch.setattr(_clip.weights, "_TAG_FILES", {})
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError) as info:
+        _clip.resolve_weights(TINY, "urltag")
+    assert time.perf_counter() - start < 5
+    assert info.value.source == url and info.value.reason
+    assert f"from {url}: {info.value.reason}." in str(info.value)
+    with pytest.raises(WeightsUnavailableError) as info:
+        _clip.resolve_weights(TINY, "filetag")
+    assert (info.value.source, info.value.reason) == (
+        missing,
+        "the file does not exist",
+    )
+
+
+def test_hf_hub_error_names_the_repository(offline_hub):
+    with pytest.raises(WeightsUnavailableError) as info:
+        tiny(pretrained="hf-hub:someone/other").fit(["dog"])
+    assert info.value.source == "hf-hub:someone/other"
+    assert "offline mode" in info.value.reason
+
+
+def test_local_dir_checkpoint_choice(tmp_path):
+    from sklearn_pos._clip.weights import find_checkpoint
+
+    def choice(*names):
+        folder = tmp_path / "-".join(names)
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_bytes(b"")
+        return Path(find_checkpoint(folder)).name
+
+    assert choice("b.bin", "a.pth") == "a.pth"
+    assert choice("z.safetensors", "a.bin") == "z.safetensors"
+    assert choice("x.safetensors", "pytorch_model.bin") == "pytorch_model.bin"
+    assert (
+        choice("open_clip_pytorch_model.bin", "open_clip_model.safetensors")
+        == "open_clip_model.safetensors"
+    )
+    (tmp_path / "empty").mkdir()
+    assert find_checkpoint(tmp_path / "empty") is None
+    # the same file open_clip picks itself, where its helper is still available
+    theirs = getattr(open_clip.factory, "_find_checkpoint_in_dir", None)
+    if theirs is not None:
+        for folder in tmp_path.iterdir():
+            assert find_checkpoint(folder) == theirs(folder)
+
+
+def test_image_read_error_pickles_with_its_attributes():
+    exc = ImageReadError("Could not read row 3", row=3, source="'x.png'")
+    back = pickle.loads(pickle.dumps(exc))
+    assert (str(back), back.row, back.source) == (str(exc), 3, "'x.png'")
+
+
+def _open_clip_privates(source):
+    """``(line, name)`` of every open_clip private name that ``source`` uses."""
+    import ast
+
+    tree = ast.parse(source)
+    bound = set()  # local names of open_clip modules and objects
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "open_clip":
+                    bound.add(alias.asname or parts[0])
+                    found += [(node.lineno, p) for p in parts if p.startswith("_")]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            parts = (node.module or "").split(".")
+            if parts[0] == "open_clip":
+                names = [a.name for a in node.names]
+                bound.update(a.asname or a.name for a in node.names)
+                found += [(node.lineno, p) for p in parts + names if p.startswith("_")]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in bound:
+                found.append((node.lineno, node.attr))
+    return sorted(found)
+
+
+def test_no_open_clip_private_names_in_the_package():
+    bad = textwrap.dedent(
+        """
+        import open_clip
+        from open_clip import pretrained as oc
+        from open_clip.factory import _find_checkpoint_in_dir
+        from .models import _build
+        oc._clean_tag("x"), open_clip.pretrained._PRETRAINED, _build.__name__
+        """
+    )
+    assert _open_clip_privates(bad) == [
+        (4, "_find_checkpoint_in_dir"),
+        (6, "_PRETRAINED"),
+        (6, "_clean_tag"),
+    ]
+    found = {
+        str(path.relative_to(REPO_ROOT)): _open_clip_privates(path.read_text("utf-8"))
+        for path in sorted((REPO_ROOT / "sklearn_pos").rglob("*.py"))
+    }
+    assert {name: hits for name, hits in found.items() if hits} == {}
+    assert "sklearn_pos/_clip/weights.py" in found
 
 
 def test_unreachable_hub_fails_within_seconds(tmp_path):

@@ -1,0 +1,185 @@
+"""Building open_clip models, and sharing them across the whole process.
+
+A model is built once per (weights identity, device) and kept in a process-wide
+cache: clones, grid-search candidates and the text and image embedders of one set
+of weights all use one copy, and estimators never hold the weights themselves.
+"""
+
+import logging
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .text import CausalTextTower
+
+TINY_MODEL_NAME = "sklearn-pos-tiny"
+"""Name of the small open_clip architecture that ships with sklearn_pos."""
+
+_CONFIG_DIR = Path(__file__).resolve().parent.parent / "_model_configs"
+
+# Guards the caches of this package (models, tag files, config registration).
+LOCK = threading.RLock()
+_MODEL_CACHE = {}
+_CONFIGS_REGISTERED = False
+
+
+def register_bundled_configs():
+    """Make the architectures in ``sklearn_pos/_model_configs`` known to open_clip."""
+    global _CONFIGS_REGISTERED
+    if _CONFIGS_REGISTERED:
+        return
+    import open_clip
+
+    with LOCK:
+        if not _CONFIGS_REGISTERED:
+            if TINY_MODEL_NAME not in open_clip.list_models():
+                open_clip.add_model_config(_CONFIG_DIR)
+            _CONFIGS_REGISTERED = True
+
+
+def resolve_device(device):
+    """Resolve ``"auto"`` to ``"cuda"``, ``"mps"`` or ``"cpu"``; check availability."""
+    import torch
+
+    if not isinstance(device, str) or not device:
+        raise ValueError(f"device must be a non-empty string, got {device!r}.")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return "mps"
+        return "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid torch device; use 'auto', 'cpu', "
+            "'cuda', 'cuda:<index>' or 'mps'."
+        ) from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine; use device='auto' or device='cpu'."
+        )
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but MPS is not available; use "
+                "device='auto' or device='cpu'."
+            )
+    return str(dev)
+
+
+@dataclass
+class LoadedModel:
+    """An open_clip model in eval mode with its tokenizer and image preprocessing."""
+
+    model: object
+    tokenizer: object
+    preprocess: object
+    device: str
+    embed_dim: int
+    text_tower: object  # CausalTextTower, or None when truncation would not be exact
+
+
+class _DropRandomInitWarning(logging.Filter):
+    def filter(self, record):
+        return "initialized randomly" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_random_init():
+    # open_clip logs a warning for random weights, which is what pretrained=None asks
+    root = logging.getLogger()
+    filt = _DropRandomInitWarning()
+    root.addFilter(filt)
+    try:
+        yield
+    finally:
+        root.removeFilter(filt)
+
+
+def load_model(spec, device):
+    """Build (or fetch from the in-process cache) the model described by ``spec``."""
+    key = (spec.identity, device)
+    with LOCK:
+        loaded = _MODEL_CACHE.get(key)
+        if loaded is None:
+            loaded = _build(spec, device)
+            _MODEL_CACHE[key] = loaded
+    return loaded
+
+
+def clear_model_cache():
+    """Forget every model loaded by :class:`~sklearn_pos.CLIPEmbedder` in this process.
+
+    Returns
+    -------
+    n_models : int
+        How many models were dropped.
+
+    Examples
+    --------
+    >>> from sklearn_pos import CLIPEmbedder, clear_model_cache
+    >>> emb = CLIPEmbedder("sklearn-pos-tiny", pretrained=None, device="cpu")
+    >>> _ = emb.transform(["dog"])
+    >>> clear_model_cache() >= 1
+    True
+    """
+    from . import weights  # weights imports this module
+
+    with LOCK:
+        n = len(_MODEL_CACHE)
+        _MODEL_CACHE.clear()
+        weights._TAG_FILES.clear()
+    return n
+
+
+def _build(spec, device):
+    import open_clip
+    import torch
+    from open_clip.transform import PreprocessCfg, image_transform_v2
+
+    register_bundled_configs()
+    kwargs = dict(
+        precision="fp32",
+        device="cpu",
+        pretrained_image=False,
+        pretrained_text=False,
+    )
+    if spec.kind == "random":
+        with torch.random.fork_rng(devices=[]), _quiet_random_init():
+            torch.manual_seed(spec.seed)
+            model = open_clip.create_model(spec.model_name, pretrained=None, **kwargs)
+    elif spec.kind in ("file", "tag"):
+        model = open_clip.create_model(
+            spec.model_name,
+            pretrained=spec.checkpoint,
+            force_quick_gelu=spec.quick_gelu,
+            force_preprocess_cfg=dict(spec.preprocess) or None,
+            **kwargs,
+        )
+    else:
+        model = open_clip.create_model(spec.model_name, **kwargs)
+    model.eval()
+    model.requires_grad_(False)
+    model.to(device)
+    preprocess = image_transform_v2(
+        PreprocessCfg(**model.visual.preprocess_cfg), is_train=False
+    )
+    tokenizer = open_clip.get_tokenizer(spec.model_name)
+    text_tower = CausalTextTower.from_model(model)
+    with torch.inference_mode():
+        probe = tokenizer(["a"]).to(device)
+        out = text_tower(probe) if text_tower is not None else model.encode_text(probe)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        preprocess=preprocess,
+        device=device,
+        embed_dim=int(out.shape[-1]),
+        text_tower=text_tower,
+    )
