@@ -11,7 +11,6 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.utils import resample
 
 from sklearn_pos import vocabulary as vocabulary_module
 from sklearn_pos.decomposition import PartOfSpeechComponentAnalysis
@@ -53,15 +52,7 @@ def words():
     """A small stratified sample of the WordNet vocabulary: (words, labels)."""
     from sklearn_pos.datasets import load_wordnet_vocabulary
 
-    vocab = load_wordnet_vocabulary()
-    index = resample(
-        np.arange(len(vocab.target)),
-        n_samples=240,
-        replace=False,
-        stratify=vocab.target,
-        random_state=0,
-    )
-    return vocab.data[index], vocab.target[index]
+    return load_wordnet_vocabulary(n_words=240, random_state=0, return_X_y=True)
 
 
 def _vocabulary(rng, n_per_class=40):
