@@ -111,7 +111,9 @@ def _optimise(objective, image, source_text, target_text, steps, seed):
 def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, seed=0):
     """Optimise an edit under two objectives; print tables and save a figure.
 
-    Returns a dict with the two histories and the figure path.
+    Returns a dict of tables: ``"history"`` (tidy, one row per objective and
+    step: the loss and the similarities tracked), ``"final"`` (the last step
+    of each objective), and ``"figure"``, the path of the saved PNG.
     """
     import torch
 
@@ -191,7 +193,12 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"histories": histories, "final": final, "figure": path}
+    history = (
+        pd.concat(histories, names=["objective"])
+        .reset_index(level="objective")
+        .reset_index(drop=True)
+    )
+    return {"history": history, "final": final, "figure": path}
 
 
 if __name__ == "__main__":
