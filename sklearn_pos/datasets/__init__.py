@@ -4,17 +4,16 @@ The vocabularies live in ``sklearn_pos/datasets/data`` and are installed
 with the package (no download). WordNet 3.0 is redistributed under Princeton
 University's WordNet licence, whose full text is ``data/WORDNET_LICENSE``.
 
-=============================  ===============================================
-:func:`load_wordnet_vocabulary` WordNet words by part of speech (or a seeded,
-                               stratified subset of them)
-:func:`load_artists`           names of painters and other visual artists
-:func:`load_themed_vocabulary` WordNet words plus a theme (artists) as a
-                               fifth category
-:func:`stratified_subset`      the seeded, stratified subset behind them
-:func:`load_image_folder`      the paths and classes of a ``root/<class>/``
-                               image folder
-:func:`make_image_folder`      write a generated image folder
-=============================  ===============================================
+Vocabularies
+    :func:`load_wordnet_vocabulary` (WordNet words by part of speech, or a
+    seeded stratified subset of them), :func:`load_artists` (painters and
+    other visual artists), :func:`load_themed_vocabulary` (WordNet plus a
+    theme as a fifth category) and :func:`stratified_subset` (the subset
+    behind them, for any labelled rows).
+Image folders
+    :func:`load_image_folder` lists the images and classes of a
+    ``root/<class>/<image>`` folder; :func:`make_image_folder` writes a
+    generated one.
 """
 
 from ._artists import load_artists, load_themed_vocabulary
