@@ -187,7 +187,9 @@ class VocabularyPartOfSpeechAnalysis(TransformerMixin, BaseEstimator):
 
     vocabulary_size : int, default=None
         Use a random subset of this many words, stratified by label (faster,
-        e.g. for tests and quick experiments). ``None`` uses them all.
+        e.g. for tests and quick experiments): the draw of
+        :func:`sklearn_pos.datasets.stratified_subset`, which needs at least
+        one word per label. ``None`` uses them all.
 
     random_state : int, RandomState instance or None, default=0
         Seed of the ``vocabulary_size`` subset.

@@ -221,6 +221,22 @@ def test_vocabulary_subset_is_stratified_and_reproducible():
     assert not np.allclose(a.components_, c.components_)
 
 
+def test_vocabulary_subset_is_the_datasets_draw_and_explains_its_limits():
+    from sklearn_pos.datasets import stratified_subset
+
+    rng = np.random.RandomState(0)
+    E, labels = _vocabulary(rng, n_per_class=20)
+    step = VocabularyPartOfSpeechAnalysis(
+        (E, labels), n_components=2, vocabulary_size=15, random_state=4
+    ).fit(None)
+    sub_E, sub_labels = stratified_subset(E, labels, 15, random_state=4)
+    expected = PartOfSpeechComponentAnalysis(n_components=2, target="noun")
+    expected.fit(sub_E, sub_labels)
+    np.testing.assert_allclose(step.components_, expected.components_)
+    with pytest.raises(ValueError, match="vocabulary_size=2: .*at least 3 rows"):
+        step.set_params(vocabulary_size=2).fit(None)
+
+
 def test_step_pickles_and_names_features():
     rng = np.random.RandomState(0)
     E, labels = _vocabulary(rng)
