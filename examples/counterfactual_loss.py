@@ -208,5 +208,13 @@ if __name__ == "__main__":
     )
     parser.add_argument("--pretrained", help="open_clip weights tag or path")
     parser.add_argument("--output-dir", help="where to save the figure")
+    parser.add_argument("--tiny", action="store_true", help="tiny random CLIP model")
+    parser.add_argument("--steps", type=int, default=100, help="Adam steps")
     args = parser.parse_args()
-    main(model=args.model, pretrained=args.pretrained, output_dir=args.output_dir)
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+        steps=args.steps,
+    )

@@ -125,6 +125,8 @@ def test_example_runs_as_a_script(_one_torch_thread, tmp_path):
             str(EXAMPLES / "counterfactual_loss.py"),
             "--output-dir",
             str(tmp_path),
+            "--steps",
+            "20",
         ],
         capture_output=True,
         text=True,
