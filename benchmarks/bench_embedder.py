@@ -23,56 +23,12 @@ import time
 
 import numpy as np
 
+from sklearn_pos.datasets import load_wordnet_vocabulary, make_image_folder
+
 
 def wordnet_words():
-    """The WordNet vocabulary, from the package loader or the system's WordNet files."""
-    try:
-        from sklearn_pos.datasets import load_wordnet_vocabulary
-
-        return list(load_wordnet_vocabulary().data)
-    except ImportError:
-        words = set()
-        for pos in ("noun", "adj", "verb", "adv"):
-            path = f"/usr/share/wordnet/index.{pos}"
-            if not os.path.exists(path):
-                continue
-            with open(path, encoding="utf-8") as f:
-                for line in f:
-                    if not line.startswith(" "):
-                        words.add(line.split(" ", 1)[0].replace("_", " "))
-        if not words:
-            raise SystemExit(
-                "No WordNet vocabulary: neither sklearn_pos.datasets nor "
-                "/usr/share/wordnet is available."
-            ) from None
-        return sorted(words)
-
-
-def write_images(folder, n, size, seed):
-    """Write ``n`` photo-sized JPEGs of smooth colour fields with noise."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    w, h = size
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    paths = []
-    for i in range(n):
-        a, b, c = rng.uniform(0.005, 0.03, size=3)
-        base = np.stack(
-            [
-                127 + 100 * np.sin(a * xx + rng.uniform(0, 6)),
-                127 + 100 * np.sin(b * yy + rng.uniform(0, 6)),
-                127 + 100 * np.sin(c * (xx + yy) + rng.uniform(0, 6)),
-            ],
-            axis=-1,
-        )
-        pixels = np.clip(base + rng.normal(0, 12, size=base.shape), 0, 255).astype(
-            np.uint8
-        )
-        path = os.path.join(folder, f"img_{i:05d}.jpg")
-        Image.fromarray(pixels).save(path, quality=90)
-        paths.append(path)
-    return paths
+    """The words of the bundled WordNet vocabulary."""
+    return list(load_wordnet_vocabulary().data)
 
 
 def _sync(device):
@@ -221,7 +177,16 @@ def main(argv=None):
     if "image" not in args.skip:
         with tempfile.TemporaryDirectory() as folder:
             n_files = max(args.n_images, args.n_loop_images)
-            paths = write_images(folder, n_files, tuple(args.image_size), args.seed)
+            # Smooth colour waves: JPEGs about as costly to decode as photographs.
+            paths = make_image_folder(
+                folder,
+                classes=("red",),
+                n_per_class=n_files,
+                image_size=tuple(args.image_size),
+                pattern="fields",
+                formats=("jpeg",),
+                random_state=args.seed,
+            ).paths
             loop_paths = paths[: args.n_loop_images]
             loop_images(bundle, paths[:2])  # warm-up
             image_emb.transform(paths[:4])

@@ -40,8 +40,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sklearn_pos.datasets import load_image_folder, make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
-from sklearn_pos.evaluation import evaluate_classifiers, make_image_folder
+from sklearn_pos.evaluation import evaluate_classifiers
 from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
 from sklearn_pos.zero_shot import ZeroShotClassifier, make_text_prototypes
 
@@ -156,26 +157,25 @@ def embed_torchvision(ds, embedder, max_images, seed, num_workers):
 
 def load_folder(root, class_names, max_images, seed):
     """Image paths, labels and class names of an ImageFolder-style folder."""
-    root = Path(root)
-    folders = sorted(p for p in root.iterdir() if p.is_dir())
-    if not folders:
-        sys.exit(f"{root} has no class subfolders (expected root/<class>/<image>).")
-    suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-    paths, y = [], []
-    for label, folder in enumerate(folders):
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes)
-        paths += [str(p) for p in files]
-        y += [label] * len(files)
-    y = np.asarray(y)
+    try:
+        folder = load_image_folder(root)
+    except (OSError, ValueError) as exc:
+        sys.exit(str(exc))
+    # Integer labels, as torchvision datasets give them: the names may be
+    # replaced by --class-names.
+    y = np.asarray(
+        [folder.target_names.index(name) for name in folder.target], dtype=int
+    )
+    paths = folder.paths
     if max_images is not None and max_images < len(paths):
         keep = np.sort(
             np.random.default_rng(seed).choice(len(paths), max_images, replace=False)
         )
         paths, y = [paths[i] for i in keep], y[keep]
     if class_names:
-        names = _class_names_from(class_names, len(folders))
+        names = _class_names_from(class_names, len(folder.target_names))
     else:
-        names = [_readable(f.name) for f in folders]
+        names = folder.target_names
     return paths, y, names
 
 

@@ -111,7 +111,9 @@ def _optimise(objective, image, source_text, target_text, steps, seed):
 def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, seed=0):
     """Optimise an edit under two objectives; print tables and save a figure.
 
-    Returns a dict with the two histories and the figure path.
+    Returns a dict of tables: ``"history"`` (tidy, one row per objective and
+    step: the loss and the similarities tracked), ``"final"`` (the last step
+    of each objective), and ``"figure"``, the path of the saved PNG.
     """
     import torch
 
@@ -191,7 +193,12 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"histories": histories, "final": final, "figure": path}
+    history = (
+        pd.concat(histories, names=["objective"])
+        .reset_index(level="objective")
+        .reset_index(drop=True)
+    )
+    return {"history": history, "final": final, "figure": path}
 
 
 if __name__ == "__main__":
@@ -201,5 +208,13 @@ if __name__ == "__main__":
     )
     parser.add_argument("--pretrained", help="open_clip weights tag or path")
     parser.add_argument("--output-dir", help="where to save the figure")
+    parser.add_argument("--tiny", action="store_true", help="tiny random CLIP model")
+    parser.add_argument("--steps", type=int, default=100, help="Adam steps")
     args = parser.parse_args()
-    main(model=args.model, pretrained=args.pretrained, output_dir=args.output_dir)
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+        steps=args.steps,
+    )

@@ -80,18 +80,6 @@ def _settings(tiny, model, pretrained, vocabulary_size, n_components):
     )
 
 
-def _vocabulary(size, seed=0):
-    """WordNet words and parts of speech; a stratified subset of ``size`` words."""
-    words, pos = load_wordnet_vocabulary(return_X_y=True)
-    if size is not None and size < len(words):
-        from sklearn.model_selection import train_test_split
-
-        words, _, pos, _ = train_test_split(
-            words, pos, train_size=size, stratify=pos, random_state=seed
-        )
-    return words, pos
-
-
 def main(
     tiny=None,
     model=None,
@@ -102,8 +90,10 @@ def main(
 ):
     """Fit with λ = 0.5 and λ = 0, print the tables and save the heatmaps.
 
-    Returns a dict with the two tables (``"lam=0.5"``, ``"lam=0"``) and the
-    path of the figure.
+    Returns a dict of tables: the two class-invariance tables (``"lam=0.5"``,
+    ``"lam=0"``; subspaces by words' part of speech, rows summing to one),
+    ``"diagonal"`` (their diagonals next to the published ones), and
+    ``"figure"``, the path of the saved PNG.
     """
     if tiny is None:
         tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
@@ -117,7 +107,9 @@ def main(
     weights = "random weights" if cfg["pretrained"] is None else cfg["pretrained"]
     label = f"{cfg['model']} ({weights})"
 
-    words, pos = _vocabulary(cfg["vocabulary_size"])
+    words, pos = load_wordnet_vocabulary(
+        n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
+    )
     embedder = CLIPEmbedder(
         cfg["model"],
         cfg["pretrained"],
@@ -178,7 +170,7 @@ def main(
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {**tables, "figure": path}
+    return {**tables, "diagonal": summary, "figure": path}
 
 
 if __name__ == "__main__":

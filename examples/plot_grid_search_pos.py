@@ -19,9 +19,11 @@ random colours). The example prints the search results as a tidy table and
 plots mean cross-validated accuracy over the (lambda, k) grid.
 
 It uses CLIP ViT-B-32 with OpenAI weights and a 20,000-word stratified
-subset of WordNet (``--vocabulary-size``); ``SKLEARN_POS_EXAMPLE_TINY=1``
-switches to a tiny random model and 1,000 words for a quick offline run.
-Figures go to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (default: ``sklearn_pos_output``).
+subset of WordNet (``--vocabulary-size``; ``--model`` / ``--pretrained``
+change the weights); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches
+to a tiny random model and 1,000 words for a quick offline run. The figure
+goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
+``sklearn_pos_output``).
 """
 
 import argparse
@@ -37,26 +39,49 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
+from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
-from sklearn_pos.evaluation import make_image_folder
 from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
 
-TINY = os.environ.get("SKLEARN_POS_EXAMPLE_TINY") == "1"
-OUTPUT = Path(
-    os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-    or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-)
-MODEL = (
-    dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
-    if TINY
-    else dict(model_name="ViT-B-32", pretrained="openai")
-)
 COLOURS = ("red", "green", "blue", "yellow", "purple", "orange")
 
 
-def main(vocabulary_size=None):
+def _settings(tiny, model, pretrained, output_dir):
+    """``(tiny, CLIPEmbedder arguments, output folder)``, read at call time.
+
+    Arguments win over the environment (``SKLEARN_POS_EXAMPLE_TINY``,
+    ``SKLEARN_POS_EXAMPLE_OUTPUT``), so that a caller can run the example
+    either way.
+    """
+    if tiny is None:
+        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
+    output_dir = Path(
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+    )
+    if tiny:
+        clip = dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
+    else:
+        if pretrained is None:
+            pretrained = "openai"
+        elif str(pretrained).lower() == "none":
+            pretrained = None  # random weights of a real architecture
+        clip = dict(model_name=model or "ViT-B-32", pretrained=pretrained)
+    return tiny, clip, output_dir
+
+
+def main(tiny=None, model=None, pretrained=None, output_dir=None, vocabulary_size=None):
+    """Grid-search lambda and k of the noun step; save the accuracy heatmap.
+
+    Returns a dict of tables: ``"results"`` (one row per candidate: ``lam``,
+    ``n_components``, mean and std of the test score, rank), ``"best"`` (the
+    best candidate's parameters and score, one row), and ``"figure"``, the
+    path of the saved PNG.
+    """
+    tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
     if vocabulary_size is None:
-        vocabulary_size = 1000 if TINY else 20000
+        vocabulary_size = 1000 if tiny else 20000
     with tempfile.TemporaryDirectory() as workdir:
         folder = make_image_folder(
             Path(workdir) / "images", classes=COLOURS, n_per_class=8, random_state=1
@@ -71,14 +96,14 @@ def main(vocabulary_size=None):
                 (
                     "embed",
                     CLIPEmbedder(
-                        modality="image", num_workers=0, memory=memory, **MODEL
+                        modality="image", num_workers=0, memory=memory, **clip
                     ),
                 ),
                 (
                     "pos",
                     VocabularyPartOfSpeechAnalysis(
                         "wordnet",
-                        text_embedder=CLIPEmbedder(modality="text", **MODEL),
+                        text_embedder=CLIPEmbedder(modality="text", **clip),
                         target="noun",
                         output="coordinates",
                         vocabulary_size=vocabulary_size,
@@ -119,6 +144,17 @@ def main(vocabulary_size=None):
     results = results.astype({"lam": float, "n_components": int})
     print(results.sort_values("rank_test_score").round(3).to_string(index=False))
     print(f"\nbest: {search.best_params_}, accuracy {search.best_score_:.3f}")
+    best = pd.DataFrame(
+        [
+            {
+                "lam": float(search.best_params_["pos__lam"]),
+                "n_components": int(search.best_params_["pos__n_components"]),
+                "mean_test_score": float(search.best_score_),
+                "n_fits": n_fits,
+                "n_vocabulary": int(search.best_estimator_["pos"].n_vocabulary_),
+            }
+        ]
+    )
 
     import matplotlib
 
@@ -137,17 +173,28 @@ def main(vocabulary_size=None):
     ax.set_title("Mean CV accuracy: shape from noun-subspace coordinates")
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / "plot_grid_search_pos.png"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / "plot_grid_search_pos.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"results": results, "search": search, "figure": path}
+    return {"results": results, "best": best, "figure": path}
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="GridSearchCV over lambda and k.")
+    parser.add_argument("--tiny", action="store_true", help="tiny random model")
+    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
+    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
+    parser.add_argument("--output-dir", help="folder of the figure")
     parser.add_argument(
         "--vocabulary-size", type=int, help="stratified subset of WordNet"
     )
-    main(parser.parse_args().vocabulary_size)
+    args = parser.parse_args()
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+        vocabulary_size=args.vocabulary_size,
+    )

@@ -18,11 +18,14 @@ the number of shots, for the image means alone, with the text prior, and
 for the zero-shot classifier (no labelled image at all).
 
 The images are generated coloured shapes (one class per colour). It uses
-CLIP ViT-B-32 with OpenAI weights; ``SKLEARN_POS_EXAMPLE_TINY=1`` switches
-to a tiny random model for a quick offline run. Figures go to
-``SKLEARN_POS_EXAMPLE_OUTPUT`` (default: ``sklearn_pos_output``).
+CLIP ViT-B-32 with OpenAI weights (``--model`` / ``--pretrained`` to change
+them); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to a tiny
+random model for a quick offline run. The figure goes to
+``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
+``sklearn_pos_output``).
 """
 
+import argparse
 import os
 import tempfile
 from pathlib import Path
@@ -30,23 +33,38 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sklearn_pos import NearestPrototypeClassifier, ZeroShotClassifier
+from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
-from sklearn_pos.evaluation import make_image_folder
-from sklearn_pos.zero_shot import NearestPrototypeClassifier, ZeroShotClassifier
 
-TINY = os.environ.get("SKLEARN_POS_EXAMPLE_TINY") == "1"
-OUTPUT = Path(
-    os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-    or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-)
-MODEL = (
-    dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
-    if TINY
-    else dict(model_name="ViT-B-32", pretrained="openai")
-)
 CLASSES = ("red", "green", "blue", "yellow", "purple", "orange")
 SHOTS = (1, 2, 4, 8)
 N_DRAWS = 5
+
+
+def _settings(tiny, model, pretrained, output_dir):
+    """``(tiny, CLIPEmbedder arguments, output folder)``, read at call time.
+
+    Arguments win over the environment (``SKLEARN_POS_EXAMPLE_TINY``,
+    ``SKLEARN_POS_EXAMPLE_OUTPUT``), so that a caller can run the example
+    either way.
+    """
+    if tiny is None:
+        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
+    output_dir = Path(
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+    )
+    if tiny:
+        clip = dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
+    else:
+        if pretrained is None:
+            pretrained = "openai"
+        elif str(pretrained).lower() == "none":
+            pretrained = None  # random weights of a real architecture
+        clip = dict(model_name=model or "ViT-B-32", pretrained=pretrained)
+    return tiny, clip, output_dir
 
 
 def few_shot_split(y, shots, rng):
@@ -58,9 +76,16 @@ def few_shot_split(y, shots, rng):
     return train, test
 
 
-def main():
-    text = CLIPEmbedder(modality="text", **MODEL)
-    image = CLIPEmbedder(modality="image", num_workers=0, **MODEL)
+def main(tiny=None, model=None, pretrained=None, output_dir=None, n_draws=N_DRAWS):
+    """Score few-shot and zero-shot classifiers; save accuracy against shots.
+
+    Returns a dict of tables: ``"results"`` (tidy, one row per shots, draw
+    and method), ``"accuracy"`` (mean accuracy, methods by shots), and
+    ``"figure"``, the path of the saved PNG.
+    """
+    tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
+    text = CLIPEmbedder(modality="text", **clip)
+    image = CLIPEmbedder(modality="image", num_workers=0, **clip)
     with tempfile.TemporaryDirectory() as workdir:
         folder = make_image_folder(workdir, classes=CLASSES, n_per_class=16)
         X, y = image.transform(folder.paths), folder.target
@@ -81,7 +106,7 @@ def main():
     rng = np.random.default_rng(0)
     rows = []
     for shots in SHOTS:
-        for draw in range(N_DRAWS):
+        for draw in range(n_draws):
             train, test = few_shot_split(y, shots, rng)
             for name, clf in methods.items():
                 clf.fit(X[train], y[train])  # the zero-shot classifier only checks y
@@ -99,7 +124,7 @@ def main():
     )
     table = summary["mean"].unstack("shots")
     print(
-        f"Accuracy on held-out images (mean of {N_DRAWS} draws), "
+        f"Accuracy on held-out images (mean of {n_draws} draws), "
         "by labelled images per class"
     )
     print(table.round(3).to_string())
@@ -122,13 +147,26 @@ def main():
     ax.set_title("Nearest prototype on the sphere, with a text prior")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / "plot_nearest_prototype.png"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / "plot_nearest_prototype.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"results": results, "figure": path}
+    return {"results": results, "accuracy": table, "figure": path}
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description="Few-shot class means, text prior.")
+    parser.add_argument("--tiny", action="store_true", help="tiny random model")
+    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
+    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
+    parser.add_argument("--output-dir", help="folder of the figure")
+    parser.add_argument("--n-draws", type=int, default=N_DRAWS, help="draws per shot")
+    args = parser.parse_args()
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+        n_draws=args.n_draws,
+    )

@@ -199,5 +199,11 @@ if __name__ == "__main__":
     )
     parser.add_argument("--pretrained", help="open_clip weights tag or path")
     parser.add_argument("--output-dir", help="where to save the figure")
+    parser.add_argument("--tiny", action="store_true", help="tiny random CLIP model")
     args = parser.parse_args()
-    main(model=args.model, pretrained=args.pretrained, output_dir=args.output_dir)
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+    )

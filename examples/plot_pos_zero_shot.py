@@ -21,10 +21,11 @@ words are adjectives, so this toy task is *not* one where a noun subspace
 should help; ``benchmarks/zero_shot.py`` runs the real datasets. It uses
 CLIP ViT-B-32 with OpenAI weights and the full WordNet vocabulary (about a
 minute to embed on a GPU, much longer on a CPU: ``--vocabulary-size``
-takes a stratified subset); ``SKLEARN_POS_EXAMPLE_TINY=1`` switches to a
-tiny random model and 1,000 words for a quick offline run (accuracies near
-chance). Figures go to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (default:
-``sklearn_pos_output``).
+takes a stratified subset; ``--model`` / ``--pretrained`` change the
+weights); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to a tiny
+random model and 1,000 words for a quick offline run (accuracies near
+chance). The figure goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or
+``--output-dir``; default: ``sklearn_pos_output``).
 """
 
 import argparse
@@ -35,29 +36,60 @@ from pathlib import Path
 import pandas as pd
 from sklearn.pipeline import make_pipeline
 
+from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
-from sklearn_pos.evaluation import evaluate_classifiers, make_image_folder
+from sklearn_pos.evaluation import evaluate_classifiers
 from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
 from sklearn_pos.zero_shot import ZeroShotClassifier, make_text_prototypes
 
-TINY = os.environ.get("SKLEARN_POS_EXAMPLE_TINY") == "1"
-OUTPUT = Path(
-    os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-    or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-)
-MODEL = (
-    dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
-    if TINY
-    else dict(model_name="ViT-B-32", pretrained="openai")
-)
 CLASSES = ("red", "green", "blue", "yellow", "purple", "orange")
 
 
-def main(vocabulary_size=None, n_components=None):
-    if vocabulary_size is None and TINY:
+def _settings(tiny, model, pretrained, output_dir):
+    """``(tiny, CLIPEmbedder arguments, output folder)``, read at call time.
+
+    Arguments win over the environment (``SKLEARN_POS_EXAMPLE_TINY``,
+    ``SKLEARN_POS_EXAMPLE_OUTPUT``), so that a caller can run the example
+    either way.
+    """
+    if tiny is None:
+        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
+    output_dir = Path(
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+    )
+    if tiny:
+        clip = dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
+    else:
+        if pretrained is None:
+            pretrained = "openai"
+        elif str(pretrained).lower() == "none":
+            pretrained = None  # random weights of a real architecture
+        clip = dict(model_name=model or "ViT-B-32", pretrained=pretrained)
+    return tiny, clip, output_dir
+
+
+def main(
+    tiny=None,
+    model=None,
+    pretrained=None,
+    output_dir=None,
+    vocabulary_size=None,
+    n_components=None,
+):
+    """Score the paper's three methods and a variant, and accuracy against k.
+
+    Returns a dict of tables: ``"results"`` (tidy, one row per method, with
+    the vocabulary size and ``k``),
+    ``"accuracy"`` (top-1 % by method), ``"curve"`` (accuracy by geometry
+    and ``k``), and ``"figure"``, the path of the saved PNG.
+    """
+    tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
+    if vocabulary_size is None and tiny:
         vocabulary_size = 1000
-    text = CLIPEmbedder(modality="text", **MODEL)
-    image = CLIPEmbedder(modality="image", num_workers=0, **MODEL)
+    text = CLIPEmbedder(modality="text", **clip)
+    image = CLIPEmbedder(modality="image", num_workers=0, **clip)
     with tempfile.TemporaryDirectory() as workdir:
         folder = make_image_folder(workdir, classes=CLASSES, n_per_class=8)
         X, y = image.transform(folder.paths), folder.target
@@ -94,16 +126,13 @@ def main(vocabulary_size=None, n_components=None):
         method.fit(X)  # no labels: the step fits on the vocabulary
     results = evaluate_classifiers(methods, X, y, dataset="coloured shapes")
     n_words = methods["noun-tangent"][0].n_vocabulary_
+    results = results.assign(n_vocabulary=n_words, n_components=n_components)
     print(
         f"Zero-shot top-1 accuracy (%), k={n_components}, lambda=0.5, "
         f"{n_words:,} WordNet words, {len(y)} images"
     )
-    print(
-        (100 * results.set_index("method")["score"])
-        .round(1)
-        .to_frame("top-1 %")
-        .to_string()
-    )
+    accuracy = (100 * results.set_index("method")["score"]).to_frame("top-1 %")
+    print(accuracy.round(1).to_string())
 
     # Accuracy against k: each k refits the closed form on the cached embeddings.
     ks = sorted(
@@ -141,16 +170,20 @@ def main(vocabulary_size=None, n_components=None):
     ax.set_title("Images projected onto the noun submanifold")
     ax.legend()
     fig.tight_layout()
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / "plot_pos_zero_shot.png"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / "plot_pos_zero_shot.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"results": results, "curve": curve, "figure": path}
+    return {"results": results, "accuracy": accuracy, "curve": curve, "figure": path}
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Zero-shot on the noun submanifold.")
+    parser.add_argument("--tiny", action="store_true", help="tiny random model")
+    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
+    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
+    parser.add_argument("--output-dir", help="folder of the figure")
     parser.add_argument(
         "--vocabulary-size", type=int, help="stratified subset of WordNet"
     )
@@ -158,4 +191,11 @@ if __name__ == "__main__":
         "--n-components", type=int, help="k (default 500, or half the width)"
     )
     args = parser.parse_args()
-    main(args.vocabulary_size, args.n_components)
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+        vocabulary_size=args.vocabulary_size,
+        n_components=args.n_components,
+    )

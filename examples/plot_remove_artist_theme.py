@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from sklearn_pos import PartOfSpeechComponentAnalysis
-from sklearn_pos.datasets import load_artists, load_wordnet_vocabulary
+from sklearn_pos.datasets import load_themed_vocabulary
 from sklearn_pos.embedding import CLIPEmbedder, WeightsUnavailableError
 
 #: (artist, content word) pairs; every artist is in the bundled list.
@@ -81,28 +81,6 @@ def _settings(tiny, model, pretrained, vocabulary_size, n_components):
     )
 
 
-def _themed_vocabulary(size, seed=0):
-    """WordNet words (a stratified subset of ``size``) plus every artist name.
-
-    Names that WordNet also lists as nouns ("Claude Monet") are kept once,
-    as artists.
-    """
-    words, labels = load_wordnet_vocabulary(return_X_y=True)
-    artists = load_artists()
-    keep = ~np.isin(words, artists.data)
-    words, labels = words[keep], labels[keep]
-    if size is not None and size < len(words):
-        from sklearn.model_selection import train_test_split
-
-        words, _, labels, _ = train_test_split(
-            words, labels, train_size=size, stratify=labels, random_state=seed
-        )
-    return (
-        np.concatenate([words, artists.data]),
-        np.concatenate([labels, artists.target]),
-    )
-
-
 def _cosine_rows(A, B):
     A = A / np.linalg.norm(A, axis=1, keepdims=True)
     B = B / np.linalg.norm(B, axis=1, keepdims=True)
@@ -119,7 +97,11 @@ def main(
 ):
     """Fit the artist subspace, print the before/after table and save a figure.
 
-    Returns a dict with the table and the figure path.
+    Returns a dict of tables: ``"table"`` (one row per prompt: cosine
+    similarities to its artist and content word before and after, and their
+    changes), ``"mean"`` (their means, one row, with ``n_components``),
+    ``"vocabulary"`` (words per category), and ``"figure"``, the path of the
+    saved PNG.
     """
     if tiny is None:
         tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
@@ -133,7 +115,9 @@ def main(
     weights = "random weights" if cfg["pretrained"] is None else cfg["pretrained"]
     label = f"{cfg['model']} ({weights})"
 
-    words, categories = _themed_vocabulary(cfg["vocabulary_size"])
+    words, categories = load_themed_vocabulary(
+        "artists", n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
+    )
     embedder = CLIPEmbedder(
         cfg["model"],
         cfg["pretrained"],
@@ -217,7 +201,18 @@ def main(
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"table": table, "figure": path}
+    vocabulary = (
+        pd.Series(categories)
+        .value_counts(sort=False)
+        .rename_axis("category")
+        .to_frame("n_words")
+    )
+    return {
+        "table": table,
+        "mean": mean.to_frame().T.assign(n_components=k),
+        "vocabulary": vocabulary,
+        "figure": path,
+    }
 
 
 if __name__ == "__main__":

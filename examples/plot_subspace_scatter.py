@@ -62,18 +62,6 @@ def _settings(tiny, model, pretrained, vocabulary_size, n_components):
     )
 
 
-def _vocabulary(size, seed=0):
-    """WordNet words and parts of speech; a stratified subset of ``size`` words."""
-    words, pos = load_wordnet_vocabulary(return_X_y=True)
-    if size is not None and size < len(words):
-        from sklearn.model_selection import train_test_split
-
-        words, _, pos, _ = train_test_split(
-            words, pos, train_size=size, stratify=pos, random_state=seed
-        )
-    return words, pos
-
-
 def main(
     tiny=None,
     model=None,
@@ -85,7 +73,11 @@ def main(
 ):
     """Fit the subspaces, print the spreads and save a 2 x 2 scatter figure.
 
-    Returns a dict with the spread table and the figure path.
+    Returns a dict of tables: ``"spread"`` (mean squared coordinate on the
+    first two directions of each subspace, subspaces by words' part of
+    speech), ``"contrast"`` (per subspace: its own category's spread, the
+    mean of the others' and their ratio), and ``"figure"``, the path of the
+    saved PNG.
     """
     if tiny is None:
         tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
@@ -99,7 +91,9 @@ def main(
     weights = "random weights" if cfg["pretrained"] is None else cfg["pretrained"]
     label = f"{cfg['model']} ({weights})"
 
-    words, pos = _vocabulary(cfg["vocabulary_size"])
+    words, pos = load_wordnet_vocabulary(
+        n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
+    )
     embedder = CLIPEmbedder(
         cfg["model"],
         cfg["pretrained"],
@@ -148,9 +142,13 @@ def main(
     print(spread.to_string(float_format=lambda v: f"{v:.2e}"))
     own = np.diag(spread.to_numpy())
     others = (spread.to_numpy().sum(axis=1) - own) / (len(ORDER) - 1)
+    contrast = pd.DataFrame(
+        {"own": own, "others": others, "ratio": own / others},
+        index=spread.index,
+    )
     print(
         "\nOwn category / mean of the others: "
-        + ", ".join(f"{s} {o / r:.1f}x" for s, o, r in zip(ORDER, own, others))
+        + ", ".join(f"{s} {r:.1f}x" for s, r in contrast["ratio"].items())
     )
     if tiny:
         print("\nTiny random model: the numbers only show that the example runs.")
@@ -161,7 +159,7 @@ def main(
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"spread": spread, "figure": path}
+    return {"spread": spread, "contrast": contrast, "figure": path}
 
 
 if __name__ == "__main__":

@@ -16,11 +16,14 @@ carry part of the signal. The example cross-validates the classifier on
 the image column, the caption column and both, prints the tidy results and
 their summary, and plots the comparison.
 
-It uses CLIP ViT-B-32 with OpenAI weights; ``SKLEARN_POS_EXAMPLE_TINY=1``
-switches to a tiny random model for a quick offline run. Figures go to
-``SKLEARN_POS_EXAMPLE_OUTPUT`` (default: ``sklearn_pos_output``).
+It uses CLIP ViT-B-32 with OpenAI weights (``--model`` / ``--pretrained``
+to change them); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to
+a tiny random model for a quick offline run. The figure goes to
+``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
+``sklearn_pos_output``).
 """
 
+import argparse
 import os
 import tempfile
 from pathlib import Path
@@ -33,19 +36,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
+from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
-from sklearn_pos.evaluation import evaluate_classifiers, make_image_folder
+from sklearn_pos.evaluation import evaluate_classifiers
 
-TINY = os.environ.get("SKLEARN_POS_EXAMPLE_TINY") == "1"
-OUTPUT = Path(
-    os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-    or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-)
-MODEL = (
-    dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
-    if TINY
-    else dict(model_name="ViT-B-32", pretrained="openai")
-)
 COLOURS = ("red", "green", "blue", "yellow", "purple", "orange")
 SHAPES = ("circle", "square", "triangle")
 PHRASES = (
@@ -54,6 +48,31 @@ PHRASES = (
     "{} on a plain background",
     "my {}",
 )
+
+
+def _settings(tiny, model, pretrained, output_dir):
+    """``(tiny, CLIPEmbedder arguments, output folder)``, read at call time.
+
+    Arguments win over the environment (``SKLEARN_POS_EXAMPLE_TINY``,
+    ``SKLEARN_POS_EXAMPLE_OUTPUT``), so that a caller can run the example
+    either way.
+    """
+    if tiny is None:
+        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
+    output_dir = Path(
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+    )
+    if tiny:
+        clip = dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
+    else:
+        if pretrained is None:
+            pretrained = "openai"
+        elif str(pretrained).lower() == "none":
+            pretrained = None  # random weights of a real architecture
+        clip = dict(model_name=model or "ViT-B-32", pretrained=pretrained)
+    return tiny, clip, output_dir
 
 
 def make_table(workdir, seed=0):
@@ -73,27 +92,34 @@ def make_table(workdir, seed=0):
     )
 
 
-def main():
-    with tempfile.TemporaryDirectory() as workdir:
-        df = make_table(Path(workdir) / "images")
-        print(
-            df.head(4)
-            .assign(image_path=lambda d: d.image_path.map(lambda p: Path(p).name))
-            .to_string()
-        )
-        memory = Memory(Path(workdir) / "cache", verbose=0)  # embed each file once
-        image = CLIPEmbedder(modality="image", num_workers=0, memory=memory, **MODEL)
-        text = CLIPEmbedder(modality="text", memory=memory, **MODEL)
+def main(tiny=None, model=None, pretrained=None, output_dir=None, seed=0):
+    """Cross-validate on the image column, the captions and both; save the bars.
 
-        def model(columns):
+    Returns a dict of tables: ``"data"`` (the first rows of the input
+    DataFrame, file names only), ``"results"`` (tidy, one row per method,
+    metric and fold), ``"summary"`` (mean and std over folds by method and
+    metric), and ``"figure"``, the path of the saved PNG.
+    """
+    tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
+    with tempfile.TemporaryDirectory() as workdir:
+        df = make_table(Path(workdir) / "images", seed=seed)
+        head = df.head(4).assign(
+            image_path=lambda d: d.image_path.map(lambda p: Path(p).name)
+        )
+        print(head.to_string())
+        memory = Memory(Path(workdir) / "cache", verbose=0)  # embed each file once
+        image = CLIPEmbedder(modality="image", num_workers=0, memory=memory, **clip)
+        text = CLIPEmbedder(modality="text", memory=memory, **clip)
+
+        def classifier(columns):
             return make_pipeline(
                 ColumnTransformer(columns), LogisticRegression(max_iter=2000)
             )
 
         methods = {
-            "image": model([("image", image, "image_path")]),
-            "caption": model([("caption", text, ["caption"])]),
-            "image + caption": model(
+            "image": classifier([("image", image, "image_path")]),
+            "caption": classifier([("caption", text, ["caption"])]),
+            "image + caption": classifier(
                 [("image", image, "image_path"), ("caption", text, ["caption"])]
             ),
         }
@@ -136,13 +162,24 @@ def main():
     ax.set_title("ColumnTransformer: a CLIPEmbedder per column")
     ax.legend()
     fig.tight_layout()
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / "plot_tabular_column_transformer.png"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / "plot_tabular_column_transformer.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"results": results, "figure": path}
+    return {"data": head, "results": results, "summary": summary, "figure": path}
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description="A CLIPEmbedder per column.")
+    parser.add_argument("--tiny", action="store_true", help="tiny random model")
+    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
+    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
+    parser.add_argument("--output-dir", help="folder of the figure")
+    args = parser.parse_args()
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+    )

@@ -16,10 +16,13 @@ training folds), and saves the confusion matrix.
 
 The images are generated (coloured shapes, one class per colour), so the
 example runs anywhere; ``--root FOLDER`` uses your own images in the
-``root/<class name>/<image>`` layout instead. It uses CLIP ViT-B-32 with
-OpenAI weights; ``SKLEARN_POS_EXAMPLE_TINY=1`` switches to a tiny random
-model for a quick offline run (accuracies are then near chance). Figures go
-to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (default: ``sklearn_pos_output``).
+``root/<class name>/<image>`` layout instead (read by
+:func:`~sklearn_pos.datasets.load_image_folder`). It uses CLIP ViT-B-32 with
+OpenAI weights (``--model`` / ``--pretrained`` to change them);
+``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to a tiny random
+model for a quick offline run (accuracies are then near chance). The figure
+goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
+``sklearn_pos_output``).
 """
 
 import argparse
@@ -32,41 +35,60 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
+from sklearn_pos.datasets import load_image_folder, make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
-from sklearn_pos.evaluation import evaluate_classifiers, make_image_folder
+from sklearn_pos.evaluation import evaluate_classifiers
 from sklearn_pos.templates import TEMPLATES
 from sklearn_pos.zero_shot import ZeroShotClassifier
 
-TINY = os.environ.get("SKLEARN_POS_EXAMPLE_TINY") == "1"
-OUTPUT = Path(
-    os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-    or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-)
-MODEL = (
-    dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
-    if TINY
-    else dict(model_name="ViT-B-32", pretrained="openai")
-)
 CLASSES = ("red", "green", "blue", "yellow", "purple", "orange")
+
+
+def _settings(tiny, model, pretrained, output_dir):
+    """``(tiny, CLIPEmbedder arguments, output folder)``, read at call time.
+
+    Arguments win over the environment (``SKLEARN_POS_EXAMPLE_TINY``,
+    ``SKLEARN_POS_EXAMPLE_OUTPUT``), so that a caller can run the example
+    either way.
+    """
+    if tiny is None:
+        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
+    output_dir = Path(
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+    )
+    if tiny:
+        clip = dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
+    else:
+        if pretrained is None:
+            pretrained = "openai"
+        elif str(pretrained).lower() == "none":
+            pretrained = None  # random weights of a real architecture
+        clip = dict(model_name=model or "ViT-B-32", pretrained=pretrained)
+    return tiny, clip, output_dir
 
 
 def load_images(root, workdir):
     """Image paths, labels and class names: a folder given, or generated."""
     if root is None:
         folder = make_image_folder(workdir, classes=CLASSES, n_per_class=8)
-        return folder.paths, folder.target, folder.target_names
-    folders = sorted(p for p in Path(root).iterdir() if p.is_dir())
-    paths, target = [], []
-    for folder in folders:
-        files = sorted(p for p in folder.iterdir() if p.is_file())
-        paths += [str(p) for p in files]
-        target += [folder.name] * len(files)
-    return paths, np.asarray(target), [f.name for f in folders]
+    else:
+        folder = load_image_folder(root)
+    return folder.paths, folder.target, folder.target_names
 
 
-def main(root=None):
-    text = CLIPEmbedder(modality="text", **MODEL)
-    image = CLIPEmbedder(modality="image", num_workers=0, **MODEL)
+def main(tiny=None, model=None, pretrained=None, output_dir=None, root=None):
+    """Compare template sets, cross-validate the pipeline, save the confusion matrix.
+
+    Returns a dict of tables: ``"scores"`` (tidy, one row per template set
+    and metric), ``"accuracy"`` (template sets by metric), ``"cross_val"``
+    (one row per fold), ``"proba"`` (three images' class probabilities), and
+    ``"figure"``, the path of the saved PNG.
+    """
+    tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
+    text = CLIPEmbedder(modality="text", **clip)
+    image = CLIPEmbedder(modality="image", num_workers=0, **clip)
     with tempfile.TemporaryDirectory() as workdir:
         paths, y, class_names = load_images(root, workdir)
         X = image.transform(paths)  # embed the images once
@@ -104,6 +126,9 @@ def main(root=None):
             f"{folds.mean():.3f} +/- {folds.std():.3f} "
             f"(folds {np.round(folds, 3).tolist()})"
         )
+        cross_val = pd.DataFrame(
+            {"accuracy": folds}, index=pd.RangeIndex(len(folds), name="fold")
+        )
 
         # 3. Probabilities of a few images, and the confusion matrix.
         best = table["accuracy"].idxmax()
@@ -130,17 +155,34 @@ def main(root=None):
         f"Zero-shot, templates {best}: accuracy {table.loc[best, 'accuracy']:.2f}"
     )
     fig.tight_layout()
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / "plot_zero_shot.png"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / "plot_zero_shot.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"scores": scores, "cross_val": folds, "figure": path}
+    return {
+        "scores": scores,
+        "accuracy": table,
+        "cross_val": cross_val,
+        "proba": proba,
+        "figure": path,
+    }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description="Zero-shot classification from class names."
     )
+    parser.add_argument("--tiny", action="store_true", help="tiny random model")
+    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
+    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
+    parser.add_argument("--output-dir", help="folder of the figure")
     parser.add_argument("--root", help="image folder, one subfolder per class")
-    main(parser.parse_args().root)
+    args = parser.parse_args()
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+        root=args.root,
+    )

@@ -44,7 +44,6 @@ _DISPLAY_ORDER = ("noun", "adj", "verb", "adv", "artist")
 _THEMES = ("none", "artists")
 _RANDOM_WEIGHTS = ("none", "random")
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt", ".npz")
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
 class CommandError(Exception):
@@ -519,32 +518,28 @@ def _vocabulary(size, theme, seed):
     """Words and labels to fit on, plus a description for the saved metadata."""
     import numpy as np
 
-    from .datasets import load_artists, load_wordnet_vocabulary
+    from .datasets import load_themed_vocabulary, load_wordnet_vocabulary
 
-    words, labels = load_wordnet_vocabulary(return_X_y=True)
-    n_wordnet = len(words)
-    if theme == "artists":
-        names = load_artists().data
-        keep = ~np.isin(words, names)
-        words, labels = words[keep], labels[keep]
-    if size is not None and size < len(words):
-        n_classes = len(np.unique(labels))
-        if size < 2 * n_classes:
-            raise CommandError(
-                f"--vocabulary-size {size} is too small: use at least "
-                f"{2 * n_classes} so that every part of speech keeps some words."
-            )
-        from sklearn.model_selection import train_test_split
-
-        rows, _ = train_test_split(
-            np.arange(len(words)), train_size=size, stratify=labels, random_state=seed
+    wordnet = load_wordnet_vocabulary()
+    n_wordnet, n_classes = len(wordnet.data), len(wordnet.target_names)
+    if size is not None and size < n_wordnet and size < 2 * n_classes:
+        # Stricter than the loaders' one word per category: a category with a
+        # single word has no spread for its subspace to describe.
+        raise CommandError(
+            f"--vocabulary-size {size} is too small: use at least "
+            f"{2 * n_classes} so that every part of speech keeps some words."
         )
-        rows = np.sort(rows)
-        words, labels = words[rows], labels[rows]
-    if theme == "artists":
-        artists = load_artists()
-        words = np.concatenate([words, artists.data])
-        labels = np.concatenate([labels, artists.target])
+    try:
+        if theme == "artists":
+            words, labels = load_themed_vocabulary(
+                "artists", n_words=size, random_state=seed, return_X_y=True
+            )
+        else:
+            words, labels = load_wordnet_vocabulary(
+                n_words=size, random_state=seed, return_X_y=True
+            )
+    except ValueError as exc:
+        raise CommandError(f"--vocabulary-size {size}: {exc}") from None
     categories, counts = np.unique(labels, return_counts=True)
     meta = {
         "source": "wordnet" + ("+artists" if theme == "artists" else ""),
@@ -728,26 +723,22 @@ def _run_fit(args):
 
 def _image_folder(root):
     """Image paths and class names from ``root/<class>/...``."""
-    root = Path(root)
-    if not root.is_dir():
-        raise CommandError(f"--images {root}: no such folder.")
-    paths, names = [], []
-    classes = sorted(p for p in root.iterdir() if p.is_dir())
-    for folder in classes:
-        files = sorted(
-            f
-            for f in folder.rglob("*")
-            if f.is_file() and f.suffix.lower() in _IMAGE_SUFFIXES
-        )
-        paths.extend(str(f) for f in files)
-        names.extend([folder.name.replace("_", " ")] * len(files))
-    if not paths or len(set(names)) < 2:
+    from .datasets import IMAGE_SUFFIXES, load_image_folder
+
+    try:
+        folder = load_image_folder(root)
+    except (OSError, ValueError) as exc:
         raise CommandError(
             f"--images {root} must hold at least two subfolders of images, one per "
-            f"class (found {len(set(names))} with images; image files end in "
-            f"{', '.join(sorted(_IMAGE_SUFFIXES))})."
+            f"class: {exc}"
+        ) from None
+    if len(folder.target_names) < 2:
+        raise CommandError(
+            f"--images {root} must hold at least two subfolders of images, one per "
+            f"class (found {len(folder.target_names)} with images; image files end "
+            f"in {', '.join(IMAGE_SUFFIXES)})."
         )
-    return paths, names
+    return folder.paths, list(folder.target)
 
 
 def _load_bundle(path):

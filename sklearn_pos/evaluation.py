@@ -1,39 +1,21 @@
-"""Benchmark helpers: tidy score tables and a generated image folder.
+"""Benchmark helpers: tidy score tables.
 
 :func:`evaluate_classifiers` scores several classifiers on one dataset and
 returns one row per (method, metric[, fold]) in a pandas DataFrame, the
 "tidy" layout that concatenates across datasets and pivots into the tables
-of papers. :func:`make_image_folder` writes a small folder of generated
-images in the ``root/<class>/<image>`` layout of torchvision's
-``ImageFolder``, for examples and offline smoke runs.
+of papers. The generated image folder of examples and smoke runs,
+:func:`~sklearn_pos.datasets.make_image_folder`, lives in
+:mod:`sklearn_pos.datasets`; it is importable from here too.
 """
 
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import cross_validate
-from sklearn.utils import Bunch, check_random_state
+
+from .datasets import COLOURS, make_image_folder
 
 __all__ = ["COLOURS", "evaluate_classifiers", "make_image_folder"]
-
-#: RGB values of the colour classes :func:`make_image_folder` can draw.
-COLOURS = {
-    "red": (205, 30, 35),
-    "green": (35, 160, 50),
-    "blue": (35, 60, 210),
-    "yellow": (240, 215, 40),
-    "orange": (245, 140, 25),
-    "purple": (130, 45, 170),
-    "pink": (245, 130, 190),
-    "brown": (120, 75, 35),
-    "black": (15, 15, 15),
-    "white": (250, 250, 250),
-}
-
-_SHAPES = ("circle", "square", "triangle")
 
 
 def _named_scorers(scoring):
@@ -173,108 +155,3 @@ def evaluate_classifiers(
                     }
                 )
     return pd.DataFrame(rows)
-
-
-def _draw(colour, shape, size, rng):
-    from PIL import Image, ImageDraw
-
-    background = tuple(int(v) for v in rng.integers(170, 256, size=3))
-    image = Image.new("RGB", (size, size), background)
-    draw = ImageDraw.Draw(image)
-    half = int(rng.integers(size // 4, size // 2 - 2))
-    cx, cy = (int(v) for v in rng.integers(half, size - half, size=2))
-    box = [cx - half, cy - half, cx + half, cy + half]
-    if shape == "circle":
-        draw.ellipse(box, fill=colour)
-    elif shape == "square":
-        draw.rectangle(box, fill=colour)
-    else:
-        draw.polygon(
-            [(cx, cy - half), (cx - half, cy + half), (cx + half, cy + half)],
-            fill=colour,
-        )
-    pixels = np.asarray(image, dtype=np.float64)
-    pixels += rng.normal(0, 12, size=pixels.shape)
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-
-
-def make_image_folder(
-    root,
-    *,
-    classes=("red", "green", "blue"),
-    n_per_class=8,
-    image_size=64,
-    random_state=0,
-):
-    """Write generated images of coloured shapes, one subfolder per colour.
-
-    Each image is a circle, square or triangle of the class's colour on a
-    random light background, with pixel noise. The layout is that of
-    torchvision's ``ImageFolder`` (``root/<class>/<class>_<i>.png``), so the
-    folder works wherever an image dataset folder is expected. A real CLIP
-    model recognises the colours from their names; random weights do not.
-
-    Parameters
-    ----------
-    root : str or path-like
-        Folder to write into (created if needed).
-
-    classes : sequence of str, default=("red", "green", "blue")
-        Colour names, keys of :data:`COLOURS`.
-
-    n_per_class : int, default=8
-        Images per class.
-
-    image_size : int, default=64
-        Side of the square images, in pixels.
-
-    random_state : int, RandomState instance or None, default=0
-        Seed of the shapes, positions, backgrounds and noise.
-
-    Returns
-    -------
-    folder : Bunch
-        ``root`` (Path), ``paths`` (list of str, class by class),
-        ``target`` (colour name per image), ``shape`` (shape drawn per
-        image) and ``target_names`` (the classes, sorted as ``ImageFolder``
-        sorts them).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from sklearn_pos.evaluation import make_image_folder
-    >>> folder = make_image_folder(tempfile.mkdtemp(), n_per_class=2)
-    >>> folder.target_names
-    ['blue', 'green', 'red']
-    >>> len(folder.paths), folder.target[:2].tolist()
-    (6, ['blue', 'blue'])
-    """
-    unknown = [c for c in classes if c not in COLOURS]
-    if unknown or not len(classes):
-        raise ValueError(
-            f"classes must be non-empty colour names among {sorted(COLOURS)}; "
-            f"unknown: {unknown}."
-        )
-    if n_per_class < 1 or image_size < 8:
-        raise ValueError("n_per_class must be >= 1 and image_size >= 8.")
-    seed = check_random_state(random_state).randint(2**31)
-    rng = np.random.default_rng(seed)
-    root = Path(root)
-    paths, target, shapes = [], [], []
-    for name in sorted(set(classes)):
-        folder = root / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(n_per_class):
-            shape = _SHAPES[int(rng.integers(len(_SHAPES)))]
-            path = folder / f"{name}_{i}.png"
-            _draw(COLOURS[name], shape, image_size, rng).save(path)
-            paths.append(str(path))
-            target.append(name)
-            shapes.append(shape)
-    return Bunch(
-        root=root,
-        paths=paths,
-        target=np.asarray(target),
-        shape=np.asarray(shapes),
-        target_names=sorted(set(classes)),
-    )

@@ -34,7 +34,6 @@ from numbers import Integral, Real
 import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import resample
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
@@ -184,7 +183,9 @@ class VocabularyPartOfSpeechAnalysis(
 
     vocabulary_size : int, default=None
         Use a random subset of this many words, stratified by label (faster,
-        e.g. for tests and quick experiments). ``None`` uses them all.
+        e.g. for tests and quick experiments): the draw of
+        :func:`sklearn_pos.datasets.stratified_subset`, which needs at least
+        one word per label. ``None`` uses them all.
 
     random_state : int, RandomState instance or None, default=0
         Seed of the ``vocabulary_size`` subset.
@@ -289,23 +290,20 @@ class VocabularyPartOfSpeechAnalysis(
     # ------------------------------------------------------------------ vocabulary
 
     def _subset(self, data, labels):
-        if self.vocabulary_size is None or self.vocabulary_size >= len(labels):
-            return data, labels
+        from .datasets import stratified_subset
+
         if not isinstance(self.random_state, (Integral, type(None))):
             # A RandomState would change between calls: copy it so that every
             # fit of one estimator draws the same subset.
             state = copy.deepcopy(self.random_state)
         else:
             state = self.random_state
-        index = resample(
-            np.arange(len(labels)),
-            replace=False,
-            n_samples=self.vocabulary_size,
-            stratify=labels,
-            random_state=state,
-        )
-        index.sort()
-        return data[index], labels[index]
+        try:
+            return stratified_subset(
+                data, labels, self.vocabulary_size, random_state=state
+            )
+        except ValueError as exc:
+            raise ValueError(f"vocabulary_size={self.vocabulary_size}: {exc}") from None
 
     def _vocabulary_embeddings(self):
         """``(embeddings, labels, key)`` of the vocabulary, embedded at most once."""

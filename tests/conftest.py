@@ -9,23 +9,14 @@
                           ``model``, ``tokenizer``, ``preprocess``, ``device``,
                           ``embed_dim``.
 ``image_folder``          a folder of small generated images in three class
-                          subfolders, as a Bunch with ``root``, ``paths``, ``target``
-                          and ``target_names``.
+                          subfolders, the Bunch of
+                          :func:`sklearn_pos.datasets.make_image_folder` (``root``,
+                          ``paths``, ``target``, ``target_names``, ...).
 """
 
-import numpy as np
 import pytest
-from sklearn.utils import Bunch
 
 TINY_MODEL_NAME = "sklearn-pos-tiny"
-
-# Dominant colour of each class of the generated images.
-_IMAGE_CLASSES = {
-    "red": (200, 30, 30),
-    "green": (30, 170, 40),
-    "blue": (30, 50, 200),
-}
-
 
 @pytest.fixture
 def tiny_clip_kwargs():
@@ -59,37 +50,6 @@ def tiny_clip_model():
     return CLIPEmbedder(TINY_MODEL_NAME, None, device="cpu").get_model()
 
 
-def write_generated_images(root, n_per_class=4, seed=0):
-    """Write noisy images of a dominant colour per class under ``root/<class>/``.
-
-    Sizes vary and formats alternate between PNG and JPEG. Returns a Bunch with
-    ``root``, ``paths`` (list of str), ``target`` (class name per path) and
-    ``target_names``.
-    """
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    paths, target = [], []
-    for name, colour in _IMAGE_CLASSES.items():
-        folder = root / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(n_per_class):
-            h, w = int(rng.integers(24, 72)), int(rng.integers(24, 72))
-            noise = rng.normal(0, 25, size=(h, w, 3))
-            pixels = np.clip(np.asarray(colour) + noise, 0, 255).astype(np.uint8)
-            suffix = ".png" if i % 2 == 0 else ".jpg"
-            path = folder / f"{name}_{i}{suffix}"
-            Image.fromarray(pixels).save(path)
-            paths.append(str(path))
-            target.append(name)
-    return Bunch(
-        root=root,
-        paths=paths,
-        target=np.asarray(target),
-        target_names=list(_IMAGE_CLASSES),
-    )
-
-
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory):
     """Twelve small generated images in ``red/``, ``green/`` and ``blue/`` subfolders.
@@ -97,4 +57,15 @@ def image_folder(tmp_path_factory):
     Treat it as read-only: it is shared by the whole test session.
     """
     pytest.importorskip("PIL")
-    return write_generated_images(tmp_path_factory.mktemp("images"))
+    from sklearn_pos.datasets import make_image_folder
+
+    # Noisy colours of varying sizes, PNG and JPEG in turn: the decoding paths
+    # real folders exercise.
+    return make_image_folder(
+        tmp_path_factory.mktemp("images"),
+        n_per_class=4,
+        image_size=48,
+        pattern="noise",
+        vary_size=True,
+        formats=("png", "jpeg"),
+    )

@@ -363,3 +363,255 @@ def test_script_reproduces_bundled_file(script, tmp_path, capsys):
     printed = capsys.readouterr().out
     for pos, count in PAPER_COUNTS.items():
         assert f"{pos:>6}: {count:7d}" in printed
+
+
+# --------------------------------------------------------------------------- #
+# seeded stratified subsets
+# --------------------------------------------------------------------------- #
+def test_wordnet_subset_is_stratified_seeded_and_ordered():
+    full = load_wordnet_vocabulary()
+    words, pos = load_wordnet_vocabulary(n_words=2000, random_state=0, return_X_y=True)
+    assert len(words) == 2000 and set(words) <= set(full.data)
+    counts = Counter(pos)
+    for name, n in Counter(full.target).items():
+        assert counts[name] == pytest.approx(2000 * n / len(full.target), abs=1)
+    # rows keep the order of the full vocabulary
+    position = {w: i for i, w in enumerate(full.data)}
+    assert np.all(np.diff([position[w] for w in words]) > 0)
+    again, _ = load_wordnet_vocabulary(n_words=2000, random_state=0, return_X_y=True)
+    other, _ = load_wordnet_vocabulary(n_words=2000, random_state=1, return_X_y=True)
+    np.testing.assert_array_equal(words, again)
+    assert set(words) != set(other)
+
+
+def test_wordnet_subset_is_the_stratified_train_test_split():
+    from sklearn.model_selection import train_test_split
+
+    full_words, full_pos = load_wordnet_vocabulary(return_X_y=True)
+    expected, _ = train_test_split(
+        full_words, train_size=500, stratify=full_pos, random_state=3
+    )
+    words, _ = load_wordnet_vocabulary(n_words=500, random_state=3, return_X_y=True)
+    assert sorted(words) == sorted(expected)
+
+
+def test_wordnet_subset_sizes():
+    n = len(load_wordnet_vocabulary().data)
+    for size in (n, n + 5):
+        assert len(load_wordnet_vocabulary(n_words=size).data) == n
+    subset = load_wordnet_vocabulary(pos=["adj", "adv"], n_words=10, random_state=0)
+    assert len(subset.data) == 10 and set(subset.target) == {"adj", "adv"}
+    frame = load_wordnet_vocabulary(n_words=40, random_state=0, as_frame=True).frame
+    assert frame.shape == (40, 2)
+    with pytest.raises(ValueError, match="n_words=3: .*cannot hold all 4 labels"):
+        load_wordnet_vocabulary(n_words=3)
+    with pytest.raises(ValueError, match="n_words"):
+        load_wordnet_vocabulary(n_words=0)
+
+
+def test_stratified_subset_on_embeddings_and_its_errors():
+    from sklearn_pos.datasets import stratified_subset
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(90, 3))
+    y = np.repeat(["a", "b", "c"], [60, 20, 10])
+    Xs, ys = stratified_subset(X, y, 18, random_state=0)
+    assert Xs.shape == (18, 3) and Counter(ys) == {"a": 12, "b": 4, "c": 2}
+    rows = [int(np.flatnonzero((X == row).all(1))[0]) for row in Xs]
+    assert rows == sorted(rows)
+    np.testing.assert_array_equal(y[rows], ys)
+    same = stratified_subset(X, y, None)
+    assert same[0] is X
+    with pytest.raises(ValueError, match="at least 3 rows"):
+        stratified_subset(X, y, 2)
+    with pytest.raises(ValueError, match="at most 87 rows"):
+        stratified_subset(X, y, 89)
+    with pytest.raises(ValueError, match=r"\['c'\] have a single row"):
+        stratified_subset(X[:81], y[:81], 40)
+    with pytest.raises(ValueError, match="one label per row"):
+        stratified_subset(X, y[:5], 10)
+
+
+def test_themed_vocabulary_drops_wordnet_duplicates_and_keeps_every_artist():
+    from sklearn_pos.datasets import load_themed_vocabulary
+
+    artists = load_artists()
+    vocab = load_themed_vocabulary("artists", n_words=1000, random_state=0)
+    assert vocab.target_names == ["noun", "adj", "verb", "adv", "artist"]
+    assert len(vocab.data) == 1000 + len(artists.data)
+    np.testing.assert_array_equal(vocab.data[1000:], artists.data)
+    assert len(set(vocab.data)) == len(vocab.data)
+    assert not set(vocab.data[:1000]) & set(artists.data)
+    assert Counter(vocab.target)["artist"] == len(artists.data)
+    full = load_themed_vocabulary()
+    assert len(full.data) == 142238
+    X, y = load_themed_vocabulary(n_words=1000, random_state=0, return_X_y=True)
+    np.testing.assert_array_equal(X, vocab.data)
+    frame = load_themed_vocabulary(n_words=50, random_state=0, as_frame=True).frame
+    assert list(frame["category"].cat.categories) == vocab.target_names
+    with pytest.raises(ValueError, match="theme"):
+        load_themed_vocabulary("poets")
+
+
+# --------------------------------------------------------------------------- #
+# image folders
+# --------------------------------------------------------------------------- #
+def _write_image(path, colour=(200, 30, 30), size=(12, 10)):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}.get(
+        path.suffix.lower(), path.suffix.lower().lstrip(".").upper()
+    )
+    Image.new("RGB", size, colour).save(path, format=fmt)
+
+
+def test_load_image_folder_layout_and_suffixes(tmp_path):
+    pytest.importorskip("PIL")
+    from sklearn_pos.datasets import IMAGE_SUFFIXES, load_image_folder
+
+    assert {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif"} <= set(
+        IMAGE_SUFFIXES
+    )
+    names = [f"img{i}{s}" for i, s in enumerate(IMAGE_SUFFIXES)]
+    names += ["UPPER.JPG", "Mixed.Png"]
+    for name in names:
+        _write_image(tmp_path / "golden_retriever" / name)
+    _write_image(tmp_path / "golden_retriever" / "nested" / "deep.png")
+    _write_image(tmp_path / "cat" / "a.png")
+    (tmp_path / "cat" / "notes.txt").write_text("not an image")
+    (tmp_path / "cat" / "model.ckpt").write_bytes(b"\0")
+    (tmp_path / "README.md").write_text("a file at the top is no class")
+    _write_image(tmp_path / ".cache" / "thumb.png")  # hidden folder: no class
+
+    folder = load_image_folder(tmp_path)
+    assert folder.root == tmp_path
+    assert folder.target_names == ["cat", "golden retriever"]
+    assert folder.folders == ["cat", "golden_retriever"]
+    retriever = [p for p, t in zip(folder.paths, folder.target) if t != "cat"]
+    assert folder.paths[0] == str(tmp_path / "cat" / "a.png")
+    assert len(retriever) == len(names) + 1
+    assert str(tmp_path / "golden_retriever" / "UPPER.JPG") in retriever
+    assert str(tmp_path / "golden_retriever" / "nested" / "deep.png") in retriever
+    assert retriever == sorted(retriever)
+    assert folder.target.tolist() == ["cat"] + ["golden retriever"] * len(retriever)
+    from PIL import Image
+
+    for path in folder.paths:  # every listed file is an image Pillow opens
+        with Image.open(path) as image:
+            assert image.size == (12, 10)
+
+
+def test_load_image_folder_duplicate_class_names(tmp_path):
+    pytest.importorskip("PIL")
+    from sklearn_pos.datasets import load_image_folder
+
+    _write_image(tmp_path / "golden_retriever" / "a.png")
+    _write_image(tmp_path / "golden retriever" / "b.png")
+    with pytest.raises(
+        ValueError, match="'golden retriever' and 'golden_retriever'.*merge or rename"
+    ):
+        load_image_folder(tmp_path)
+
+
+def test_load_image_folder_errors(tmp_path):
+    pytest.importorskip("PIL")
+    from sklearn_pos.datasets import load_image_folder
+
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        load_image_folder(tmp_path / "missing")
+    (tmp_path / "file.png").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        load_image_folder(tmp_path / "file.png")
+    with pytest.raises(ValueError, match="no class subfolders"):
+        load_image_folder(tmp_path)
+    _write_image(tmp_path / "red" / "a.png")
+    (tmp_path / "blue").mkdir()
+    (tmp_path / "blue" / "notes.txt").write_text("no image here")
+    with pytest.raises(ValueError, match=r"\['blue'\] .* hold no image"):
+        load_image_folder(tmp_path)
+
+
+def test_make_image_folder_is_read_back_by_load_image_folder(tmp_path):
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    from sklearn_pos.datasets import load_image_folder, make_image_folder
+
+    made = make_image_folder(
+        tmp_path / "noise",
+        classes=("red", "blue", "green"),
+        n_per_class=11,
+        image_size=40,
+        pattern="noise",
+        vary_size=True,
+        formats=("png", "jpeg"),
+        random_state=0,
+    )
+    read = load_image_folder(tmp_path / "noise")
+    assert read.keys() == made.keys()
+    assert read.paths == made.paths  # sorted names keep the drawing order
+    np.testing.assert_array_equal(read.target, made.target)
+    assert read.target_names == made.target_names == ["blue", "green", "red"]
+    assert [p[-4:] for p in made.paths[:4]] == [".png", ".jpg", ".png", ".jpg"]
+    sizes = set()
+    for path, name in zip(made.paths, made.target):
+        with Image.open(path) as image:
+            sizes.add(image.size)
+            assert all(20 <= side < 60 for side in image.size)
+            mean = np.asarray(image.convert("RGB"), dtype=float).mean((0, 1))
+        assert int(np.argmax(mean)) == {"red": 0, "green": 1, "blue": 2}[name]
+    assert len(sizes) > 10
+    again = make_image_folder(
+        tmp_path / "again",
+        classes=("red", "blue", "green"),
+        n_per_class=11,
+        image_size=40,
+        pattern="noise",
+        vary_size=True,
+        formats=("png", "jpeg"),
+        random_state=0,
+    )
+    for a, b in zip(made.paths, again.paths):
+        np.testing.assert_array_equal(np.asarray(Image.open(a)), Image.open(b))
+
+
+@pytest.mark.parametrize("pattern", ["shapes", "fields"])
+def test_make_image_folder_patterns(tmp_path, pattern):
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    from sklearn_pos.datasets import load_image_folder, make_image_folder
+
+    made = make_image_folder(
+        tmp_path,
+        classes=("yellow",),
+        n_per_class=3,
+        image_size=(40, 24),
+        pattern=pattern,
+        formats="jpeg",
+    )
+    assert load_image_folder(tmp_path).paths == made.paths
+    assert ("shape" in made) == (pattern == "shapes")
+    with Image.open(made.paths[0]) as image:
+        assert image.format == "JPEG" and image.size == (40, 24)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"classes": ("teal",)}, "colour names"),
+        ({"classes": ()}, "colour names"),
+        ({"n_per_class": 0}, "n_per_class"),
+        ({"image_size": 4}, "image_size"),
+        ({"image_size": (20, 20, 3)}, "image_size"),
+        ({"pattern": "stripes"}, "pattern"),
+        ({"formats": ("gif",)}, "formats"),
+    ],
+)
+def test_make_image_folder_errors(tmp_path, params, match):
+    pytest.importorskip("PIL")
+    from sklearn_pos.datasets import make_image_folder
+
+    with pytest.raises(ValueError, match=match):
+        make_image_folder(tmp_path, **params)

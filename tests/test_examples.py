@@ -1,10 +1,17 @@
-"""Smoke runs of the example scripts and of the zero-shot benchmark (tiny model).
+"""Runs of the example scripts and of the zero-shot benchmark (tiny model).
 
-Each example runs as ``__main__`` (via runpy) with ``SKLEARN_POS_EXAMPLE_TINY=1``
-and its figures written to a temporary folder.
+Every example follows one convention: a module docstring in sphinx-gallery
+style, nothing heavy at import, and ``main(tiny=None, model=None,
+pretrained=None, output_dir=None, ...)`` reading ``SKLEARN_POS_EXAMPLE_TINY``
+and ``SKLEARN_POS_EXAMPLE_OUTPUT`` when called, returning its tables
+(DataFrames) and ``"figure"``, the saved PNG. The tests call ``main`` on the
+tiny model and check the returned tables.
 """
 
+import ast
+import inspect
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,11 +23,13 @@ from threadpoolctl import threadpool_limits
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 BENCHMARKS = ROOT / "benchmarks"
+SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
+CONVENTION = ["tiny", "model", "pretrained", "output_dir"]
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _one_torch_thread():
     torch = pytest.importorskip("torch")
     pytest.importorskip("open_clip")
@@ -32,57 +41,269 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-def run_script(path, monkeypatch, output_dir, argv=()):
+def load_example(name):
+    """The example's module namespace, without running it as a script."""
+    return runpy.run_path(str(EXAMPLES / name), run_name=name.removesuffix(".py"))
+
+
+def run_main(name, output_dir, **params):
+    result = load_example(name)["main"](tiny=True, output_dir=output_dir, **params)
+    check_result(result, output_dir, name)
+    return result
+
+
+def check_result(result, output_dir, name):
+    assert "figure" in result and len(result) > 1
+    for key, table in result.items():
+        if key != "figure":
+            assert isinstance(table, pd.DataFrame), key
+            assert len(table) > 0, key
+    figure = Path(result["figure"])
+    assert figure == Path(output_dir) / name.replace(".py", ".png")
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _probabilities(values):
+    values = np.asarray(values, dtype=float)
+    return bool(np.all((values >= 0) & (values <= 1)))
+
+
+# --------------------------------------------------------------------------- #
+# the convention, checked on every example without running any
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_example_follows_the_convention(name, tmp_path, monkeypatch):
+    source = (EXAMPLES / name).read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    doc = ast.get_docstring(tree, clean=False)
+    lines = doc.strip("\n").splitlines()
+    # sphinx-gallery: a title between two rules of "=", then prose
+    assert set(lines[0]) == {"="} and set(lines[2]) == {"="}, name
+    assert lines[1].strip() and len(lines) > 4
+    assert "SKLEARN_POS_EXAMPLE_TINY" in doc
+    assert 'if __name__ == "__main__":' in source
+    # module-level statements: imports, constants, functions and classes only
+    for node in tree.body[1:]:
+        if isinstance(node, ast.If):
+            assert ast.unparse(node.test) == "__name__ == '__main__'", name
+        else:
+            assert isinstance(
+                node,
+                (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
+                + (ast.Assign, ast.AnnAssign),
+            ), (name, ast.unparse(node)[:80])
+        if isinstance(node, ast.Assign):  # constants, not environment reads
+            assert "environ" not in ast.unparse(node), name
+    # importing runs nothing and writes nothing
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SKLEARN_POS_EXAMPLE_OUTPUT", str(tmp_path / "out"))
+    namespace = load_example(name)
+    assert not any(tmp_path.iterdir())
+    parameters = list(inspect.signature(namespace["main"]).parameters)
+    assert parameters[:4] == CONVENTION, name
+    assert all(
+        p.default is None
+        for p in list(inspect.signature(namespace["main"]).parameters.values())[:4]
+    )
+
+
+def test_environment_is_read_when_main_is_called(
+    _one_torch_thread, tmp_path, monkeypatch
+):
+    namespace = load_example("plot_pae_editing_target.py")
+    # set after the import: main must still see them
     monkeypatch.setenv("SKLEARN_POS_EXAMPLE_TINY", "1")
-    monkeypatch.setenv("SKLEARN_POS_EXAMPLE_OUTPUT", str(output_dir))
-    monkeypatch.setattr(sys, "argv", [str(path), *argv])
-    return runpy.run_path(str(path), run_name="__main__")
+    monkeypatch.setenv("SKLEARN_POS_EXAMPLE_OUTPUT", str(tmp_path))
+    result = namespace["main"]()
+    check_result(result, tmp_path, "plot_pae_editing_target.py")
 
 
-def _png(path):
-    assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+def test_example_runs_as_a_script(_one_torch_thread, tmp_path):
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "counterfactual_loss.py"),
+            "--output-dir",
+            str(tmp_path),
+            "--steps",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert (tmp_path / "counterfactual_loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Optimising CLIP-NCE" in completed.stdout
 
 
-def test_plot_zero_shot(tmp_path, monkeypatch, capsys):
-    run_script(EXAMPLES / "plot_zero_shot.py", monkeypatch, tmp_path)
-    out = capsys.readouterr().out
-    assert "openai_imagenet (80)" in out and "cross_val_score" in out
-    _png(tmp_path / "plot_zero_shot.png")
+# --------------------------------------------------------------------------- #
+# the tables each example returns
+# --------------------------------------------------------------------------- #
+def test_plot_zero_shot(_one_torch_thread, tmp_path):
+    result = run_main("plot_zero_shot.py", tmp_path)
+    namespace = load_example("plot_zero_shot.py")
+    from sklearn_pos.templates import TEMPLATES
+
+    n_images = 8 * len(namespace["CLASSES"])
+    scores = result["scores"]
+    assert set(scores["metric"]) == {"accuracy", "balanced_accuracy"}
+    assert set(scores["n_samples"]) == {n_images}
+    assert _probabilities(scores["score"])
+    accuracy = result["accuracy"]
+    assert accuracy.index.tolist() == [f"{n} ({len(TEMPLATES[n])})" for n in TEMPLATES]
+    assert "openai_imagenet (80)" in accuracy.index
+    assert accuracy.columns.tolist() == ["accuracy", "balanced_accuracy"]
+    folds = result["cross_val"]
+    assert folds.shape == (4, 1) and folds.index.name == "fold"
+    assert _probabilities(folds["accuracy"])
+    proba = result["proba"]
+    assert proba.shape == (3, 1 + len(namespace["CLASSES"]))
+    np.testing.assert_allclose(proba.iloc[:, 1:].sum(axis=1), 1, atol=0.01)
 
 
-def test_plot_pos_zero_shot(tmp_path, monkeypatch, capsys):
-    run_script(EXAMPLES / "plot_pos_zero_shot.py", monkeypatch, tmp_path)
-    out = capsys.readouterr().out
-    for method in (
+def test_plot_zero_shot_on_an_image_folder(_one_torch_thread, tmp_path):
+    from sklearn_pos.datasets import make_image_folder
+
+    make_image_folder(tmp_path / "images", classes=("red", "blue"), n_per_class=4)
+    result = run_main("plot_zero_shot.py", tmp_path, root=tmp_path / "images")
+    assert set(result["scores"]["n_samples"]) == {8}
+    assert result["proba"].columns.tolist() == ["true", "blue", "red"]
+
+
+def test_plot_pos_zero_shot(_one_torch_thread, tmp_path):
+    result = run_main("plot_pos_zero_shot.py", tmp_path)
+    methods = [
         "CLIP",
         "noun-tangent",
         "noun-Euclidean",
-        "prototypes projected too",
-    ):
-        assert method in out
-    assert "1,000 WordNet words" in out
-    _png(tmp_path / "plot_pos_zero_shot.png")
+        "noun-tangent, prototypes projected too",
+    ]
+    assert result["results"]["method"].tolist() == methods
+    assert result["accuracy"].index.tolist() == methods
+    assert set(result["results"]["n_vocabulary"]) == {1000}
+    assert set(result["results"]["n_components"]) == {32}  # half the width
+    np.testing.assert_allclose(
+        result["accuracy"]["top-1 %"], 100 * result["results"]["score"]
+    )
+    curve = result["curve"]
+    assert curve.columns.tolist() == ["geometry", "k", "accuracy"]
+    assert set(curve["geometry"]) == {"tangent", "euclidean"}
+    assert curve["k"].between(1, 63).all() and _probabilities(curve["accuracy"])
+    # every k for both geometries
+    assert curve.groupby("geometry")["k"].apply(tuple).nunique() == 1
 
 
-def test_plot_nearest_prototype(tmp_path, monkeypatch, capsys):
-    run_script(EXAMPLES / "plot_nearest_prototype.py", monkeypatch, tmp_path)
-    out = capsys.readouterr().out
-    assert "image means + text prior (w=1)" in out and "zero-shot (no images)" in out
-    _png(tmp_path / "plot_nearest_prototype.png")
+def test_plot_nearest_prototype(_one_torch_thread, tmp_path):
+    result = run_main("plot_nearest_prototype.py", tmp_path, n_draws=2)
+    shots = load_example("plot_nearest_prototype.py")["SHOTS"]
+    results = result["results"]
+    assert results.columns.tolist() == ["shots", "draw", "method", "accuracy"]
+    assert len(results) == len(shots) * 2 * 4 and _probabilities(results["accuracy"])
+    table = result["accuracy"]
+    assert table.columns.tolist() == list(shots)
+    assert table.index.tolist() == [
+        "image means",
+        "image means + text prior (w=1)",
+        "image means + text prior (w=4)",
+        "zero-shot (no images)",
+    ]
+    np.testing.assert_allclose(
+        table.to_numpy(),
+        results.groupby(["method", "shots"], sort=False)["accuracy"]
+        .mean()
+        .unstack("shots")
+        .to_numpy(),
+    )
 
 
-def test_plot_grid_search_pos(tmp_path, monkeypatch, capsys):
-    run_script(EXAMPLES / "plot_grid_search_pos.py", monkeypatch, tmp_path)
-    out = capsys.readouterr().out
-    assert "GridSearchCV: 46 fits" in out and "best: {'pos__lam'" in out
-    _png(tmp_path / "plot_grid_search_pos.png")
+def test_plot_grid_search_pos(_one_torch_thread, tmp_path):
+    result = run_main("plot_grid_search_pos.py", tmp_path)
+    results = result["results"]
+    assert results.columns.tolist() == [
+        "lam",
+        "n_components",
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+    ]
+    assert sorted(set(results["lam"])) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert sorted(set(results["n_components"])) == [4, 16, 48]  # width 64
+    assert len(results) == 15 and _probabilities(results["mean_test_score"])
+    best = result["best"].iloc[0]
+    assert best["n_fits"] == 46 and best["n_vocabulary"] == 1000
+    top = results.loc[results["rank_test_score"] == 1].iloc[0]
+    assert best["mean_test_score"] == pytest.approx(top["mean_test_score"])
+    assert (best["lam"], best["n_components"]) == (top["lam"], top["n_components"])
 
 
-def test_plot_tabular_column_transformer(tmp_path, monkeypatch, capsys):
-    run_script(EXAMPLES / "plot_tabular_column_transformer.py", monkeypatch, tmp_path)
-    out = capsys.readouterr().out
-    assert "image + caption" in out and "balanced_accuracy" in out
-    _png(tmp_path / "plot_tabular_column_transformer.png")
+def test_plot_tabular_column_transformer(_one_torch_thread, tmp_path):
+    result = run_main("plot_tabular_column_transformer.py", tmp_path)
+    assert result["data"].columns.tolist() == ["image_path", "caption", "shape"]
+    assert set(result["data"]["shape"]) <= {"circle", "square", "triangle"}
+    results = result["results"]
+    assert set(results["method"]) == {"image", "caption", "image + caption"}
+    assert set(results["metric"]) == {"accuracy", "balanced_accuracy"}
+    assert (
+        set(results["fold"]) == {0, 1, 2, 3}
+        and results["n_samples"].sum() == 2 * 3 * 48
+    )
+    assert _probabilities(results["score"])
+    summary = result["summary"]
+    assert summary.columns.tolist() == ["mean", "std"] and len(summary) == 6
+    np.testing.assert_allclose(
+        summary.loc[("image + caption", "accuracy"), "mean"],
+        results.query("method == 'image + caption' and metric == 'accuracy'")[
+            "score"
+        ].mean(),
+    )
+
+
+def test_plot_clap_style_shift(_one_torch_thread, tmp_path):
+    result = run_main("plot_clap_style_shift.py", tmp_path)
+    per_style = result["per_style"]
+    assert per_style.index[-1] == "all" and len(per_style) > 2
+    assert per_style.columns[0] == "raw embeddings"
+    assert per_style.columns[1].startswith("CLAP (alpha=")
+    assert _probabilities(per_style.to_numpy())
+    np.testing.assert_allclose(per_style.loc["all"], per_style.iloc[:-1].mean())
+    by_alpha = result["by_alpha"]
+    assert by_alpha.columns.tolist() == ["alpha", "accuracy"]
+    assert by_alpha["alpha"].is_monotonic_increasing
+    assert _probabilities(by_alpha["accuracy"])
+
+
+def test_plot_pae_editing_target(_one_torch_thread, tmp_path):
+    result = run_main("plot_pae_editing_target.py", tmp_path)
+    alphas = load_example("plot_pae_editing_target.py")["ALPHAS"]
+    table = result["table"]
+    assert table.index.tolist() == ["image", "text 'an angry face'"] + [
+        f"PAE alpha={a:g}" for a in alphas
+    ]
+    cosines = table.drop(columns="nearest emotion").to_numpy(dtype=float)
+    assert np.all(np.abs(cosines) <= 1 + 1e-5)
+    # the text target is the target itself
+    target = table["cos to 'an angry face'"]
+    assert target["text 'an angry face'"] == pytest.approx(1.0, abs=1e-5)
+    # augmenting with the target's projection moves the image towards it
+    assert target["PAE alpha=0.5"] > target["image"]
+
+
+def test_counterfactual_loss(_one_torch_thread, tmp_path):
+    result = run_main("counterfactual_loss.py", tmp_path, steps=20)
+    history, final = result["history"], result["final"]
+    assert history.columns[0] == "objective"
+    assert "directional similarity" in history.columns
+    objectives = ["CLIP-NCE", "1 - cos(edit, target text)"]
+    assert history["objective"].unique().tolist() == objectives
+    assert history.groupby("objective")["step"].max().tolist() == [20, 20]
+    assert final.index.tolist() == objectives
+    last = history[history["step"] == 20].set_index("objective")
+    np.testing.assert_allclose(
+        final["CLIP-NCE"].to_numpy(float), last.loc[objectives, "CLIP-NCE"]
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -93,7 +314,9 @@ def benchmark():
     return runpy.run_path(str(BENCHMARKS / "zero_shot.py"))
 
 
-def test_zero_shot_benchmark_runs_on_generated_images(benchmark, tmp_path, capsys):
+def test_zero_shot_benchmark_runs_on_generated_images(
+    _one_torch_thread, benchmark, tmp_path, capsys
+):
     csv = tmp_path / "results.csv"
     results = benchmark["main"](
         [
@@ -123,7 +346,7 @@ def test_zero_shot_benchmark_runs_on_generated_images(benchmark, tmp_path, capsy
 
 
 def test_zero_shot_benchmark_on_an_image_folder_with_k_too_large(
-    benchmark, image_folder, capsys
+    _one_torch_thread, benchmark, image_folder, capsys
 ):
     with pytest.raises(SystemExit, match="n_components=100 must be at most"):
         benchmark["main"](
@@ -164,7 +387,15 @@ def test_zero_shot_benchmark_on_an_image_folder_with_k_too_large(
     assert results["n_samples"].tolist() == [9] * 3
 
 
-def test_zero_shot_benchmark_torchvision_loader(benchmark, tiny_image_embedder):
+def test_zero_shot_benchmark_folder_errors(benchmark, tmp_path):
+    (tmp_path / "cat").mkdir()
+    with pytest.raises(SystemExit, match=r"\['cat'\] .* hold no image"):
+        benchmark["load_folder"](tmp_path, None, None, 0)
+
+
+def test_zero_shot_benchmark_torchvision_loader(
+    _one_torch_thread, benchmark, tiny_image_embedder
+):
     datasets = pytest.importorskip("torchvision.datasets")
     ds = datasets.FakeData(
         size=7, image_size=(3, 20, 20), num_classes=3, random_offset=0
@@ -177,20 +408,3 @@ def test_zero_shot_benchmark_torchvision_loader(benchmark, tiny_image_embedder):
     X5, y5 = benchmark["embed_torchvision"](ds, tiny_image_embedder, 5, 0, 0)
     assert X5.shape == (5, 64) and y5.shape == (5,)
     assert benchmark["PAPER_TABLE_1"]["CIFAR10"] == (87.5, 87.9, 81.2)
-
-
-@pytest.mark.parametrize(
-    "script, expected",
-    [
-        ("plot_clap_style_shift.py", ["Zero-shot accuracy by style", "CLAP (alpha="]),
-        ("plot_pae_editing_target.py", ["Emotion subspace", "PAE alpha="]),
-        ("counterfactual_loss.py", ["Optimising CLIP-NCE", "directional similarity"]),
-    ],
-)
-def test_related_method_examples(script, expected, tmp_path, monkeypatch, capsys):
-    run_script(EXAMPLES / script, monkeypatch, tmp_path)
-    out = capsys.readouterr().out
-    assert "sklearn-pos-tiny" in out
-    for text in expected:
-        assert text in out
-    _png(tmp_path / script.replace(".py", ".png"))

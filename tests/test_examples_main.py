@@ -1,18 +1,20 @@
-"""Smoke runs of the class-invariance, scatter and artist-theme examples.
+"""Runs of the class-invariance, scatter and artist-theme examples.
 
-Each example runs as a script with ``SKLEARN_POS_EXAMPLE_TINY=1`` (the
-bundled tiny model, random weights, part of the vocabulary) and
-``SKLEARN_POS_EXAMPLE_OUTPUT`` pointing at a temporary folder, shared by the
-three so that the embedding cache is reused. The figures and the printed
-tables are checked.
+The three share one output folder, so that the embedding cache is reused.
+The class-invariance example first runs as a script in a fresh process
+(``SKLEARN_POS_EXAMPLE_TINY=1``, ``SKLEARN_POS_EXAMPLE_OUTPUT``), which also
+fills the cache; then every example's ``main`` is called on the tiny model
+and the tables it returns are checked.
 """
 
 import os
-import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("open_clip")
@@ -30,7 +32,19 @@ def output_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("examples")
 
 
-def run_example(name, output_dir):
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch = pytest.importorskip("torch")
+    from threadpoolctl import threadpool_limits
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    torch.set_num_threads(n)
+
+
+def run_script(name, output_dir):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
@@ -41,6 +55,7 @@ def run_example(name, output_dir):
         MPLBACKEND="Agg",
         HF_ENDPOINT="http://127.0.0.1:9",
         HF_HUB_OFFLINE="1",
+        OMP_NUM_THREADS="1",
     )
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name)],
@@ -54,15 +69,12 @@ def run_example(name, output_dir):
     return result.stdout
 
 
-def _rows(stdout, title, n_rows, start=0):
-    """The ``n_rows`` rows of the table printed after the line ``title``."""
-    lines = stdout.splitlines()
-    at = next(
-        i for i, line in enumerate(lines) if i >= start and line.startswith(title)
-    )
-    header = at + 1
-    body = lines[header + 2 : header + 2 + n_rows]
-    return lines[header].split(), [line.split() for line in body]
+def run_main(name, output_dir):
+    main = runpy.run_path(str(EXAMPLES / name), run_name=name[:-3])["main"]
+    result = main(tiny=True, output_dir=output_dir)
+    assert Path(result["figure"]) == output_dir / name.replace(".py", ".png")
+    assert _is_png(result["figure"])
+    return result
 
 
 def _is_png(path):
@@ -70,53 +82,67 @@ def _is_png(path):
         return f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def _check_square(table):
+    assert table.index.tolist() == ORDER and table.columns.tolist() == ORDER
+    assert table.index.name == "subspace" and table.columns.name == "data"
+
+
 def test_plot_class_invariance(output_dir):
-    stdout = run_example("plot_class_invariance.py", output_dir)
+    stdout = run_script("plot_class_invariance.py", output_dir)
     assert _is_png(output_dir / "plot_class_invariance.png")
-    for lam in ("0.5", "0"):
-        title = f"Class invariance, sklearn-pos-tiny (random weights), k=16, lam={lam}"
-        header, rows = _rows(stdout, title, 4)
-        assert header == ["data", *ORDER]
-        assert [row[0] for row in rows] == ORDER
-        for row in rows:  # row-normalised
-            assert sum(float(v) for v in row[1:]) == pytest.approx(1.0, abs=0.03)
-    header, rows = _rows(stdout, "Diagonal", 4)
-    assert header == ["lam=0.5", "lam=0", "published", "lam=0.5", "published", "lam=0"]
-    published = {row[0]: float(row[3]) for row in rows}
+    assert "Tiny random model" in stdout
+    (output_dir / "plot_class_invariance.png").unlink()
+
+    result = run_main("plot_class_invariance.py", output_dir)
+    assert set(result) == {"lam=0.5", "lam=0", "diagonal", "figure"}
+    for lam in ("lam=0.5", "lam=0"):
+        table = result[lam]
+        _check_square(table)
+        # row-normalised shares
+        np.testing.assert_allclose(table.sum(axis=1), 1.0, atol=1e-9)
+        assert (table.to_numpy() >= 0).all()
+    diagonal = result["diagonal"]
+    assert diagonal.index.tolist() == ORDER
+    assert diagonal.columns.tolist() == [
+        "lam=0.5",
+        "lam=0",
+        "published lam=0.5",
+        "published lam=0",
+    ]
+    np.testing.assert_allclose(
+        diagonal["lam=0.5"], np.diag(result["lam=0.5"].to_numpy())
+    )
+    published = diagonal["published lam=0.5"].to_dict()
     assert published == {"noun": 0.74, "adj": 0.52, "verb": 0.56, "adv": 0.56}
     # Even with random weights, lam=0.5 keeps each subspace to its own words
     # better than the PCA of each category (lam=0).
-    half = [float(row[1]) for row in rows]
-    zero = [float(row[2]) for row in rows]
-    assert sum(half) > sum(zero)
-    assert "Tiny random model" in stdout
+    assert diagonal["lam=0.5"].sum() > diagonal["lam=0"].sum()
 
 
 def test_plot_subspace_scatter(output_dir):
-    stdout = run_example("plot_subspace_scatter.py", output_dir)
-    assert _is_png(output_dir / "plot_subspace_scatter.png")
-    header, rows = _rows(stdout, "Mean squared coordinate", 4)
-    assert header == ["data", *ORDER]
-    assert [row[0] for row in rows] == ORDER
-    spread = {row[0]: [float(v) for v in row[1:]] for row in rows}
-    ratios = dict(re.findall(r"(noun|adj|verb|adv) ([0-9.]+)x", stdout))
-    assert set(ratios) == set(ORDER)
+    result = run_main("plot_subspace_scatter.py", output_dir)
+    spread, contrast = result["spread"], result["contrast"]
+    _check_square(spread)
+    assert (spread.to_numpy() > 0).all()
+    assert contrast.index.tolist() == ORDER
+    assert contrast.columns.tolist() == ["own", "others", "ratio"]
     for i, name in enumerate(ORDER):
-        own = spread[name][i]
-        others = (sum(spread[name]) - own) / 3
-        assert float(ratios[name]) == pytest.approx(own / others, abs=0.06)
+        own = spread.loc[name].iloc[i]
+        others = (spread.loc[name].sum() - own) / 3
+        assert contrast.loc[name, "own"] == pytest.approx(own)
+        assert contrast.loc[name, "ratio"] == pytest.approx(own / others)
         # With lam=0.5 the first direction of a subspace carries more of its
         # own category than of all the others together.
         assert own > others
 
 
 def test_plot_remove_artist_theme(output_dir):
-    stdout = run_example("plot_remove_artist_theme.py", output_dir)
-    assert _is_png(output_dir / "plot_remove_artist_theme.png")
-    assert "916 artists" in stdout
-    lines = stdout.splitlines()
-    header_at = next(i for i, line in enumerate(lines) if "artist before" in line)
-    columns = [
+    result = run_main("plot_remove_artist_theme.py", output_dir)
+    vocabulary = result["vocabulary"]["n_words"]
+    assert vocabulary["artist"] == 916
+    assert set(vocabulary.index) == {*ORDER, "artist"}
+    table = result["table"]
+    assert table.columns.tolist() == [
         "artist before",
         "artist after",
         "content before",
@@ -124,16 +150,22 @@ def test_plot_remove_artist_theme(output_dir):
         "artist change",
         "content change",
     ]
-    for column in columns:
-        assert column in lines[header_at]
-    body = lines[header_at + 2 : header_at + 13]
-    assert body[0].startswith("a painting of a lighthouse by Claude Monet")
-    assert body[-1].startswith("mean")
-    values = [[float(v) for v in line.split()[-6:]] for line in body]
-    for before_a, after_a, before_c, after_c, change_a, change_c in values:
-        assert all(-1 <= v <= 1 for v in (before_a, after_a, before_c, after_c))
-        assert change_a == pytest.approx(after_a - before_a, abs=0.002)
-        assert change_c == pytest.approx(after_c - before_c, abs=0.002)
+    assert len(table) == 10
+    assert table.index[0] == "a painting of a lighthouse by Claude Monet"
+    cosines = table.iloc[:, :4].to_numpy()
+    assert np.all(np.abs(cosines) <= 1 + 1e-6)
+    np.testing.assert_allclose(
+        table["artist change"], table["artist after"] - table["artist before"]
+    )
+    np.testing.assert_allclose(
+        table["content change"], table["content after"] - table["content before"]
+    )
     # The projection changed the prompts.
-    assert any(abs(row[4]) > 1e-3 for row in values)
-    assert "k=32" in stdout  # half of the tiny model's 64 dimensions
+    assert (table["artist change"].abs() > 1e-3).any()
+    mean = result["mean"]
+    pd.testing.assert_series_equal(
+        mean.drop(columns="n_components").iloc[0],
+        table.mean(),
+        check_names=False,
+    )
+    assert mean["n_components"].iloc[0] == 32  # half of the tiny model's width

@@ -12,7 +12,6 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.utils import resample
 
 from sklearn_pos import vocabulary as vocabulary_module
 from sklearn_pos.decomposition import PartOfSpeechComponentAnalysis
@@ -54,15 +53,7 @@ def words():
     """A small stratified sample of the WordNet vocabulary: (words, labels)."""
     from sklearn_pos.datasets import load_wordnet_vocabulary
 
-    vocab = load_wordnet_vocabulary()
-    index = resample(
-        np.arange(len(vocab.target)),
-        n_samples=240,
-        replace=False,
-        stratify=vocab.target,
-        random_state=0,
-    )
-    return vocab.data[index], vocab.target[index]
+    return load_wordnet_vocabulary(n_words=240, random_state=0, return_X_y=True)
 
 
 def _vocabulary(rng, n_per_class=40):
@@ -229,6 +220,22 @@ def test_vocabulary_subset_is_stratified_and_reproducible():
     np.testing.assert_array_equal(a.pos_.class_counts_, [10, 10, 10])
     np.testing.assert_allclose(a.components_, b.components_)
     assert not np.allclose(a.components_, c.components_)
+
+
+def test_vocabulary_subset_is_the_datasets_draw_and_explains_its_limits():
+    from sklearn_pos.datasets import stratified_subset
+
+    rng = np.random.RandomState(0)
+    E, labels = _vocabulary(rng, n_per_class=20)
+    step = VocabularyPartOfSpeechAnalysis(
+        (E, labels), n_components=2, vocabulary_size=15, random_state=4
+    ).fit(None)
+    sub_E, sub_labels = stratified_subset(E, labels, 15, random_state=4)
+    expected = PartOfSpeechComponentAnalysis(n_components=2, target="noun")
+    expected.fit(sub_E, sub_labels)
+    np.testing.assert_allclose(step.components_, expected.components_)
+    with pytest.raises(ValueError, match="vocabulary_size=2: .*at least 3 rows"):
+        step.set_params(vocabulary_size=2).fit(None)
 
 
 def test_step_pickles_and_names_features():

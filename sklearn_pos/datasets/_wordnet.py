@@ -4,11 +4,13 @@ import csv
 import gzip
 import io
 from functools import lru_cache
+from numbers import Integral
 
 import numpy as np
 
-from .._compat import StrOptions, validate_params
+from .._compat import Interval, StrOptions, validate_params
 from ._base import as_object_array, make_bunch, read_data_bytes, read_descr
+from ._subset import stratified_subset
 
 PARTS_OF_SPEECH = ("noun", "adj", "verb", "adv")
 WORDNET_FILE = "wordnet_pos.csv.gz"
@@ -46,12 +48,16 @@ def _check_pos(pos):
 @validate_params(
     {
         "pos": [None, StrOptions(set(PARTS_OF_SPEECH)), "array-like"],
+        "n_words": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
         "return_X_y": ["boolean"],
         "as_frame": ["boolean"],
     },
     prefer_skip_nested_validation=True,
 )
-def load_wordnet_vocabulary(*, pos=None, return_X_y=False, as_frame=False):
+def load_wordnet_vocabulary(
+    *, pos=None, n_words=None, random_state=None, return_X_y=False, as_frame=False
+):
     """Load the WordNet 3.0 words that have a single part of speech.
 
     Every lemma of WordNet 3.0 that appears under exactly one of the four
@@ -84,6 +90,17 @@ def load_wordnet_vocabulary(*, pos=None, return_X_y=False, as_frame=False):
     ----------
     pos : {"noun", "adj", "verb", "adv"} or list of them, default=None
         Parts of speech to load. ``None`` loads all four.
+
+    n_words : int, default=None
+        Load a random subset of this many words, stratified by part of speech
+        (each keeps its share of the vocabulary), for quick experiments and
+        tests. ``None``, or a number at least the vocabulary's size, loads
+        every word. The subset keeps the order described above. It must hold
+        at least one word per part of speech loaded.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of the ``n_words`` subset; pass an int for the same words on
+        every call. See :func:`stratified_subset`.
 
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
@@ -121,6 +138,9 @@ def load_wordnet_vocabulary(*, pos=None, return_X_y=False, as_frame=False):
     --------
     load_artists : Names of painters and other visual artists, stackable
         with this vocabulary as an extra category.
+    load_themed_vocabulary : This vocabulary with a theme (artists) as a
+        fifth category.
+    stratified_subset : The subset drawn by ``n_words``.
 
     Examples
     --------
@@ -136,6 +156,12 @@ def load_wordnet_vocabulary(*, pos=None, return_X_y=False, as_frame=False):
     >>> frame = load_wordnet_vocabulary(as_frame=True).frame
     >>> frame["category"].value_counts().to_dict()
     {'noun': 112219, 'adj': 18021, 'verb': 7295, 'adv': 3910}
+
+    A seeded subset keeps the shares of the four parts of speech:
+
+    >>> small = load_wordnet_vocabulary(n_words=1000, random_state=0, as_frame=True)
+    >>> small.frame["category"].value_counts().to_dict()
+    {'noun': 793, 'adj': 127, 'verb': 52, 'adv': 28}
     """
     selected = _check_pos(pos)
     words, labels = _load_table()
@@ -144,6 +170,12 @@ def load_wordnet_vocabulary(*, pos=None, return_X_y=False, as_frame=False):
     else:
         mask = np.isin(labels, selected)
         words, labels = words[mask], labels[mask]
+    try:
+        words, labels = stratified_subset(
+            words, labels, n_words, random_state=random_state
+        )
+    except ValueError as exc:
+        raise ValueError(f"n_words={n_words}: {exc}") from None
     return make_bunch(
         words,
         labels,

@@ -1,0 +1,148 @@
+"""Image datasets stored as one folder per class."""
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+#: File suffixes read as images, compared case-insensitively (``.JPG`` too).
+#: Every one of them is a format Pillow decodes.
+IMAGE_SUFFIXES = (
+    ".bmp",
+    ".gif",
+    ".jpeg",
+    ".jpg",
+    ".png",
+    ".tif",
+    ".tiff",
+    ".webp",
+)
+
+
+def class_name(folder_name):
+    """Readable class name of a class folder: underscores read as spaces."""
+    return str(folder_name).replace("_", " ").strip()
+
+
+def _is_image(path):
+    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+
+
+def load_image_folder(root):
+    """Load the image paths and classes of a ``root/<class>/<image>`` folder.
+
+    The layout is that of torchvision's ``ImageFolder``: each subfolder of
+    ``root`` is a class and holds its images, directly or in subfolders of
+    its own (they are searched recursively). Files count as images when
+    their suffix is one of :data:`IMAGE_SUFFIXES`, in any case (``.JPG``);
+    other files are ignored, as are folders whose name starts with a dot
+    (``.ipynb_checkpoints``). The images are not opened here.
+
+    Class names are the folder names with underscores read as spaces
+    (``golden_retriever`` is the class ``"golden retriever"``), since the
+    names serve as text, e.g. in zero-shot prompts. Classes are sorted by
+    folder name, as ``ImageFolder`` sorts them, and the paths are sorted
+    within each class.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The dataset folder.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object, with the following attributes.
+
+        root : Path
+            The folder read.
+        paths : list of str
+            The image files, class by class.
+        target : ndarray of shape (n_images,), dtype=object
+            The class name of each image, as the strings listed in
+            ``target_names`` (not integer codes), so that a classifier's
+            ``classes_`` are the class names.
+        target_names : list of str
+            The class names, in the order of their folders.
+        folders : list of str
+            The folder name of each class, parallel to ``target_names``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root`` is not a folder.
+    ValueError
+        If ``root`` has no class subfolders, if a class folder holds no
+        image (a class without images would silently drop out of a
+        zero-shot label set), or if two folders give the same class name
+        (``golden_retriever`` and ``golden retriever``).
+
+    See Also
+    --------
+    make_image_folder : Write a small generated folder in this layout.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn_pos.datasets import load_image_folder, make_image_folder
+    >>> root = tempfile.mkdtemp()
+    >>> _ = make_image_folder(root, classes=("red", "blue"), n_per_class=2)
+    >>> folder = load_image_folder(root)
+    >>> folder.target_names
+    ['blue', 'red']
+    >>> len(folder.paths), folder.target.tolist()
+    (4, ['blue', 'blue', 'red', 'red'])
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"{root} is not a folder: give a folder holding one subfolder of "
+            "images per class (root/<class>/<image>)."
+        )
+    folders = sorted(
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    if not folders:
+        raise ValueError(
+            f"{root} has no class subfolders: put the images of each class in a "
+            "subfolder named after it (root/<class>/<image>)."
+        )
+    seen = {}
+    for folder in folders:
+        name = class_name(folder.name)
+        if name in seen:
+            raise ValueError(
+                f"The folders {seen[name].name!r} and {folder.name!r} of {root} "
+                f"both give the class name {name!r} (underscores read as spaces): "
+                "merge or rename one of them."
+            )
+        seen[name] = folder
+    paths, target, empty = [], [], []
+    for folder in folders:
+        files = sorted(
+            p
+            for p in folder.rglob("*")
+            if _is_image(p)
+            and not any(
+                part.startswith(".") for part in p.relative_to(folder).parts[:-1]
+            )
+        )
+        if not files:
+            empty.append(folder.name)
+        paths.extend(str(p) for p in files)
+        target.extend([class_name(folder.name)] * len(files))
+    if empty:
+        raise ValueError(
+            f"The class folders {empty} of {root} hold no image (files ending in "
+            f"{', '.join(IMAGE_SUFFIXES)}, in any case): add images or remove "
+            "the folders."
+        )
+    labels = np.empty(len(target), dtype=object)
+    labels[:] = target
+    return Bunch(
+        root=root,
+        paths=paths,
+        target=labels,
+        target_names=[class_name(f.name) for f in folders],
+        folders=[f.name for f in folders],
+    )
