@@ -21,6 +21,7 @@ from ._compat import (
     StrOptions,
     _check_feature_names_in,
     _fit_context,
+    keep_series_index,
 )
 
 __all__ = [
@@ -387,7 +388,7 @@ class CLIPEmbedder(TransformerMixin, BaseEstimator):
         items, _ = _as_column(X, self.modality)
         items = self._check_items(items)
         uniq, first_rows, inverse = _unique(items, self.modality)
-        return self._embed(uniq, first_rows)[inverse]
+        return keep_series_index(self, X, self._embed(uniq, first_rows)[inverse])
 
     def get_feature_names_out(self, input_features=None):
         """Output column names: ``clipembedder0``, ``clipembedder1``, ...
