@@ -8,6 +8,7 @@ alone. The supported range is the one declared in ``pyproject.toml``
 (scikit-learn >= 1.6).
 """
 
+import sklearn
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -17,6 +18,8 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
+from sklearn.utils._set_output import _get_output_config
+from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import _assert_all_finite, _check_feature_names_in
 
 __all__ = [
@@ -28,5 +31,33 @@ __all__ = [
     "_assert_all_finite",
     "_check_feature_names_in",
     "_fit_context",
+    "keep_series_index",
     "validate_params",
 ]
+
+# scikit-learn 1.8 gives the DataFrames of set_output(transform="pandas") the
+# index of a pandas Series input; 1.6 and 1.7 only do so for a DataFrame input
+# and number the rows 0, 1, ... otherwise.
+_SET_OUTPUT_KEEPS_SERIES_INDEX = parse_version(
+    parse_version(sklearn.__version__).base_version
+) >= parse_version("1.8")
+
+
+def keep_series_index(estimator, X, Xt, method="transform"):
+    """``Xt`` as a DataFrame indexed like ``X`` where old scikit-learn would not.
+
+    For an estimator whose ``set_output`` asks for pandas, a pandas Series
+    input ``X`` and scikit-learn < 1.8, returns ``pd.DataFrame(Xt,
+    index=X.index)``: the set_output wrapper keeps the index of a DataFrame it
+    is given and only renames its columns, as 1.8 does by itself. Otherwise
+    returns ``Xt`` unchanged.
+    """
+    if _SET_OUTPUT_KEEPS_SERIES_INDEX or type(X).__name__ != "Series":
+        return Xt
+    if _get_output_config(method, estimator)["dense"] != "pandas":
+        return Xt
+    import pandas as pd
+
+    if not isinstance(X, pd.Series):
+        return Xt
+    return pd.DataFrame(Xt, index=X.index)

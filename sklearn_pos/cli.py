@@ -904,7 +904,18 @@ def main(argv=None):
     --------
     >>> from sklearn_pos.cli import main
     >>> main(["fit", "--model", "sklearn-pos-tiny", "--pretrained", "none",
-    ...       "--vocabulary-size", "2000", "--output-dir", "out"])  # doctest: +SKIP
+    ...       "--vocabulary-size", "400", "--no-plots", "--no-progress",
+    ...       "--output-dir", "out"])
+    Class invariance: share of each subspace's energy (rows) taken by each
+    category of words (columns)
+    sklearn-pos-tiny with random weights, 400 words, k=16, lambda=0.5, tangent
+    data      noun  adj  verb  adv
+    subspace
+    noun      ...
+    mean diagonal: ... (1/4 = 0.25 is chance)
+    Random weights: these numbers only show that the pipeline runs.
+    saved: out/pos_subspaces.joblib
+    table: out/class_invariance.csv
     0
     """
     parser = build_parser(_prog_name())

@@ -24,6 +24,7 @@ from ._compat import (
     Interval,
     StrOptions,
     _fit_context,
+    keep_series_index,
 )
 
 __all__ = [
@@ -390,7 +391,7 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         items, _ = _as_column(X, self.modality)
         items = self._check_items(items)
         uniq, first_rows, inverse = _unique(items, self.modality)
-        return self._embed(uniq, first_rows)[inverse]
+        return keep_series_index(self, X, self._embed(uniq, first_rows)[inverse])
 
     @property
     def _n_features_out(self):
