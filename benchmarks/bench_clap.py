@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from sklearn_pos.clap import CLAPDisentangler
-from sklearn_pos.datasets import PlantedTextEmbedder
+from sklearn_pos.datasets import PlantedTextEmbedder, load_image_folder
 
 ALPHAS = (0.05, 0.1, 0.2, 0.5, 1.0)
 PACS_CLASSES = ["dog", "elephant", "giraffe", "guitar", "horse", "house", "person"]
@@ -82,18 +82,16 @@ def evaluate(name, clap, sets):
     return rows
 
 
-def load_image_folder(root, class_names):
-    paths, y = [], []
-    for k, c in enumerate(class_names):
-        folder = Path(root).expanduser() / c
-        files = sorted(
-            p for p in folder.glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"}
-        )
-        paths += [str(p) for p in files]
-        y += [k] * len(files)
-    if not paths:
-        raise SystemExit(f"No images found under {root}/<class name>/.")
-    return paths, np.asarray(y)
+def image_folder_for(root, class_names):
+    """Paths and class indices of ``root/<class>/`` images, for these classes."""
+    folder = load_image_folder(root)
+    missing = sorted(set(class_names) - set(folder.target_names))
+    if missing:
+        raise SystemExit(f"No image folder under {root} for the classes {missing}.")
+    keep = np.isin(folder.target, class_names)
+    index = {c: k for k, c in enumerate(class_names)}
+    paths = [p for p, k in zip(folder.paths, keep) if k]
+    return paths, np.asarray([index[t] for t in folder.target[keep]])
 
 
 def main(argv=None):
@@ -153,7 +151,7 @@ def main(argv=None):
         y_text = np.repeat(np.arange(len(names)), len(UNSEEN_STYLES))
         sets = [("unseen-style texts", text.transform(queries), y_text)]
         if args.image_folder:
-            paths, y_img = load_image_folder(args.image_folder, names)
+            paths, y_img = image_folder_for(args.image_folder, names)
             images = CLIPEmbedder(args.model, args.pretrained, modality="image")
             sets.append((Path(args.image_folder).name, images.transform(paths), y_img))
         clap = CLAPDisentangler(names, text, **params)

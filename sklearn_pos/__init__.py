@@ -17,6 +17,7 @@ from .embedding import (
 from .evaluation import evaluate_classifiers
 from .pae import ProjectionAugmentationEmbedding, projection_augmentation
 from .prototypes import NearestPrototypeClassifier
+from .store import CorruptStoreWarning, EmbeddingStore, clear_store, store_info
 from .templates import TEMPLATES, get_templates
 from .vocabulary import VocabularyPartOfSpeechAnalysis, clear_vocabulary_cache
 from .zero_shot import ZeroShotClassifier, make_text_prototypes
@@ -24,6 +25,8 @@ from .zero_shot import ZeroShotClassifier, make_text_prototypes
 __all__ = [
     "CLAPDisentangler",
     "CLIPEmbedder",
+    "CorruptStoreWarning",
+    "EmbeddingStore",
     "ImageReadError",
     "NearestPrototypeClassifier",
     "PartOfSpeechComponentAnalysis",
@@ -34,6 +37,7 @@ __all__ = [
     "ZeroShotClassifier",
     "__version__",
     "clear_model_cache",
+    "clear_store",
     "clear_vocabulary_cache",
     "clip_nce_loss",
     "directional_similarity",
@@ -42,4 +46,5 @@ __all__ = [
     "make_clap_prompts",
     "make_text_prototypes",
     "projection_augmentation",
+    "store_info",
 ]

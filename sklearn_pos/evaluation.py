@@ -3,9 +3,7 @@
 :func:`evaluate_classifiers` scores several classifiers on one dataset and
 returns one row per (method, metric[, fold]) in a pandas DataFrame, the
 "tidy" layout that concatenates across datasets and pivots into the tables
-of papers. The generated image folder of examples and smoke runs,
-:func:`~sklearn_pos.datasets.make_image_folder`, lives in
-:mod:`sklearn_pos.datasets`; it is importable from here too.
+of papers.
 """
 
 import pandas as pd
@@ -13,9 +11,7 @@ from sklearn.base import clone
 from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import cross_validate
 
-from .datasets import COLOURS, make_image_folder
-
-__all__ = ["COLOURS", "evaluate_classifiers", "make_image_folder"]
+__all__ = ["evaluate_classifiers"]
 
 
 def _named_scorers(scoring):

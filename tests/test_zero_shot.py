@@ -12,8 +12,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import Normalizer
 
+from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.decomposition import PartOfSpeechComponentAnalysis
-from sklearn_pos.evaluation import evaluate_classifiers, make_image_folder
+from sklearn_pos.evaluation import evaluate_classifiers
 from sklearn_pos.prototypes import NearestPrototypeClassifier
 from sklearn_pos.templates import (
     TEMPLATES,
