@@ -10,7 +10,6 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import Bunch
-from sklearn.utils.validation import check_memory
 
 from . import _clip
 from ._clip import (
@@ -244,13 +243,16 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         one batch are always decoded in the main process.
 
     memory : str, path-like, joblib.Memory or None, default=None
-        Cache the embeddings on disk, as ``Pipeline(memory=...)`` does: a folder or
-        a :class:`joblib.Memory`. The key is the weights (architecture and tag,
-        checkpoint path with its size and modification time, or seed), the modality,
-        ``precision``, ``normalize`` and the inputs (texts; image paths with their
-        size and modification time; pixel hashes of in-memory images). A repeated
-        call with the same inputs, e.g. by another ``GridSearchCV`` candidate, loads
-        the result instead of running the model. The device is not part of the key.
+        A folder (or a :class:`joblib.Memory`, for its location) holding an
+        :class:`~sklearn_pos.store.EmbeddingStore`: one entry per distinct item,
+        under the identity of the model (architecture, the digest of the weights
+        file's bytes or the seed, preprocessing, ``precision``, ``normalize``,
+        modality). Items are keyed by content: texts by their characters, image
+        files by their bytes, in-memory images by their pixels, mode, palette and
+        EXIF orientation. Only the items not in the store are encoded, so folds,
+        grid-search candidates, reordered, subset and superset calls and other
+        processes reuse every item encoded before. The device is not part of the
+        key. A folder that cannot be written fails at once, naming it.
 
     random_state : int, default=0
         Seed of the random weights used when ``pretrained=None``; equal seeds give
@@ -486,27 +488,37 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _embed(self, uniq, first_rows):
         spec = self._spec()
-        if self.memory is None:
+        if self.memory is None or not uniq:
             return self._encode(spec, uniq, first_rows)
-        memory = check_memory(
-            os.fspath(self.memory)
-            if isinstance(self.memory, os.PathLike)
-            else self.memory
-        )
-        cached = memory.cache(_clip.cached_compute, ignore=["compute"])
-        if self.modality == "text":
-            content = ("text", [_clip.text_identity(t) for t in uniq])
-        else:
-            content = ("image", [_clip.image_identity(x) for x in uniq])
-        settings = {
+        from ._clip import keys
+        from .store import EmbeddingStore
+
+        store = EmbeddingStore(self.memory)
+        identity = {
             "format": _CACHE_FORMAT,
+            "model_name": spec.model_name,
+            "weights": list(spec.identity),
+            "weights_content": keys.weights_content(spec),
+            "preprocess": list(spec.preprocess),
             "modality": self.modality,
             "precision": self.precision,
             "normalize": bool(self.normalize),
         }
-        return cached(
-            spec.identity,
-            settings,
-            content,
-            compute=lambda: self._encode(spec, uniq, first_rows),
+        item_keys = [keys.store_item_key(x, self.modality) for x in uniq]
+        known = [i for i, k in enumerate(item_keys) if k is not None]
+        values, found_known = store.get(identity, [item_keys[i] for i in known])
+        found = np.zeros(len(uniq), dtype=bool)
+        found[np.asarray(known, dtype=np.intp)[found_known]] = True
+        miss = np.flatnonzero(~found)
+        if miss.size == 0:
+            return values
+        encoded = self._encode(
+            spec, [uniq[i] for i in miss], [first_rows[i] for i in miss]
         )
+        writable = [j for j, i in enumerate(miss) if item_keys[i] is not None]
+        store.put(identity, [item_keys[miss[j]] for j in writable], encoded[writable])
+        out = np.empty((len(uniq), encoded.shape[1]), dtype=np.float32)
+        if found.any():
+            out[found] = values
+        out[miss] = encoded
+        return out

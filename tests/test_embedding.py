@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -841,8 +842,25 @@ def test_memory_cache_skips_the_model(
     np.testing.assert_array_equal(first, again)
     assert calls == ["t"]
     clone(emb).set_params(normalize=False).transform(TEXTS)
-    clone(emb).transform(TEXTS[:3])
-    assert calls == ["t", "t", "t"]
+    assert calls == ["t", "t"]
+    # per item: a reordered subset is served from the store, a superset
+    # encodes only its new items
+    np.testing.assert_array_equal(
+        clone(emb).transform(TEXTS[:3][::-1]), first[:3][::-1]
+    )
+    assert calls == ["t", "t"]
+    encoded = []
+    monkeypatch.setattr(
+        _clip,
+        "encode_texts",
+        lambda loaded, texts, **k: encoded.append(list(texts)) or real_t(
+            loaded, texts, **k
+        ),
+    )
+    more = clone(emb).transform(list(TEXTS) + ["an unseen text"])
+    assert encoded == [["an unseen text"]]
+    np.testing.assert_array_equal(more[: len(TEXTS)], first)
+    calls.append("t")
     # a joblib.Memory works the same and shares the folder
     mem = joblib.Memory(str(tmp_path / "cache"), verbose=0)
     np.testing.assert_array_equal(
@@ -861,3 +879,77 @@ def test_memory_cache_skips_the_model(
     os.utime(img_path, ns=(time.time_ns(), time.time_ns() + 10**9))
     img.transform([str(img_path)])
     assert calls.count("i") == 2
+
+
+def test_store_follows_content_not_names_or_mtimes(
+    tiny_clip_kwargs, tmp_path, monkeypatch, image_folder
+):
+    encoded = []
+    real = _clip.encode_images
+    monkeypatch.setattr(
+        _clip,
+        "encode_images",
+        lambda loaded, items, *a, **k: encoded.append(len(items))
+        or real(loaded, items, *a, **k),
+    )
+    img = CLIPEmbedder(
+        modality="image", memory=tmp_path / "store", num_workers=0, **tiny_clip_kwargs
+    )
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    Image.open(image_folder.paths[0]).save(a)
+    first = img.transform([str(a)])
+    shutil.copy(a, b)  # the same bytes under another name: served from the store
+    np.testing.assert_array_equal(img.transform([str(b)]), first)
+    assert encoded == [1]
+    # a rewrite with the same size and modification time, as `cp -p` leaves
+    # it: uncompressed BMPs of one size have one file size
+    c = tmp_path / "c.bmp"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(c)
+    before = img.transform([str(c)])
+    st = os.stat(c)
+    Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(c)
+    os.utime(c, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(c).st_size == st.st_size
+    after = img.transform([str(c)])
+    assert encoded == [1, 1, 1]
+    assert not np.array_equal(before, after)
+    # an in-memory image is keyed by its pixels and mode
+    pil = Image.open(image_folder.paths[0]).convert("RGB")
+    img.transform([pil])
+    img.transform([pil.copy()])
+    assert encoded == [1, 1, 1, 1]
+
+
+def test_grid_search_encodes_each_item_once(tiny_clip_kwargs, tmp_path, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    encoded = []
+    real = _clip.encode_texts
+    monkeypatch.setattr(
+        _clip,
+        "encode_texts",
+        lambda loaded, texts, **k: encoded.append(len(texts)) or real(
+            loaded, texts, **k
+        ),
+    )
+    words = [f"word number {i}" for i in range(60)]
+    y = np.arange(60) % 2
+    emb = CLIPEmbedder(memory=tmp_path / "store", **tiny_clip_kwargs)
+    search = GridSearchCV(
+        make_pipeline(emb, LogisticRegression()),
+        {"logisticregression__C": [0.1, 1.0, 10.0]},
+        cv=3,
+    )
+    search.fit(words, y)
+    assert sum(encoded) == len(words)
+
+
+def test_an_unusable_memory_folder_fails_naming_it(tiny_clip_kwargs, tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for bad in (str(a_file), "/proc/x"):
+        with pytest.raises(ValueError, match=f"memory='{bad}'"):
+            CLIPEmbedder(memory=bad, **tiny_clip_kwargs).transform(["dog"])

@@ -109,3 +109,81 @@ def image_identity(item):
 def cached_compute(weights_key, settings, content, compute):
     """Target of ``joblib.Memory.cache``: only the first three arguments are hashed."""
     return compute()
+
+
+# ------------------------------------------------------------ embedding-store keys
+
+_FILE_DIGESTS = {}
+
+
+def file_digest(path):
+    """BLAKE2b digest of a file's bytes, memoised by its full ``stat``.
+
+    The memo is keyed by inode, size, modification *and* change time: tools that
+    rewrite a file and restore its modification time (``cp -p``, ``rsync -t``)
+    cannot restore its change time, so a rewritten file is always read again.
+    """
+    st = os.stat(path)
+    memo = (
+        os.path.abspath(path),
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    )
+    digest = _FILE_DIGESTS.get(memo)
+    if digest is None:
+        h = hashlib.blake2b(digest_size=16)
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                h.update(block)
+        digest = _FILE_DIGESTS[memo] = h.hexdigest()
+    return digest
+
+
+def weights_content(spec):
+    """What the weights of ``spec`` are, by content: the checkpoint's digest.
+
+    Random weights are described by their architecture and seed (already in
+    ``spec.identity``); hub and local folders by the digests of their files.
+    """
+    paths = [p for p in spec.identity if isinstance(p, str) and os.path.isfile(p)]
+    if spec.checkpoint is not None:
+        paths = [spec.checkpoint]
+    return [file_digest(p) for p in paths]
+
+
+def store_item_key(item, modality):
+    """The embedding-store key of one input, or ``None`` when it cannot be read.
+
+    Texts are keyed by their characters; image files by their bytes (not their
+    name: a copy is the same image, a rewrite is another); arrays by shape,
+    dtype and bytes; PIL images by mode, size, palette, transparency, the EXIF
+    orientation that is applied when decoding, and their pixels.
+    """
+    from ..store import item_key
+
+    if modality == "text":
+        return item_key(b"text\0" + item.encode("utf-8", "surrogatepass"))
+    if isinstance(item, (str, os.PathLike)):
+        try:
+            return item_key(b"file\0" + bytes.fromhex(file_digest(os.fspath(item))))
+        except OSError:
+            return None  # reported by the decoder, with its row
+    if isinstance(item, np.ndarray):
+        arr = np.ascontiguousarray(item)
+        head = f"array\0{arr.shape}\0{arr.dtype.str}\0".encode()
+        return item_key(head + arr.tobytes())
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(item, Image.Image):
+        palette = item.getpalette() if item.mode in ("P", "PA") else None
+        orientation = item.getexif().get(0x0112) if hasattr(item, "getexif") else None
+        head = (
+            f"pil\0{item.mode}\0{item.size}\0{palette}\0"
+            f"{item.info.get('transparency')!r}\0{orientation}\0"
+        ).encode()
+        return item_key(head + item.tobytes())
+    return None
