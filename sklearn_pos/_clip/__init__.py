@@ -13,7 +13,7 @@ inside the functions that need them, so ``import sklearn_pos`` stays light.
 """
 
 from .images import ImageReadError, encode_images, load_rgb
-from .keys import cached_compute, image_identity, text_identity
+from .keys import image_identity, text_identity
 from .models import (
     TINY_MODEL_NAME,
     LoadedModel,
@@ -31,7 +31,6 @@ __all__ = [
     "TINY_MODEL_NAME",
     "WeightsSpec",
     "WeightsUnavailableError",
-    "cached_compute",
     "clear_model_cache",
     "encode_images",
     "encode_texts",

@@ -106,11 +106,6 @@ def image_identity(item):
     return ("object", type(item).__name__, id(item))
 
 
-def cached_compute(weights_key, settings, content, compute):
-    """Target of ``joblib.Memory.cache``: only the first three arguments are hashed."""
-    return compute()
-
-
 # ------------------------------------------------------------ embedding-store keys
 
 _FILE_DIGESTS = {}
