@@ -491,9 +491,9 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if self.memory is None or not uniq:
             return self._encode(spec, uniq, first_rows)
         from ._clip import keys
-        from .store import EmbeddingStore
+        from .store import open_store
 
-        store = EmbeddingStore(self.memory)
+        store = open_store(self.memory)
         identity = {
             "format": _CACHE_FORMAT,
             "model_name": spec.model_name,

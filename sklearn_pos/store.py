@@ -45,6 +45,7 @@ __all__ = [
     "CorruptStoreWarning",
     "EmbeddingStore",
     "clear_store",
+    "open_store",
     "store_info",
 ]
 
@@ -459,6 +460,44 @@ class EmbeddingStore:
             shutil.rmtree(self.location / STORE_DIRNAME, ignore_errors=True)
             self.root.mkdir(parents=True, exist_ok=True)
         return n
+
+
+_OPEN_STORES = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_store(location):
+    """The process's :class:`EmbeddingStore` for ``location``, opened once.
+
+    Every call with the same folder returns the same instance, so the folder is
+    checked once and its shards are indexed once per process, not at every
+    ``transform`` of every fold and candidate. A folder removed since is
+    opened (and checked) anew.
+
+    Parameters
+    ----------
+    location : str, path-like or joblib.Memory
+        The ``memory`` folder.
+
+    Returns
+    -------
+    store : EmbeddingStore
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn_pos.store import open_store
+    >>> folder = tempfile.mkdtemp()
+    >>> open_store(folder) is open_store(folder)
+    True
+    """
+    folder = _location_of(location)
+    key = None if folder is None else os.path.abspath(folder)
+    with _OPEN_LOCK:
+        store = _OPEN_STORES.get(key)
+        if store is None or not store.root.is_dir():
+            store = _OPEN_STORES[key] = EmbeddingStore(location)
+    return store
 
 
 def store_info(location):

@@ -235,3 +235,18 @@ def test_requests_are_remembered_across_instances(tmp_path):
     assert EmbeddingStore(tmp_path).recall(request) == IDENTITY
     assert EmbeddingStore(tmp_path).recall(dict(request, stat=[1, 2, 4])) is None
     assert EmbeddingStore(tmp_path).info().empty  # records are not namespaces
+
+
+def test_open_store_opens_each_folder_once(tmp_path):
+    from sklearn_pos.store import open_store
+
+    store = open_store(tmp_path)
+    assert open_store(str(tmp_path)) is store
+    keys, values = _data(4)
+    store.put(IDENTITY, keys, values)
+    clear_store(tmp_path)
+    EmbeddingStore(tmp_path).put(IDENTITY, keys[:2], values[:2])
+    got, found = open_store(tmp_path).get(IDENTITY, keys)  # sees the change
+    np.testing.assert_array_equal(found, [True, True, False, False])
+    with pytest.raises(ValueError, match="memory='/proc/x' cannot be used"):
+        open_store("/proc/x")

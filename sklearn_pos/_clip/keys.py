@@ -9,8 +9,10 @@ Two kinds of identity, both plain hashable tuples of str / int / None:
 - the identity of one input item (:func:`text_identity`, :func:`image_identity`):
   equal identities mean the embedding can be reused.
 
-Files are identified by absolute path, size and modification time (cheap, and a
-rewritten file gets a new identity); in-memory images by a hash of their pixels.
+For the process-wide model cache, files are identified by absolute path, size
+and modification time (cheap); for the embedding store (:func:`store_item_key`,
+:func:`weights_content`), by the digest of their bytes, so a copy is a hit and a
+rewrite that keeps size and modification time is not served stale.
 The tuples are part of the on-disk cache keys: changing what they hold changes
 every key, so bump the cache format of :mod:`sklearn_pos.embedding` with them.
 """
