@@ -183,9 +183,7 @@ def log_map(X, mu, *, inv_norms=None):
     return V
 
 
-def log_second_moments(
-    X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows=8192
-):
+def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows=8192):
     """Sums ``sum_n v_n v_n^T`` and ``sum_n v_n`` of the tangent vectors ``v_n = Log_mu(x_n)``.
 
     Streams over blocks of the selected rows. Written as ``v = w r - p mu``
@@ -383,9 +381,7 @@ def _newton_step(curvature):
     return float(np.clip(1 / curvature, 0.1, 10)) if curvature > 0 else 1.0
 
 
-def intrinsic_mean(
-    X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=False
-):
+def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=False):
     """Intrinsic (Karcher / Fréchet) mean of points on the sphere.
 
     Riemannian gradient descent on the Fréchet function

@@ -47,8 +47,7 @@ def _check_shapes(source_image, edited_image, source_text, target_text):
     batch = {s[0] for s in (si, ei) if len(s) == 2}
     if len(batch) > 1:
         raise ValueError(
-            f"source_image and edited_image have different batch sizes: {si} and "
-            f"{ei}."
+            f"source_image and edited_image have different batch sizes: {si} and {ei}."
         )
     if st != tt:
         raise ValueError(

@@ -486,15 +486,11 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             verbose=verbose,
         )
 
-    def _embed(self, uniq, first_rows):
-        spec = self._spec()
-        if self.memory is None or not uniq:
-            return self._encode(spec, uniq, first_rows)
+    def _identity(self, spec):
+        """The store namespace of this embedder's outputs, for weights ``spec``."""
         from ._clip import keys
-        from .store import open_store
 
-        store = open_store(self.memory)
-        identity = {
+        return {
             "format": _CACHE_FORMAT,
             "model_name": spec.model_name,
             "weights": list(spec.identity),
@@ -504,14 +500,104 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             "precision": self.precision,
             "normalize": bool(self.normalize),
         }
+
+    def _request(self):
+        """What is known of this embedder's outputs before anything is loaded."""
+        from ._clip import keys
+
+        return {
+            "format": _CACHE_FORMAT,
+            "weights": keys.weights_request(
+                self.model_name, self.pretrained, self.random_state
+            ),
+            "modality": self.modality,
+            "precision": self.precision,
+            "normalize": bool(self.normalize),
+        }
+
+    def _resolved_identity(self, store):
+        """``(spec, identity)``, resolving the weights and recording the request."""
+        from ._clip import keys
+
+        spec = self._spec()
+        identity = self._identity(spec)
+        record = keys.request_record(spec)
+        record["identity"] = identity
+        store.remember(self._request(), record)
+        return spec, identity
+
+    def _recalled_identity(self, store):
+        """The identity recorded for this embedder's request, if still current."""
+        from ._clip import keys
+
+        record = store.recall(self._request())
+        if not isinstance(record, dict) or "identity" not in record:
+            return None
+        return record["identity"] if keys.request_is_current(record) else None
+
+    def identity(self):
+        """What determines this embedder's outputs, as a JSON-serialisable dict.
+
+        The architecture, the weights by content (the digest of the checkpoint's
+        bytes, or the architecture and seed of random weights), the image
+        preprocessing, the modality, the precision and the normalisation. Two
+        embedders with equal identities give the same embeddings, wherever their
+        weights files are; a checkpoint rewritten in place changes the identity.
+        It names the embedder's namespace in the embedding store (``memory=``).
+        Resolving it reads the weights file (once per file version and process)
+        but does not build the model.
+
+        Returns
+        -------
+        identity : dict
+
+        Examples
+        --------
+        >>> from sklearn_pos import CLIPEmbedder
+        >>> emb = CLIPEmbedder("sklearn-pos-tiny", pretrained=None, device="cpu")
+        >>> ident = emb.identity()
+        >>> ident["model_name"], ident["modality"], ident["precision"]
+        ('sklearn-pos-tiny', 'text', 'fp32')
+        >>> ident == emb.set_params(batch_size=7).identity()  # speed, not content
+        True
+        >>> ident == emb.set_params(random_state=1).identity()
+        False
+        """
+        self._validate_params()
+        return self._identity(self._spec())
+
+    @staticmethod
+    def _lookup(store, identity, item_keys, known):
+        """Stored values of the ``known`` items, and which items were found."""
+        values, found_known = store.get(identity, [item_keys[i] for i in known])
+        found = np.zeros(len(item_keys), dtype=bool)
+        found[np.asarray(known, dtype=np.intp)[found_known]] = True
+        return values, found
+
+    def _embed(self, uniq, first_rows):
+        if self.memory is None or not uniq:
+            return self._encode(self._spec(), uniq, first_rows)
+        from ._clip import keys
+        from .store import identity_digest, open_store
+
+        store = open_store(self.memory)
         item_keys = [keys.store_item_key(x, self.modality) for x in uniq]
         known = [i for i, k in enumerate(item_keys) if k is not None]
-        values, found_known = store.get(identity, [item_keys[i] for i in known])
-        found = np.zeros(len(uniq), dtype=bool)
-        found[np.asarray(known, dtype=np.intp)[found_known]] = True
-        miss = np.flatnonzero(~found)
-        if miss.size == 0:
+        # A rerun whose request was recorded, with its weights files unchanged,
+        # is served without importing torch or building the model.
+        spec, identity = None, self._recalled_identity(store)
+        if identity is None:
+            spec, identity = self._resolved_identity(store)
+        values, found = self._lookup(store, identity, item_keys, known)
+        if found.all():
             return values
+        if spec is None:  # misses to encode: the model is needed after all
+            spec, resolved = self._resolved_identity(store)
+            if identity_digest(resolved) != identity_digest(identity):
+                # A file changed since the request was recorded.
+                identity = resolved
+                values, found = self._lookup(store, identity, item_keys, known)
+        miss = np.flatnonzero(~found)
         encoded = self._encode(
             spec, [uniq[i] for i in miss], [first_rows[i] for i in miss]
         )

@@ -108,8 +108,7 @@ def projection_augmentation(image_embeddings, target_embedding, components, alph
         )
     if B.ndim != 2 or B.shape[1] != E.shape[1]:
         raise ValueError(
-            f"components must have shape (n_components, {E.shape[1]}); got "
-            f"{B.shape}."
+            f"components must have shape (n_components, {E.shape[1]}); got {B.shape}."
         )
     if T.shape not in {(E.shape[1],), (E.shape[0], E.shape[1])}:
         raise ValueError(

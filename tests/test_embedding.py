@@ -953,3 +953,71 @@ def test_an_unusable_memory_folder_fails_naming_it(tiny_clip_kwargs, tmp_path):
     for bad in (str(a_file), "/proc/x"):
         with pytest.raises(ValueError, match=f"memory='{bad}'"):
             CLIPEmbedder(memory=bad, **tiny_clip_kwargs).transform(["dog"])
+
+
+_WARM_RUN = textwrap.dedent(
+    """
+    import json, sys
+    from sklearn_pos import CLIPEmbedder
+    store, pretrained = sys.argv[1], sys.argv[2]
+    emb = CLIPEmbedder("sklearn-pos-tiny", None if pretrained == "none" else pretrained,
+                       device="cpu", memory=store)
+    E = emb.transform(["dog", "cat", "a red car"])
+    print(json.dumps({"torch": "torch" in sys.modules, "E": E.tolist()}))
+    """
+)
+
+
+def _warm_run(store, pretrained="none"):
+    res = subprocess.run(
+        [sys.executable, "-c", _WARM_RUN, str(store), str(pretrained)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    return out["torch"], np.asarray(out["E"], dtype=np.float32)
+
+
+def test_a_warm_store_serves_a_new_process_without_torch(tmp_path):
+    cold_torch, cold = _warm_run(tmp_path / "store")
+    warm_torch, warm = _warm_run(tmp_path / "store")
+    assert cold_torch and not warm_torch
+    np.testing.assert_array_equal(warm, cold)
+    np.testing.assert_array_equal(
+        warm, tiny().transform(["dog", "cat", "a red car"])
+    )
+
+
+def test_a_checkpoint_rewritten_in_place_is_never_served_stale(tmp_path):
+    # Two checkpoints of one architecture: equal sizes, different weights.
+    # (torch.save records the file's name in the archive: keep one name)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "weights.pt", tmp_path / "b" / "weights.pt"
+    torch.save(tiny().get_model().model.state_dict(), first)
+    torch.save(tiny(random_state=1).get_model().model.state_dict(), second)
+    assert first.stat().st_size == second.stat().st_size
+    ckpt = tmp_path / "weights.pt"
+    shutil.copy(first, ckpt)
+    store = tmp_path / "store"
+    _, before = _warm_run(store, ckpt)
+    warm_torch, again = _warm_run(store, ckpt)
+    assert not warm_torch
+    np.testing.assert_array_equal(again, before)
+    # overwrite in place, restoring size and modification time (as cp -p does)
+    st = ckpt.stat()
+    ckpt.write_bytes(second.read_bytes())
+    os.utime(ckpt, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (ckpt.stat().st_size, ckpt.stat().st_mtime_ns) == (
+        st.st_size,
+        st.st_mtime_ns,
+    )
+    reloaded_torch, after = _warm_run(store, ckpt)
+    assert reloaded_torch
+    clear_model_cache()
+    want = tiny(pretrained=str(second)).transform(["dog", "cat", "a red car"])
+    np.testing.assert_array_equal(after, want)
+    assert not np.allclose(after, before)

@@ -184,3 +184,158 @@ def store_item_key(item, modality):
         ).encode()
         return item_key(head + item.tobytes())
     return None
+
+
+# --------------------------------------------------------------- request records
+#
+# A *request* is what is known of an embedder before anything is imported or
+# loaded: its model name, its ``pretrained`` argument (with the status of a
+# checkpoint file it names), its seed and the versions of the libraries that
+# build the model. The embedding store records which identity a request resolved
+# to, together with the status of every file that identity was read from; a later
+# process whose request matches, and whose files are unchanged, can then serve
+# stored embeddings without importing torch or open_clip.
+
+
+def full_status(path):
+    """``[path, inode, size, mtime_ns, ctime_ns]`` of a file (after symlinks).
+
+    The change time cannot be restored by ``cp -p`` or ``rsync -t``, so a file
+    rewritten in place never keeps this status.
+    """
+    st = os.stat(path)
+    return [
+        os.path.abspath(path),
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    ]
+
+
+def _version(distribution):
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def weights_request(model_name, pretrained, random_state):
+    """What describes the weights of an embedder before anything is loaded.
+
+    JSON-serialisable and cheap: nothing is imported, nothing is hashed.
+    """
+    if isinstance(pretrained, os.PathLike):
+        pretrained = os.fspath(pretrained)
+    request = {
+        "model_name": model_name,
+        "pretrained": pretrained,
+        "open_clip": _version("open_clip_torch"),
+        "torch": _version("torch"),
+    }
+    if pretrained is None:
+        request["seed"] = int(random_state)
+    elif isinstance(pretrained, str) and os.path.isfile(pretrained):
+        request["pretrained"] = os.path.abspath(pretrained)
+        request["file"] = full_status(pretrained)
+    return request
+
+
+def _config_folders():
+    """Where architecture configs come from: sklearn_pos's, then open_clip's."""
+    import importlib.util
+
+    folders = [
+        os.path.join(os.path.dirname(os.path.dirname(__file__)), "_model_configs")
+    ]
+    spec = importlib.util.find_spec("open_clip")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            folders.append(os.path.join(location, "model_configs"))
+    return folders
+
+
+def config_file(arch, config_json):
+    """The bundled config file holding ``arch``'s config, or None.
+
+    None when the config was registered at run time (``add_model_config``) or
+    differs from the file: then only a process that has open_clip imported can
+    check it (:func:`request_is_current`).
+    """
+    for folder in _config_folders():
+        path = os.path.join(folder, f"{arch}.json")
+        try:
+            with open(path, encoding="utf-8") as f:
+                on_disk = json.load(f)
+        except (OSError, ValueError):
+            continue
+        if json.dumps(on_disk, sort_keys=True, default=str) == config_json:
+            return path
+    return None
+
+
+def _hub_refs(path):
+    """The ``refs/`` files of the Hugging Face cache entry holding ``path``."""
+    parts = os.path.abspath(path).split(os.sep)
+    if "snapshots" not in parts:
+        return []
+    root = os.sep.join(parts[: parts.index("snapshots")])
+    refs = os.path.join(root, "refs")
+    try:
+        names = sorted(os.listdir(refs))
+    except OSError:
+        return []
+    return [
+        os.path.join(refs, n) for n in names if os.path.isfile(os.path.join(refs, n))
+    ]
+
+
+def request_record(spec):
+    """What a request resolved to: the files it was read from, and its config.
+
+    Returns a JSON-serialisable dict with ``files`` (the :func:`full_status` of
+    every file the weights identity depends on, including a hub cache's
+    ``refs/``, so that a new revision is noticed) and ``config`` (the
+    architecture's config, with the bundled file holding it, if any).
+    """
+    paths = [p for p in spec.identity if isinstance(p, str) and os.path.isfile(p)]
+    if spec.checkpoint is not None:
+        paths.append(spec.checkpoint)
+    for p in list(paths):
+        paths.extend(_hub_refs(p))
+    files = [full_status(p) for p in dict.fromkeys(paths)]
+    config = None
+    if spec.kind in ("random", "file", "tag"):
+        text = config_identity(spec.model_name)
+        path = config_file(spec.model_name, text)
+        config = {
+            "arch": spec.model_name,
+            "json": text,
+            "file": None if path is None else full_status(path),
+        }
+    return {"files": files, "config": config}
+
+
+def request_is_current(record):
+    """Whether the files and config of a :func:`request_record` are unchanged."""
+    import sys
+
+    try:
+        for status in record["files"]:
+            if full_status(status[0]) != status:
+                return False
+        config = record["config"]
+        if config is None:
+            return True
+        if "open_clip" in sys.modules:
+            # Configs may have been registered in this process: compare them.
+            from .models import register_bundled_configs
+
+            register_bundled_configs()
+            return config_identity(config["arch"]) == config["json"]
+        status = config["file"]
+        return status is not None and full_status(status[0]) == status
+    except (OSError, KeyError, TypeError, IndexError, ValueError):
+        return False
