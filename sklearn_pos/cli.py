@@ -11,6 +11,9 @@ Run ``sklearn-pos --help`` (or ``python -m sklearn_pos --help``). Two commands:
     Classify a folder of images (one subfolder per class) with CLIP, with and
     without projecting the image embeddings onto a saved subspace, and print
     both accuracies.
+``cache``
+    Show the size of an embedding store (the ``cache/`` folder of ``fit``, or
+    any ``memory=`` folder of :class:`~sklearn_pos.CLIPEmbedder`), or clear it.
 
 :func:`main` is the entry point; it returns the exit status instead of
 exiting, so it can be called from Python too.
@@ -22,6 +25,7 @@ import re
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
@@ -71,8 +75,11 @@ al., "Parts of Speech-Grounded Subspaces in Vision-Language Models" (NeurIPS
   zero-shot  classify a folder of images with CLIP, once as is and once with
              the image embeddings projected onto a saved subspace (the noun
              subspace by default), and print both accuracies.
+  cache      show how many embeddings a store holds and its size on disk (the
+             cache/ folder of fit, or a CLIPEmbedder memory= folder), or clear it.
 
-Options of each command: "%(prog)s fit --help", "%(prog)s zero-shot --help"."""
+Options of each command: "%(prog)s fit --help", "%(prog)s zero-shot --help",
+"%(prog)s cache --help"."""
 
 _EPILOG = """\
 examples:
@@ -130,6 +137,25 @@ def _positive_int(text):
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _seed(text):
+    value = _non_negative_int(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer below 2**32, got {value}"
+        )
     return value
 
 
@@ -196,7 +222,7 @@ def _add_runtime_options(parser, *, model_default):
     if model_default:
         group.add_argument(
             "--seed",
-            type=int,
+            type=_seed,
             default=0,
             help="seed of the random weights (--pretrained none) and of every "
             "random choice (vocabulary subsample, plotted points)",
@@ -204,7 +230,7 @@ def _add_runtime_options(parser, *, model_default):
     else:
         group.add_argument(
             "--seed",
-            type=int,
+            type=_seed,
             default=None,
             help="seed of the random weights (--pretrained none; default: the seed "
             "the subspaces were fitted with)",
@@ -410,12 +436,46 @@ def build_parser(prog=None):
     )
     shot.add_argument(
         "--num-workers",
-        type=int,
+        type=_non_negative_int,
         default=None,
         metavar="N",
         help="processes decoding images (default: up to 4)",
     )
     _add_runtime_options(shot, model_default=False)
+
+    cache = commands.add_parser(
+        "cache",
+        help="show the size of an embedding store, or clear it",
+        formatter_class=_Formatter,
+        description=textwrap.dedent(f"""\
+            Show what an embedding store holds: one row per model and modality,
+            with its number of stored embeddings and its size on disk. The store
+            is the {CACHE_DIR}/ folder that 'fit' writes in its --output-dir, or
+            any folder given as CLIPEmbedder(memory=...). --clear removes the
+            stored embeddings (and nothing else in the folder); they are
+            encoded again when next needed.
+            """),
+        epilog=textwrap.dedent(f"""\
+            examples:
+              %(prog)s sklearn_pos_output/{CACHE_DIR}
+              %(prog)s ~/.cache/sklearn_pos --clear"""),
+    )
+    cache.add_argument(
+        "location",
+        nargs="?",
+        default=f"sklearn_pos_output/{CACHE_DIR}",
+        metavar="DIR",
+        help="the store's folder (default: %(default)s)",
+    )
+    action = cache.add_mutually_exclusive_group()
+    action.add_argument(
+        "--info",
+        action="store_true",
+        help="print the entries and sizes (what the command does by default)",
+    )
+    action.add_argument(
+        "--clear", action="store_true", help="remove every stored embedding"
+    )
     return parser
 
 
@@ -484,7 +544,7 @@ def _weights_message(model, pretrained, exc):
 
 def _load_embedder(args, model, pretrained, modality, memory=None, num_workers=None):
     """A fitted CLIPEmbedder with its model loaded, or a CommandError."""
-    from .embedding import CLIPEmbedder, WeightsUnavailableError
+    from .embedding import CLIPEmbedder
 
     embedder = CLIPEmbedder(
         model,
@@ -498,13 +558,8 @@ def _load_embedder(args, model, pretrained, modality, memory=None, num_workers=N
         random_state=args.seed,
         verbose=not args.no_progress,
     )
-    try:
+    with _model_errors(model, pretrained):
         embedder.get_model()
-    except WeightsUnavailableError as exc:
-        shown = "none" if pretrained is None else pretrained
-        raise CommandError(_weights_message(model, shown, exc), EXIT_WEIGHTS) from None
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        raise CommandError(f"cannot load the model: {exc}") from None
     return embedder
 
 
@@ -541,6 +596,13 @@ def _vocabulary(size, theme, seed):
     except ValueError as exc:
         raise CommandError(f"--vocabulary-size {size}: {exc}") from None
     categories, counts = np.unique(labels, return_counts=True)
+    if counts.min() < 2:
+        thin = categories[counts < 2].tolist()
+        raise CommandError(
+            f"--vocabulary-size {size} is too small: it keeps a single word of "
+            f"{thin}, too few for a subspace to describe. Use a larger size, e.g. "
+            f"{2 * size}, or leave it out to use all {n_wordnet:,} words."
+        )
     meta = {
         "source": "wordnet" + ("+artists" if theme == "artists" else ""),
         "wordnet_size": n_wordnet,
@@ -622,32 +684,110 @@ def _write_plots(out_dir, pos, E, y, table, order, args):
 # ---------------------------------------------------------------------------
 
 
+def _check_model_name(model):
+    """Reject an unknown ``--model`` at once, without importing torch."""
+    from ._clip.weights import architectures_on_disk, model_name_problem
+
+    problem = model_name_problem(model, architectures_on_disk())
+    if problem is not None:
+        raise CommandError(
+            "--model: "
+            + problem.replace("model_name=", "model ").replace(
+                "pretrained=", "--pretrained "
+            )
+        )
+
+
+def _output_dir(path):
+    """``--output-dir`` created and writable, with a usable ``cache/`` in it."""
+    out_dir = Path(path)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".sklearn-pos-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CommandError(
+            f"--output-dir {out_dir} cannot be used: {exc.strerror or exc}. Give a "
+            "folder you can write to (it is created if missing)."
+        ) from None
+    cache = out_dir / CACHE_DIR
+    if cache.exists() and not cache.is_dir():
+        raise CommandError(
+            f"{cache} exists and is not a folder: fit keeps the word embeddings "
+            "there. Move that file away, or choose another --output-dir."
+        )
+    return out_dir
+
+
+def _check_output_file(option, path):
+    """Fail before any work if ``path`` cannot be written as a file."""
+    if path is None:
+        return
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise CommandError(f"{option} {path} is a folder; give a file name.")
+    if not parent.is_dir():
+        raise CommandError(
+            f"{option} {path}: the folder {parent} does not exist; create it first."
+        )
+    if not os.access(parent, os.W_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        raise CommandError(f"{option} {path} cannot be written (permission denied).")
+
+
+@contextmanager
+def _model_errors(model, pretrained):
+    """Turn the errors of loading a model into one message for the user."""
+    from ._clip import WeightsUnavailableError
+
+    try:
+        yield
+    except WeightsUnavailableError as exc:
+        shown = "none" if pretrained is None else pretrained
+        raise CommandError(_weights_message(model, shown, exc), EXIT_WEIGHTS) from None
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        raise CommandError(f"cannot load the model: {exc}") from None
+
+
 def _run_fit(args):
     import joblib
     import numpy as np
 
     from . import __version__
     from .decomposition import PartOfSpeechComponentAnalysis
+    from .embedding import CLIPEmbedder
     from .metrics import class_invariance
 
+    # Everything the user gave is checked before a model is loaded (or torch
+    # imported), so that a mistake fails in a second, not after the encoding.
     pretrained = _pretrained_value(args.pretrained)
-    out_dir = Path(args.output_dir)
+    _check_model_name(args.model)
+    out_dir = _output_dir(args.output_dir)
     words, y, vocab_meta = _vocabulary(args.vocabulary_size, args.theme, args.seed)
     if args.target not in vocab_meta["counts"]:
         raise CommandError(
             f"--target {args.target!r} is not a category of the vocabulary; choose "
             f"one of {_display_order(vocab_meta['counts'])}."
         )
-    _info(f"Loading {_describe_weights(args.model, pretrained)} ...")
-    embedder = _load_embedder(
-        args, args.model, pretrained, "text", memory=out_dir / CACHE_DIR
+    embedder = CLIPEmbedder(
+        args.model,
+        pretrained,
+        modality="text",
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        memory=out_dir / CACHE_DIR,
+        random_state=args.seed,
+        verbose=not args.no_progress,
     )
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CommandError(f"cannot create --output-dir {out_dir}: {exc}") from None
-    loaded = embedder.get_model()
-    d = loaded.embed_dim
+    _info(f"Embedding words with {_describe_weights(args.model, pretrained)} ...")
+    with _model_errors(args.model, pretrained):
+        # One word gives the width; served from the store when it holds the
+        # word, in which case neither torch nor the model is loaded.
+        d = embedder.transform(list(words[:1])).shape[1]
     k = args.n_components
     if k is None:
         k = 64 if d >= 256 else max(2, d // 4)
@@ -660,9 +800,13 @@ def _run_fit(args):
     counts = ", ".join(
         f"{vocab_meta['counts'][c]:,} {c}" for c in _display_order(vocab_meta["counts"])
     )
-    _info(f"Encoding {len(words):,} words ({counts}) on {loaded.device} ...")
+    _info(
+        f"Embedding {len(words):,} words ({counts}); stored embeddings are reused "
+        f"from {out_dir / CACHE_DIR} ..."
+    )
     start = time.perf_counter()
-    E = embedder.transform(list(words))
+    with _model_errors(args.model, pretrained):
+        E = embedder.transform(list(words))
     encode_s = time.perf_counter() - start
     pos = PartOfSpeechComponentAnalysis(
         n_components=k, lam=args.lam, geometry=args.geometry, target=args.target
@@ -750,13 +894,24 @@ def _load_bundle(path):
             f"--subspaces {path}: no such file. Create it with 'sklearn-pos fit' "
             f"(it is {SUBSPACES_FILE} in the --output-dir)."
         )
+    written_by = (
+        f"Give the {SUBSPACES_FILE} file that 'sklearn-pos fit' writes in its "
+        "--output-dir."
+    )
+    if path.stat().st_size == 0:
+        raise CommandError(f"--subspaces {path} is empty. {written_by}")
     try:
         bundle = joblib.load(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file
-        raise CommandError(f"--subspaces {path} could not be read: {exc}") from None
+        reason = str(exc) or "the file is truncated or damaged"
+        raise CommandError(
+            f"--subspaces {path} could not be read as a joblib file "
+            f"({type(exc).__name__}: {reason}). {written_by}"
+        ) from None
     if not isinstance(bundle, dict) or "estimator" not in bundle:
         raise CommandError(
-            f"--subspaces {path} is not a file written by 'sklearn-pos fit'."
+            f"--subspaces {path} holds a {type(bundle).__name__}, not the "
+            f"subspaces saved by 'sklearn-pos fit'. {written_by}"
         )
     return bundle
 
@@ -813,6 +968,10 @@ def _run_zero_shot(args):
             f"{_display_order(fitted.classes_)}."
         )
     pos = _projection_onto(fitted, target)
+    if pretrained is None or not str(pretrained).startswith(("hf-hub:", "local-dir:")):
+        _check_model_name(model)
+    _check_output_file("--output", args.output)
+    _check_output_file("--predictions", args.predictions)
     paths, names = _image_folder(args.images)
     class_names = sorted(set(names))
     y = np.asarray(names)
@@ -874,6 +1033,42 @@ def _run_zero_shot(args):
     return EXIT_OK
 
 
+def _run_cache(args):
+    from .store import STORE_DIRNAME, clear_store, store_info
+
+    location = Path(args.location).expanduser()
+    if not location.is_dir():
+        raise CommandError(
+            f"{location} is not a folder. Give the folder of an embedding store: the "
+            f"{CACHE_DIR}/ folder in the --output-dir of 'fit', or a CLIPEmbedder "
+            "memory= folder."
+        )
+    if not (location / STORE_DIRNAME).is_dir():
+        print(f"{location}: no stored embeddings.")
+        return EXIT_OK
+    try:
+        if args.clear:
+            n = clear_store(location)
+            print(f"{location}: removed {n:,} stored embeddings.")
+            return EXIT_OK
+        info = store_info(location)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    total = int(info["size_bytes"].sum())
+    print(
+        f"{location}: {int(info['n_entries'].sum()):,} stored embeddings, "
+        f"{total / 2**20:.1f} MiB, {len(info)} model(s)"
+    )
+    if len(info):
+        shown = info.assign(size_MiB=info["size_bytes"] / 2**20).drop(
+            columns="size_bytes"
+        )
+        shown["namespace"] = shown["namespace"].str[:12]
+        print()
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------
@@ -923,7 +1118,9 @@ def main(argv=None):
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    run = _run_fit if args.command == "fit" else _run_zero_shot
+    run = {"fit": _run_fit, "zero-shot": _run_zero_shot, "cache": _run_cache}[
+        args.command
+    ]
     try:
         return run(args)
     except CommandError as exc:

@@ -145,6 +145,14 @@ def _check_images(items):
 
 def _unique(items, modality):
     """Distinct inputs, the row of each one's first occurrence, and the inverse map."""
+    if modality == "text":  # one pass in C-level loops: texts are their own key
+        index = {}
+        inverse = np.fromiter(
+            (index.setdefault(t, len(index)) for t in items), np.intp, len(items)
+        )
+        first = np.empty(len(index), dtype=np.intp)
+        first[inverse[::-1]] = np.arange(len(items) - 1, -1, -1)
+        return list(index), first.tolist(), inverse
     seen = {}
     uniq, first_rows = [], []
     inverse = np.empty(len(items), dtype=np.intp)
@@ -581,7 +589,7 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         from .store import identity_digest, open_store
 
         store = open_store(self.memory)
-        item_keys = [keys.store_item_key(x, self.modality) for x in uniq]
+        item_keys = keys.store_item_keys(uniq, self.modality)
         known = [i for i, k in enumerate(item_keys) if k is not None]
         # A rerun whose request was recorded, with its weights files unchanged,
         # is served without importing torch or building the model.

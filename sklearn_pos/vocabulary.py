@@ -27,6 +27,7 @@ tuned.
 """
 
 import copy
+import hashlib
 import threading
 from collections import OrderedDict
 from numbers import Integral, Real
@@ -89,15 +90,60 @@ def _recall(cache, key):
 
 
 def _embedder_key(embedder):
-    """A content key of the embedder's configuration, or None if it has none."""
+    """A key of what the embedder computes, or None if it cannot be keyed.
+
+    For a :class:`~sklearn_pos.CLIPEmbedder`, its parameters and the identity of
+    its weights by content (:meth:`~sklearn_pos.CLIPEmbedder.identity`), so that
+    a checkpoint rewritten in place is a new key. For any other object, the
+    whole object, fitted state included: two ``CountVectorizer`` with equal
+    parameters fitted on different corpora are two keys.
+    """
+    from .embedding import CLIPEmbedder
+
     try:
-        if isinstance(embedder, BaseEstimator):
+        if isinstance(embedder, CLIPEmbedder):
             return joblib.hash(
-                (type(embedder).__qualname__, embedder.get_params(deep=True))
+                (
+                    type(embedder).__qualname__,
+                    embedder.get_params(deep=True),
+                    embedder.identity(),
+                )
             )
         return joblib.hash(embedder)
-    except Exception:  # unpicklable: no caching
+    except Exception:  # unpicklable, or no identity: no caching
         return None
+
+
+def _digest(values):
+    """Fast content digest of words (or labels), order-sensitive and unambiguous.
+
+    A few milliseconds for the 141,445 WordNet words, where pickling them for
+    ``joblib.hash`` takes half a second: every grid-search candidate pays it.
+    """
+    arr = np.asarray(values)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{arr.dtype.kind}{arr.shape}".encode())
+    if arr.dtype.kind in "OUS":
+        texts = [str(v) for v in arr.ravel().tolist()]
+        h.update(np.fromiter(map(len, texts), np.int64, len(texts)).tobytes())
+        h.update("\0".join(texts).encode("utf-8", "surrogatepass"))
+    else:
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def _check_words(data):
+    """The words of a vocabulary as a list of str; missing or non-text rows fail."""
+    words = data.tolist()
+    bad = [i for i, w in enumerate(words) if not isinstance(w, str)]
+    if bad:
+        shown = ", ".join(f"row {i}: {words[i]!r}" for i in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(
+            f"The vocabulary has {len(bad)} word(s) that are not text ({shown}"
+            f"{more}); drop or fill them (e.g. with pandas dropna) before fitting."
+        )
+    return words
 
 
 def _split_vocabulary(vocabulary):
@@ -305,7 +351,7 @@ class VocabularyPartOfSpeechAnalysis(
         except ValueError as exc:
             raise ValueError(f"vocabulary_size={self.vocabulary_size}: {exc}") from None
 
-    def _vocabulary_embeddings(self):
+    def _vocabulary_embeddings(self, X_width=None):
         """``(embeddings, labels, key)`` of the vocabulary, embedded at most once."""
         data, labels = _split_vocabulary(self.vocabulary)
         labels = np.asarray(labels)
@@ -316,9 +362,10 @@ class VocabularyPartOfSpeechAnalysis(
                 "one label (part of speech) per word."
             )
         data, labels = self._subset(data, labels)
+        self._check_before_embedding(labels, X_width)
         if data.ndim == 2 and data.dtype.kind in "fiu":
             E = data
-            key = ("embeddings", joblib.hash((E, labels)))
+            key = ("embeddings", _digest(E), _digest(labels))
             return E, labels, key
         if data.ndim != 1 or data.dtype.kind not in "OUS":
             raise ValueError(
@@ -333,11 +380,11 @@ class VocabularyPartOfSpeechAnalysis(
                 "modality='text')) with the model that embeds the images; or pass "
                 "the vocabulary as (embeddings, labels)."
             )
-        words = [str(w) for w in data]
+        words = _check_words(data)
         embedder_key = _embedder_key(self.text_embedder)
         key = None
         if embedder_key is not None:
-            key = ("words", embedder_key, joblib.hash((words, labels)))
+            key = ("words", embedder_key, _digest(words), _digest(labels))
             cached = _recall(_EMBEDDINGS, key)
             if cached is not None:
                 return cached[0], cached[1], key
@@ -348,6 +395,31 @@ class VocabularyPartOfSpeechAnalysis(
         E.flags.writeable = labels.flags.writeable = False
         _remember(_EMBEDDINGS, key, (E, labels), _MAX_VOCABULARIES)
         return E, labels, key
+
+    def _check_before_embedding(self, labels, X_width):
+        """Fail on parameters that cannot fit, before the vocabulary is embedded."""
+        categories = np.unique(labels)
+        if len(categories) < 2:
+            raise ValueError(
+                f"The vocabulary has {len(categories)} category "
+                f"({categories.tolist()}); the subspaces need at least two parts "
+                "of speech to tell apart."
+            )
+        if self.target not in set(categories.tolist()):
+            raise ValueError(
+                f"target={self.target!r} is not one of the categories of the "
+                f"vocabulary {categories.tolist()}; choose one of them."
+            )
+        if (
+            X_width is not None
+            and self.n_components is not None
+            and self.n_components > X_width
+        ):
+            raise ValueError(
+                f"n_components={self.n_components} must be at most the width of "
+                f"the embeddings ({X_width}); use n_components=None to keep all of "
+                "them."
+            )
 
     def _fit_subspace(self, E, labels, key):
         params = dict(
@@ -393,7 +465,7 @@ class VocabularyPartOfSpeechAnalysis(
         """
         if X is not None:
             X = validate_data(self, X, dtype=[np.float64, np.float32])
-        E, labels, key = self._vocabulary_embeddings()
+        E, labels, key = self._vocabulary_embeddings(None if X is None else X.shape[1])
         if X is not None and X.shape[1] != E.shape[1]:
             raise ValueError(
                 f"X has {X.shape[1]} features but the vocabulary embeddings have "

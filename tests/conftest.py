@@ -18,6 +18,7 @@ import pytest
 
 TINY_MODEL_NAME = "sklearn-pos-tiny"
 
+
 @pytest.fixture
 def tiny_clip_kwargs():
     """CLIPEmbedder arguments for the bundled tiny model (no download, CPU)."""

@@ -124,7 +124,7 @@ def test_fit_writes_the_estimator_table_and_figures(fitted):
         assert f"figure: {out / name}" in result.stdout
     assert any((out / "cache").rglob("*")), "the embedding cache is empty"
     # Progress and status go to stderr, the results to stdout.
-    assert "Encoding 1,500 words" in result.stderr
+    assert "Embedding 1,500 words" in result.stderr
 
 
 def test_fit_table_is_the_class_invariance_of_the_saved_estimator(fitted):
@@ -352,7 +352,7 @@ def test_offline_weights_fail_fast_with_advice(tmp_path):
     assert "--pretrained /path/to/checkpoint.pt" in message
     assert "ViT-B-32-quickgelu" in message
     assert "--pretrained none" in message
-    assert not out.exists()
+    assert not (out / "pos_subspaces.joblib").exists()
     assert result.stdout == ""
 
 
@@ -433,6 +433,10 @@ def test_help_does_not_load_torch():
         (["fit", "--lam", "2"], "expected a number in [0, 1]"),
         (["fit", "--geometry", "curved"], "invalid choice"),
         (["fit", "-k", "0"], "expected a positive integer"),
+        (["fit", "--seed", "-1"], "expected an integer >= 0, got -1"),
+        (["fit", "--seed", str(2**32)], "expected an integer below 2**32"),
+        (["zero-shot", "--num-workers", "-2"], "expected an integer >= 0"),
+        (["cache", "--info", "--clear"], "not allowed with argument"),
     ],
 )
 def test_invalid_options_exit_2(args, message, capsys):
@@ -457,7 +461,7 @@ def test_invalid_options_exit_2(args, message, capsys):
         ),
         (
             ["fit", "--model", "ViT-B-33", "--pretrained", "none"],
-            "Unknown open_clip model_name='ViT-B-33'",
+            "--model: Unknown open_clip model 'ViT-B-33'",
         ),
         (
             ["fit", "--pretrained", "nowhere/ckpt.pt"],
@@ -510,3 +514,160 @@ def test_console_script():
     result = run_cli("--help", command=[shutil.which("sklearn-pos")])
     assert result.returncode == 0
     assert result.stdout.startswith("usage: sklearn-pos")
+
+
+def _timed_subprocess(code, timeout=240):
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=timeout,
+    )
+
+
+def test_warm_rerun_with_other_settings_does_not_import_torch(fitted):
+    out, first = fitted
+    assert first.returncode == 0, first.stderr
+    args = [
+        "fit", *TINY, "--vocabulary-size", "1500", "--output-dir", str(out),
+        "--no-progress", "-k", "5", "--lam", "0.2", "--geometry", "euclidean",
+    ]  # fmt: skip
+    code = (
+        "import sys\n"
+        "from sklearn_pos.cli import main\n"
+        f"status = main({args!r})\n"
+        "print('TORCH', 'torch' in sys.modules, 'open_clip' in sys.modules, status)\n"
+    )
+    result = _timed_subprocess(code)
+    assert result.returncode == 0, result.stderr
+    assert "TORCH False False 0" in result.stdout, result.stdout + result.stderr
+    pos = joblib.load(out / "pos_subspaces.joblib")["estimator"]
+    assert (pos.n_components_, pos.lam, pos.geometry) == (5, 0.2, "euclidean")
+
+
+@pytest.mark.parametrize("where", ["output-dir", "cache"])
+def test_unusable_output_fails_before_loading_anything(where, tmp_path, capsys):
+    if where == "output-dir":
+        out = tmp_path / "a-file"
+        out.write_text("x")
+        message = f"--output-dir {out} cannot be used"
+    else:
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "cache").write_text("x")
+        message = "cache exists and is not a folder"
+    code = (
+        "import sys\n"
+        "from sklearn_pos.cli import main\n"
+        f"status = main(['fit', *{TINY!r}, '--output-dir', {str(out)!r}])\n"
+        "print('STATUS', status, 'torch' in sys.modules)\n"
+    )
+    result = _timed_subprocess(code)
+    assert "STATUS 2 False" in result.stdout, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_model_fails_without_importing_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "from sklearn_pos.cli import main\n"
+        "status = main(['fit', '--model', 'ViT-B-33', '--output-dir', "
+        f"{str(tmp_path)!r}])\n"
+        "print('STATUS', status, 'torch' in sys.modules)\n"
+    )
+    result = _timed_subprocess(code)
+    assert "STATUS 2 False" in result.stdout, result.stdout + result.stderr
+    assert "Did you mean one of ['ViT-B-32'" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--output", "--predictions"])
+def test_zero_shot_checks_its_outputs_before_encoding(
+    option, fitted, image_folder, tmp_path, capsys
+):
+    out, _ = fitted
+    status = main(
+        [
+            "zero-shot",
+            "--subspaces",
+            str(out / "pos_subspaces.joblib"),
+            "--images",
+            str(image_folder.root),
+            "--device",
+            "cpu",
+            option,
+            str(tmp_path / "missing-folder" / "table.csv"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"{option} {tmp_path / 'missing-folder' / 'table.csv'}" in err
+    assert "does not exist" in err
+    status = main(
+        [
+            "zero-shot",
+            "--subspaces",
+            str(out / "pos_subspaces.joblib"),
+            "--images",
+            str(image_folder.root),
+            option,
+            str(tmp_path),
+        ]
+    )
+    assert status == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "is empty"),
+        (b"not a joblib file at all", "could not be read as a joblib file"),
+        (None, "holds a list, not the subspaces"),
+    ],
+)
+def test_unreadable_subspaces_file_says_what_it_is(content, message, tmp_path, capsys):
+    path = tmp_path / "bad.joblib"
+    if content is None:
+        joblib.dump([1, 2, 3], path)
+    else:
+        path.write_bytes(content)
+    status = main(["zero-shot", "--subspaces", str(path), "--images", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err and str(path) in err
+    assert "Give the pos_subspaces.joblib file" in err
+    assert "Traceback" not in err
+
+
+def test_vocabulary_size_keeping_one_word_of_a_category_is_refused(tmp_path, capsys):
+    # 20 words keep a single adverb (its share is 2.8%): no spread to describe
+    status = main(["fit", *TINY, "--vocabulary-size", "20", "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "--vocabulary-size 20 is too small" in err
+    assert "'adv'" in err
+
+
+def test_cache_command_shows_and_clears_the_store(fitted, tmp_path, capsys):
+    out, first = fitted
+    assert first.returncode == 0, first.stderr
+    store = tmp_path / "store"
+    shutil.copytree(out / "cache", store)
+    from sklearn_pos.store import store_info
+
+    n = int(store_info(store)["n_entries"].sum())
+    assert n >= 1500  # the fit's words, and what other tests embedded there
+    assert main(["cache", str(store)]) == 0
+    shown = capsys.readouterr().out
+    assert f"{store}: {n:,} stored embeddings" in shown
+    assert "sklearn-pos-tiny" in shown and "text" in shown
+    assert main(["cache", str(store), "--info"]) == 0
+    assert capsys.readouterr().out == shown
+    assert main(["cache", str(store), "--clear"]) == 0
+    assert f"removed {n:,} stored embeddings" in capsys.readouterr().out
+    assert main(["cache", str(store)]) == 0
+    assert "0 stored embeddings" in capsys.readouterr().out
+    assert main(["cache", str(tmp_path / "nowhere")]) == 2
+    assert "is not a folder" in capsys.readouterr().err

@@ -615,3 +615,16 @@ def test_make_image_folder_errors(tmp_path, params, match):
 
     with pytest.raises(ValueError, match=match):
         make_image_folder(tmp_path, **params)
+
+
+def test_stratified_subset_never_drops_a_rare_label():
+    from sklearn_pos.datasets import stratified_subset
+
+    labels = np.repeat(["noun", "adj", "verb", "adv"], [1122, 180, 73, 39])
+    rows = np.arange(len(labels))
+    with pytest.raises(
+        ValueError, match=r"keeps no row of labels \['adv'\].*at least 37"
+    ):
+        stratified_subset(rows, labels, 8, random_state=0)
+    _, kept = stratified_subset(rows, labels, 37, random_state=0)
+    assert set(kept) == {"noun", "adj", "verb", "adv"}

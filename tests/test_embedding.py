@@ -853,8 +853,8 @@ def test_memory_cache_skips_the_model(
     monkeypatch.setattr(
         _clip,
         "encode_texts",
-        lambda loaded, texts, **k: encoded.append(list(texts)) or real_t(
-            loaded, texts, **k
+        lambda loaded, texts, **k: (
+            encoded.append(list(texts)) or real_t(loaded, texts, **k)
         ),
     )
     more = clone(emb).transform(list(TEXTS) + ["an unseen text"])
@@ -889,8 +889,9 @@ def test_store_follows_content_not_names_or_mtimes(
     monkeypatch.setattr(
         _clip,
         "encode_images",
-        lambda loaded, items, *a, **k: encoded.append(len(items))
-        or real(loaded, items, *a, **k),
+        lambda loaded, items, *a, **k: (
+            encoded.append(len(items)) or real(loaded, items, *a, **k)
+        ),
     )
     img = CLIPEmbedder(
         modality="image", memory=tmp_path / "store", num_workers=0, **tiny_clip_kwargs
@@ -931,8 +932,8 @@ def test_grid_search_encodes_each_item_once(tiny_clip_kwargs, tmp_path, monkeypa
     monkeypatch.setattr(
         _clip,
         "encode_texts",
-        lambda loaded, texts, **k: encoded.append(len(texts)) or real(
-            loaded, texts, **k
+        lambda loaded, texts, **k: (
+            encoded.append(len(texts)) or real(loaded, texts, **k)
         ),
     )
     words = [f"word number {i}" for i in range(60)]
@@ -986,9 +987,7 @@ def test_a_warm_store_serves_a_new_process_without_torch(tmp_path):
     warm_torch, warm = _warm_run(tmp_path / "store")
     assert cold_torch and not warm_torch
     np.testing.assert_array_equal(warm, cold)
-    np.testing.assert_array_equal(
-        warm, tiny().transform(["dog", "cat", "a red car"])
-    )
+    np.testing.assert_array_equal(warm, tiny().transform(["dog", "cat", "a red car"]))
 
 
 def test_a_checkpoint_rewritten_in_place_is_never_served_stale(tmp_path):

@@ -429,12 +429,127 @@ def test_step_projects_onto_any_vocabulary_category(output):
         np.testing.assert_array_equal(
             step.project(X, subspace=other, output="coordinates"), direct.transform(X)
         )
-    np.testing.assert_array_equal(
-        step.tangent_vectors(X), step.pos_.tangent_vectors(X)
-    )
+    np.testing.assert_array_equal(step.tangent_vectors(X), step.pos_.tangent_vectors(X))
     with pytest.raises(ValueError, match=r"subspace='adv' is not one of"):
         step.project(X, subspace="adv")
     with pytest.raises(ValueError, match="features"):
         step.tangent_vectors(X[:, :3])
     with pytest.raises(NotFittedError):
         clone(step).project(X)
+
+
+# --------------------------------------------------------------------------- #
+# What the in-process vocabulary cache keys on
+# --------------------------------------------------------------------------- #
+def _char_counter(corpus):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(analyzer="char").fit(corpus)
+
+
+def test_vocabulary_cache_keys_on_the_fitted_state_of_the_embedder():
+    words = ["abc", "bcd", "cde", "def", "aef", "fab"] * 3
+    labels = np.repeat(["noun", "adj", "verb"], 6)
+    # equal parameters, fitted on different corpora: different embeddings
+    first = _char_counter(["abcdef"])
+    second = _char_counter(["fedcbx"])
+    assert first.get_params() == second.get_params()
+    step = VocabularyPartOfSpeechAnalysis((words, labels), n_components=2)
+    # (set after clone: clone would unfit them)
+    a = clone(step).set_params(text_embedder=first).fit(None).pos_
+    b = clone(step).set_params(text_embedder=second).fit(None).pos_
+    clear_vocabulary_cache()
+    want = clone(step).set_params(text_embedder=second).fit(None).pos_
+    np.testing.assert_allclose(b.mean_, want.mean_)
+    assert not np.allclose(a.mean_, b.mean_)
+
+
+def test_vocabulary_cache_keys_on_the_weights_content(tmp_path, tiny_clip_kwargs):
+    torch = pytest.importorskip("torch")
+    from sklearn_pos.embedding import CLIPEmbedder, clear_model_cache
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "w.pt", tmp_path / "b" / "w.pt"
+    for seed, path in ((0, first), (1, second)):
+        model = CLIPEmbedder(**{**tiny_clip_kwargs, "random_state": seed})
+        torch.save(model.get_model().model.state_dict(), path)
+    ckpt = tmp_path / "w.pt"
+    ckpt.write_bytes(first.read_bytes())
+    words, labels = (
+        ["cat", "dog", "red", "big", "run", "eat"],
+        np.repeat(["noun", "adj", "verb"], 2),
+    )
+    embedder = CLIPEmbedder(**{**tiny_clip_kwargs, "pretrained": str(ckpt)})
+    step = VocabularyPartOfSpeechAnalysis(
+        (words, labels), text_embedder=embedder, n_components=1
+    )
+    before = clone(step).fit(None).pos_.mean_
+    st = ckpt.stat()
+    ckpt.write_bytes(second.read_bytes())  # overwritten in place, same size
+    import os
+
+    os.utime(ckpt, ns=(st.st_atime_ns, st.st_mtime_ns))
+    clear_model_cache()
+    after = clone(step).fit(None).pos_.mean_
+    clear_vocabulary_cache()
+    clear_model_cache()
+    want = (
+        clone(step)
+        .set_params(
+            text_embedder=CLIPEmbedder(
+                **{**tiny_clip_kwargs, "pretrained": str(second)}
+            )
+        )
+        .fit(None)
+        .pos_.mean_
+    )
+    np.testing.assert_allclose(after, want, atol=1e-6)
+    assert not np.allclose(before, after)
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_missing_words_are_refused_naming_their_rows(missing):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    words = ["cat", "dog", missing, "red", "run", "eat"]
+    labels = np.repeat(["noun", "adj", "verb"], 2)
+    step = VocabularyPartOfSpeechAnalysis(
+        (np.array(words, dtype=object), labels),
+        text_embedder=CountVectorizer(analyzer="char"),
+    )
+    with pytest.raises(ValueError, match=r"1 word\(s\) that are not text \(row 2: "):
+        step.fit(None)
+
+
+def test_a_subset_too_small_for_a_rare_category_is_refused():
+    rng = np.random.RandomState(0)
+    E, labels = _vocabulary(rng, n_per_class=40)
+    keep = np.r_[0:40, 40:80, 80:83]  # 'verb' is rare: 3 of 83 rows
+    step = VocabularyPartOfSpeechAnalysis(
+        (E[keep], labels[keep]), n_components=2, vocabulary_size=6
+    )
+    with pytest.raises(ValueError, match=r"keeps no row of labels \['verb'\]"):
+        step.fit(None)
+
+
+def test_parameters_are_checked_before_the_vocabulary_is_embedded():
+    calls = []
+
+    class Recording:
+        def transform(self, texts):
+            calls.append(len(texts))
+            return np.ones((len(texts), 4))
+
+    words = np.array(["cat", "dog", "red", "big", "run", "eat"])
+    labels = np.repeat(["noun", "adj", "verb"], 2)
+    step = VocabularyPartOfSpeechAnalysis(
+        (words, labels), text_embedder=Recording(), n_components=9
+    )
+    with pytest.raises(ValueError, match=r"n_components=9 must be at most the width"):
+        step.fit(np.ones((2, 4)))
+    with pytest.raises(ValueError, match="target='pronoun' is not one of"):
+        step.set_params(n_components=2, target="pronoun").fit(np.ones((2, 4)))
+    with pytest.raises(ValueError, match="at least two parts of speech"):
+        step.set_params(vocabulary=(words, ["noun"] * 6), target="noun").fit(None)
+    assert calls == []

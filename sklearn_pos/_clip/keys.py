@@ -150,6 +150,21 @@ def weights_content(spec):
     return [file_digest(p) for p in paths]
 
 
+def store_item_keys(items, modality):
+    """:func:`store_item_key` of every item (texts in one fast pass)."""
+    if modality == "text":
+        from ..store import KEY_BYTES
+
+        blake2b = hashlib.blake2b
+        return [
+            blake2b(
+                b"text\0" + t.encode("utf-8", "surrogatepass"), digest_size=KEY_BYTES
+            ).digest()
+            for t in items
+        ]
+    return [store_item_key(item, modality) for item in items]
+
+
 def store_item_key(item, modality):
     """The embedding-store key of one input, or ``None`` when it cannot be read.
 
@@ -243,7 +258,7 @@ def weights_request(model_name, pretrained, random_state):
     return request
 
 
-def _config_folders():
+def config_folders():
     """Where architecture configs come from: sklearn_pos's, then open_clip's."""
     import importlib.util
 
@@ -264,7 +279,7 @@ def config_file(arch, config_json):
     differs from the file: then only a process that has open_clip imported can
     check it (:func:`request_is_current`).
     """
-    for folder in _config_folders():
+    for folder in config_folders():
         path = os.path.join(folder, f"{arch}.json")
         try:
             with open(path, encoding="utf-8") as f:

@@ -97,29 +97,52 @@ def normalize_tag(tag):
     return tag.lower().replace("-", "_")
 
 
+def architectures_on_disk():
+    """Architecture names of the config files shipped with sklearn_pos and open_clip.
+
+    Found without importing open_clip (nor torch), so that a command can reject
+    an unknown name at once; configs registered at run time are not listed.
+    """
+    names = set()
+    for folder in keys.config_folders():
+        try:
+            names.update(p.stem for p in Path(folder).glob("*.json"))
+        except OSError:
+            continue
+    return sorted(names)
+
+
+def model_name_problem(model_name, known):
+    """Why ``model_name`` is not one of the architectures ``known``, or None."""
+    if not isinstance(model_name, str) or not model_name:
+        return f"model_name must be a non-empty string, got {model_name!r}."
+    if model_name.startswith(("hf-hub:", "local-dir:")):
+        return (
+            f"model_name={model_name!r} names a weights source: pass it as "
+            f"pretrained={model_name!r} instead (model_name is then ignored)."
+        )
+    if model_name.replace("/", "-") in known:
+        return None
+    lower = {m.lower(): m for m in known}
+    close = difflib.get_close_matches(
+        model_name.replace("/", "-").lower(), list(lower), n=5, cutoff=0.6
+    )
+    hint = (
+        f" Did you mean one of {[lower[c] for c in close]}?"
+        if close
+        else " See open_clip.list_models() for the known names."
+    )
+    return f"Unknown open_clip model_name={model_name!r}.{hint}"
+
+
 def _check_model_name(model_name):
     import open_clip
 
     register_bundled_configs()
-    if not isinstance(model_name, str) or not model_name:
-        raise ValueError(f"model_name must be a non-empty string, got {model_name!r}.")
-    if model_name.startswith(("hf-hub:", "local-dir:")):
-        raise ValueError(
-            f"model_name={model_name!r} names a weights source: pass it as "
-            f"pretrained={model_name!r} instead (model_name is then ignored)."
-        )
-    arch = model_name.replace("/", "-")
-    known = open_clip.list_models()
-    if arch not in known:
-        lower = {m.lower(): m for m in known}
-        close = difflib.get_close_matches(arch.lower(), list(lower), n=5, cutoff=0.6)
-        hint = (
-            f" Did you mean one of {[lower[c] for c in close]}?"
-            if close
-            else " See open_clip.list_models() for the known names."
-        )
-        raise ValueError(f"Unknown open_clip model_name={model_name!r}.{hint}")
-    return arch
+    problem = model_name_problem(model_name, open_clip.list_models())
+    if problem is not None:
+        raise ValueError(problem)
+    return model_name.replace("/", "-")
 
 
 def resolve_weights(model_name, pretrained, random_state=0):

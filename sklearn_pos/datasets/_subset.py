@@ -40,9 +40,9 @@ def stratified_subset(data, labels, n_samples, *, random_state=None):
     Raises
     ------
     ValueError
-        If ``n_samples`` is smaller than the number of distinct labels (some
-        label would get no row), if the rows left out are fewer than the
-        labels, or if a label has a single row.
+        If some label would get no row (``n_samples`` smaller than the number
+        of distinct labels, or too small for a rare label's share), if the rows
+        left out are fewer than the labels, or if a label has a single row.
 
     Examples
     --------
@@ -93,6 +93,17 @@ def stratified_subset(data, labels, n_samples, *, random_state=None):
         stratify=labels,
         random_state=random_state,
     )
+    kept = np.unique(labels[rows])
+    if len(kept) < n_classes:
+        # The stratified draw rounds each label's share: a rare label can get
+        # no row at all. That would silently remove a category.
+        lost = [c for c in categories.tolist() if c not in set(kept.tolist())]
+        needed = int(np.ceil(len(labels) / counts.min()))
+        raise ValueError(
+            f"A stratified subset of {n_samples} rows keeps no row of labels {lost} "
+            f"(the rarest has {counts.min()} of {len(labels)} rows): ask for at "
+            f"least {needed} rows, or None for all of them."
+        )
     # Original order, so that a subset reads like the vocabulary it comes from.
     rows = np.sort(rows)
     return data[rows], labels[rows]

@@ -1,7 +1,5 @@
 """WordNet 3.0 vocabulary labelled by part of speech."""
 
-import csv
-import gzip
 import io
 from functools import lru_cache
 from numbers import Integral
@@ -19,14 +17,21 @@ WORDNET_FILE = "wordnet_pos.csv.gz"
 @lru_cache(maxsize=1)
 def _load_table():
     """Parse the bundled file once; the arrays are read-only, callers copy."""
-    text = gzip.decompress(read_data_bytes(WORDNET_FILE)).decode("utf-8")
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader)
-    if header != ["word", "category"]:  # pragma: no cover - packaging error
-        raise ValueError(f"unexpected header in {WORDNET_FILE}: {header}")
-    words, labels = zip(*reader)
-    words = as_object_array(words)
-    labels = as_object_array(labels)
+    import pandas as pd
+
+    # pandas' C parser, with every field kept as text: a word such as "nan"
+    # or "null" stays a word.
+    table = pd.read_csv(
+        io.BytesIO(read_data_bytes(WORDNET_FILE)),
+        compression="gzip",
+        dtype=str,
+        na_filter=False,
+        keep_default_na=False,
+    )
+    if list(table.columns) != ["word", "category"]:  # pragma: no cover
+        raise ValueError(f"unexpected header in {WORDNET_FILE}: {list(table.columns)}")
+    words = as_object_array(table["word"].to_numpy(dtype=object))
+    labels = as_object_array(table["category"].to_numpy(dtype=object))
     words.flags.writeable = False
     labels.flags.writeable = False
     return words, labels
