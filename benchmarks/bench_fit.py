@@ -63,16 +63,22 @@ def peak_memory(func):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the paper's sizes")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of the paper's sizes"
+    )
     parser.add_argument("--n-features", type=int, default=512)
     parser.add_argument("--n-components", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=5, help="timings per row; the best is shown")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timings per row; the best is shown"
+    )
     args = parser.parse_args(argv)
 
     X, y = make_data(args.scale, args.n_features)
     classes, counts = np.unique(y, return_counts=True)
-    print(f"X: {X.shape[0]:,} x {X.shape[1]} {X.dtype} ({X.nbytes / 2**20:.0f} MiB), "
-          "classes " + ", ".join(f"{c} {n:,}" for c, n in zip(classes, counts)))
+    print(
+        f"X: {X.shape[0]:,} x {X.shape[1]} {X.dtype} ({X.nbytes / 2**20:.0f} MiB), "
+        "classes " + ", ".join(f"{c} {n:,}" for c, n in zip(classes, counts))
+    )
     # The same rows in random order: the classes are no longer contiguous blocks.
     shuffle = np.random.default_rng(1).permutation(X.shape[0])
     X_shuffled, y_shuffled = X[shuffle], y[shuffle]
@@ -99,9 +105,11 @@ def main(argv=None):
     table["peak / input"] = table["peak_bytes"] / X.nbytes
     table = table.drop(columns="peak_bytes")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"The intrinsic mean took {n_iter} iterations; best of {args.repeat} "
-          "interleaved rounds; peak = memory allocated on top of the input "
-          "(tracemalloc).")
+    print(
+        f"The intrinsic mean took {n_iter} iterations; best of {args.repeat} "
+        "interleaved rounds; peak = memory allocated on top of the input "
+        "(tracemalloc)."
+    )
 
 
 if __name__ == "__main__":

@@ -141,13 +141,53 @@ def _atomic_write(path, write):
 
 
 class _Shards:
-    """In-process index of one namespace's shards: key -> (shard, row)."""
+    """In-process index of one namespace's shards, as sorted arrays.
+
+    Keys are compared as fixed-width byte strings (``S16``): one ``argsort``
+    when shards are added, one ``searchsorted`` per lookup, whatever the
+    number of keys. Where a key is in several shards, the first shard read
+    wins (the sort is stable).
+    """
 
     def __init__(self):
         self.names = set()
         self.arrays = []  # memory-mapped record arrays, by shard number
         self.files = []  # their file names, by shard number
-        self.index = {}  # key bytes -> (shard number, row)
+        self._parts = []  # (keys, shard numbers, rows) of each shard
+        self.keys = np.empty(0, dtype=f"S{KEY_BYTES}")  # sorted, distinct
+        self.shard = np.empty(0, dtype=np.intp)
+        self.row = np.empty(0, dtype=np.intp)
+
+    def add(self, name, records):
+        number = len(self.arrays)
+        self.arrays.append(records)
+        self.files.append(name)
+        self.names.add(name)
+        keys = np.ascontiguousarray(records["key"]).view(f"S{KEY_BYTES}").ravel()
+        self._parts.append(
+            (
+                keys,
+                np.full(len(keys), number, dtype=np.intp),
+                np.arange(len(keys), dtype=np.intp),
+            )
+        )
+
+    def reindex(self):
+        keys, shard, row = (np.concatenate(p) for p in zip(*self._parts))
+        order = np.argsort(keys, kind="stable")
+        keys, shard, row = keys[order], shard[order], row[order]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        self.keys, self.shard, self.row = keys[first], shard[first], row[first]
+
+    def lookup(self, keys):
+        """``(found, shard, row)`` of the byte keys ``keys``, in their order."""
+        query = np.frombuffer(b"".join(keys), dtype=f"S{KEY_BYTES}")
+        if not len(self.keys):
+            return np.zeros(len(query), bool), self.shard, self.row
+        pos = np.minimum(np.searchsorted(self.keys, query), len(self.keys) - 1)
+        found = self.keys[pos] == query
+        return found, self.shard[pos[found]], self.row[pos[found]]
 
 
 class EmbeddingStore:
@@ -236,6 +276,7 @@ class EmbeddingStore:
         if not names >= state.names:
             # Shards were merged away by a writer: rebuild from the current set.
             state = self._shards[folder] = _Shards()
+        added = False
         for name in sorted(names - state.names):
             try:
                 records = np.load(folder / name, mmap_mode="r", allow_pickle=False)
@@ -251,12 +292,10 @@ class EmbeddingStore:
                     stacklevel=4,
                 )
                 continue
-            number = len(state.arrays)
-            state.arrays.append(records)
-            state.files.append(name)
-            state.names.add(name)
-            for row, key in enumerate(records["key"].tolist()):
-                state.index.setdefault(key, (number, row))
+            state.add(name, records)
+            added = True
+        if added:
+            state.reindex()
         return state
 
     def get(self, identity, keys):
@@ -278,13 +317,10 @@ class EmbeddingStore:
         folder = self._folder(identity)
         with self._lock:
             state = self._refresh(folder)
-            hits = [state.index.get(k) for k in keys]
-            found = np.fromiter((h is not None for h in hits), bool, len(keys))
+            found, shard_of, row_of = state.lookup(keys)
             if not found.any():
                 return np.empty((0, 0), np.float32), found
             rows = np.flatnonzero(found)
-            shard_of = np.fromiter((hits[i][0] for i in rows), np.intp, len(rows))
-            row_of = np.fromiter((hits[i][1] for i in rows), np.intp, len(rows))
             first = state.arrays[shard_of[0]]["value"]
             values = np.empty((len(rows), first.shape[1]), dtype=first.dtype)
             crcs = np.empty(len(rows), np.uint32)
@@ -365,10 +401,9 @@ class EmbeddingStore:
             if len(names) < 2 or len({a.dtype for a in state.arrays}) != 1:
                 return
             # The index points at each key's first record: keep exactly those.
-            where = np.array(sorted(state.index.values()), dtype=np.intp)
             merged = np.concatenate(
                 [
-                    np.asarray(state.arrays[s][where[where[:, 0] == s, 1]])
+                    np.asarray(state.arrays[s][np.sort(state.row[state.shard == s])])
                     for s in range(len(state.arrays))
                 ]
             )
@@ -428,7 +463,7 @@ class EmbeddingStore:
                 identity = {}
             with self._lock:
                 state = self._refresh(folder)
-                n_entries = len(state.index)
+                n_entries = len(state.keys)
                 n_shards = len(state.names)
             size = sum(e.stat().st_size for e in os.scandir(folder) if e.is_file())
             rows.append(

@@ -361,6 +361,10 @@ class VocabularyPartOfSpeechAnalysis(
                 f"The vocabulary has {len(data)} rows but {labels.size} labels; give "
                 "one label (part of speech) per word."
             )
+        # The bundled vocabulary is named, not hashed: it cannot change.
+        bundled = isinstance(self.vocabulary, str) and (
+            self.vocabulary_size is None or isinstance(self.random_state, Integral)
+        )
         data, labels = self._subset(data, labels)
         self._check_before_embedding(labels, X_width)
         if data.ndim == 2 and data.dtype.kind in "fiu":
@@ -380,11 +384,15 @@ class VocabularyPartOfSpeechAnalysis(
                 "modality='text')) with the model that embeds the images; or pass "
                 "the vocabulary as (embeddings, labels)."
             )
-        words = _check_words(data)
+        words = data.tolist() if bundled else _check_words(data)
         embedder_key = _embedder_key(self.text_embedder)
         key = None
         if embedder_key is not None:
-            key = ("words", embedder_key, _digest(words), _digest(labels))
+            if bundled:
+                content = (self.vocabulary, self.vocabulary_size, self.random_state)
+            else:
+                content = (_digest(words), _digest(labels))
+            key = ("words", embedder_key, content)
             cached = _recall(_EMBEDDINGS, key)
             if cached is not None:
                 return cached[0], cached[1], key
@@ -398,7 +406,7 @@ class VocabularyPartOfSpeechAnalysis(
 
     def _check_before_embedding(self, labels, X_width):
         """Fail on parameters that cannot fit, before the vocabulary is embedded."""
-        categories = np.unique(labels)
+        categories = np.asarray(sorted(set(labels.tolist())))
         if len(categories) < 2:
             raise ValueError(
                 f"The vocabulary has {len(categories)} category "
