@@ -23,7 +23,9 @@ def cone():
 def test_exp_of_log_is_identity(cone):
     X, axis = cone
     mu = _unit(axis + 0.3 * np.random.default_rng(1).normal(size=16))
-    np.testing.assert_allclose(_sphere.exp_map(_sphere.log_map(X, mu), mu), X, atol=1e-12)
+    np.testing.assert_allclose(
+        _sphere.exp_map(_sphere.log_map(X, mu), mu), X, atol=1e-12
+    )
 
 
 def test_log_of_exp_is_identity_below_pi():
@@ -32,14 +34,18 @@ def test_log_of_exp_is_identity_below_pi():
     V = rng.normal(size=(50, 10))
     V -= np.outer(V @ mu, mu)
     V *= (rng.uniform(0, 0.99 * np.pi, size=50) / np.linalg.norm(V, axis=1))[:, None]
-    np.testing.assert_allclose(_sphere.log_map(_sphere.exp_map(V, mu), mu), V, atol=1e-10)
+    np.testing.assert_allclose(
+        _sphere.log_map(_sphere.exp_map(V, mu), mu), V, atol=1e-10
+    )
 
 
 def test_log_is_tangent_with_geodesic_length(cone):
     X, mu = cone
     V = _sphere.log_map(X, mu)
     np.testing.assert_allclose(V @ mu, 0, atol=1e-12)
-    np.testing.assert_allclose(np.linalg.norm(V, axis=1), np.arccos(np.clip(X @ mu, -1, 1)))
+    np.testing.assert_allclose(
+        np.linalg.norm(V, axis=1), np.arccos(np.clip(X @ mu, -1, 1))
+    )
 
 
 def test_log_map_scales_rows_with_inverse_norms(cone):
@@ -52,7 +58,9 @@ def test_log_map_scales_rows_with_inverse_norms(cone):
 def test_base_point_and_zero_vector_are_exact():
     mu = _unit(np.arange(1.0, 6.0))
     assert np.all(_sphere.log_map(mu[None], mu) == 0)
-    np.testing.assert_allclose(_sphere.exp_map(np.zeros((1, 5)), mu), mu[None], atol=1e-15)
+    np.testing.assert_allclose(
+        _sphere.exp_map(np.zeros((1, 5)), mu), mu[None], atol=1e-15
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -220,7 +228,9 @@ def test_log_second_moments_match_explicit_tangent_vectors(cone, dtype):
     raw = (X * np.linspace(0.5, 2, len(X))[:, None]).astype(dtype)
     inv = 1 / np.linalg.norm(raw.astype(np.float64), axis=1)
     rows = np.random.default_rng(8).permutation(len(X))[:250]
-    gram, total = _sphere.log_second_moments(raw, mu, inv_norms=inv, rows=rows, chunk_rows=64)
+    gram, total = _sphere.log_second_moments(
+        raw, mu, inv_norms=inv, rows=rows, chunk_rows=64
+    )
     V = _sphere.log_map(X[rows], mu)
     atol = 1e-10 if dtype == np.float64 else 1e-4
     np.testing.assert_allclose(gram, V.T @ V, atol=atol)
@@ -246,3 +256,30 @@ def test_log_second_moments_form_tangent_vectors_for_tight_float32_clusters():
     X = _sphere.exp_map(V, mu)
     gram, _ = _sphere.log_second_moments(X.astype(np.float32), mu)
     np.testing.assert_allclose(gram, V.T @ V, rtol=1e-3, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-160, 1e200, 1.0])
+def test_row_norms_at_any_scale(scale):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(5, 8))
+    expected = np.linalg.norm(X, axis=1) * scale
+    np.testing.assert_allclose(_sphere.row_norms(X * scale), expected, rtol=1e-12)
+    np.testing.assert_allclose(_sphere.unit_rows(X * scale), _sphere.unit_rows(X))
+    np.testing.assert_allclose(
+        _sphere.normalize_rows(X * scale), _sphere.normalize_rows(X)
+    )
+
+
+def test_row_norms_keep_zero_and_non_finite_rows():
+    X = np.array([[0.0, 0.0], [np.nan, 1.0], [np.inf, 1.0], [3e-300, 4e-300]])
+    norms = _sphere.row_norms(X)
+    assert norms[0] == 0 and not np.isfinite(norms[1:3]).any()
+    assert norms[3] == pytest.approx(5e-300)
+    with pytest.raises(ValueError, match=r"zero norm or non-finite values \(index 0\)"):
+        _sphere.unit_rows(X[[0, 3]])
+
+
+def test_unit_rows_keep_float32():
+    X = np.random.RandomState(0).normal(size=(4, 3)).astype(np.float32)
+    assert _sphere.unit_rows(X * np.float32(1e-30)).dtype == np.float32
+    assert _sphere.normalize_rows(X).dtype == np.float32
