@@ -38,6 +38,15 @@ def _plain(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
+def _check_one_label(label, name):
+    """Refuse a sequence where one label is expected (numpy would broadcast it)."""
+    if isinstance(label, (list, tuple, set, dict, np.ndarray)):
+        raise ValueError(
+            f"{name} must be one category label, got {label!r}; pass a single "
+            "label, e.g. 'noun'."
+        )
+
+
 def _inverse_row_norms(X):
     """Reciprocal L2 norms of the rows, with clear errors for non-finite and zero rows.
 
@@ -443,6 +452,7 @@ class PartOfSpeechComponentAnalysis(
     def _target_index(self):
         if self.target is None:
             return 0
+        _check_one_label(self.target, "target")
         matches = np.flatnonzero(self.classes_ == self.target)
         if matches.size == 0:
             raise ValueError(
@@ -455,6 +465,7 @@ class PartOfSpeechComponentAnalysis(
         """Index in ``classes_`` of a category label; ``None`` is ``target_``."""
         if subspace is None:
             subspace = self.target_
+        _check_one_label(subspace, "subspace")
         matches = np.flatnonzero(self.classes_ == subspace)
         if matches.size == 0:
             raise ValueError(

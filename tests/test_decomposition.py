@@ -528,3 +528,13 @@ def test_tiny_rows_are_not_zero_rows(dtype, scale):
     X[3] = 0
     with pytest.raises(ValueError, match=r"1 row\(s\) of zero norm \(first at index 3"):
         PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+
+
+@pytest.mark.parametrize("label", [["adj"], ["adj", "noun"], np.array(["noun"])])
+def test_a_list_is_not_one_category(label):
+    X, y = _words()
+    with pytest.raises(ValueError, match="target must be one category label"):
+        PartOfSpeechComponentAnalysis(n_components=2, target=label).fit(X, y)
+    est = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    with pytest.raises(ValueError, match="subspace must be one category label"):
+        est.project(X, subspace=label)

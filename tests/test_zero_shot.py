@@ -474,3 +474,14 @@ def test_evaluate_classifiers_without_cv_needs_fitted_classifiers():
     y = np.array([0, 0, 1, 1])
     with pytest.raises(NotFittedError, match="'proto'.*not fitted.*cv"):
         evaluate_classifiers({"proto": NearestPrototypeClassifier()}, X, y)
+
+
+def test_format_prompts_refuses_a_bare_string():
+    with pytest.raises(TypeError, match=r"single string 'cat'"):
+        format_prompts("cat", ["a {}"])
+
+
+@pytest.mark.parametrize("templates", [5, {"a {}": 1}, b"{}"])
+def test_templates_of_the_wrong_type(templates):
+    with pytest.raises(TypeError, match="templates must be the name of a template set"):
+        check_templates(templates)
