@@ -12,13 +12,57 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _sphere
+from ._labels import plain_label
 
-__all__ = ["CosinePrototypeClassifier", "class_mean_directions", "float_unit_rows"]
+__all__ = [
+    "CosinePrototypeClassifier",
+    "check_class_directions",
+    "class_mean_directions",
+    "float_unit_rows",
+]
 
 
 def float_unit_rows(X):
     """Unit rows as float64; zero rows (no direction) stay zero."""
     return _sphere.normalize_rows(np.asarray(X, dtype=np.float64))
+
+
+def check_class_directions(P, classes, where=None):
+    """Raise if a class (among the rows ``where``) has a zero mean direction.
+
+    A zero prototype has a cosine of 0 with everything, so it would neither win
+    nor lose on its own merits: the class would be predicted by accident.
+    """
+    empty = ~(np.einsum("ij,ij->i", P, P) > 0)
+    if where is not None:
+        empty &= where
+    bad = np.flatnonzero(empty)
+    if bad.size:
+        names = [repr(plain_label(label)) for label in np.asarray(classes)[bad][:10]]
+        raise ValueError(
+            f"{len(bad)} class(es) have no mean direction: {', '.join(names)}. "
+            "Their rows are all zero, or cancel out (e.g. two opposite rows), so "
+            "their prototype would be a zero vector that matches no embedding. "
+            "Check the embeddings of these classes, or give them more rows."
+        )
+
+
+def check_nonzero_rows(U, what="X"):
+    """Raise if a row of the unit rows ``U`` is zero (the input row had no direction)."""
+    bad = np.flatnonzero(~np.all(np.isfinite(U), axis=1))
+    if bad.size:
+        raise ValueError(
+            f"{what} has {bad.size} row(s) with NaN or infinite values (first at "
+            f"index {bad[0]}); every row must be a finite embedding."
+        )
+    zero = np.flatnonzero(~(np.einsum("ij,ij->i", U, U) > 0))
+    if zero.size:
+        raise ValueError(
+            f"{what} has {zero.size} row(s) of zero norm (first at index "
+            f"{zero[0]}): a zero embedding has no direction, so it is as similar "
+            "to every prototype as to any other and no class can be predicted "
+            "for it. Remove these rows, or check how they were embedded."
+        )
 
 
 def class_mean_directions(X, codes, n_classes):
@@ -41,7 +85,12 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
         transform = getattr(self, "image_transform_", None)
         if transform is not None:
             X = np.asarray(transform.transform(X))
-        return float_unit_rows(X)
+            what = "The transformed X"
+        else:
+            what = "X"
+        U = float_unit_rows(X)
+        check_nonzero_rows(U, what)
+        return U
 
     def _check_widths(self, width, source):
         expected = self.prototypes_.shape[1]

@@ -34,14 +34,45 @@ import numpy as np
 CHUNK_ROWS = 1024
 
 
+def row_norms(X):
+    """L2 norms of the rows of ``X`` as float64, correct at any scale.
+
+    The squares are summed in the dtype of ``X`` (one fast pass); rows whose
+    sum of squares underflows or overflows that dtype (a row scaled by 1e-300,
+    or by 1e200) are measured again after division by their largest entry,
+    so only an all-zero row has norm 0 and only a row with NaN or infinite
+    values a non-finite norm.
+    """
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X).astype(np.float64))
+    info = np.finfo(X.dtype)
+    # Below this, the sum of squares is subnormal: imprecise, or zero.
+    small = np.sqrt(info.tiny / info.eps)
+    redo = np.flatnonzero(~(norms >= small) | ~np.isfinite(norms))
+    if redo.size:
+        rows = np.asarray(X[redo], dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            peak = np.max(np.abs(rows), axis=1) if rows.shape[1] else 0 * redo
+            scaled = rows / np.where(peak > 0, peak, 1)[:, None]
+            norms[redo] = peak * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+    return norms
+
+
 def normalize_rows(X):
     """Return ``X`` with each row scaled to unit L2 norm (a new array).
 
     Rows of zero norm are left as zeros; callers validate them first.
     """
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    norms = row_norms(X)
     norms[norms == 0] = 1
-    return X / norms[:, None].astype(X.dtype, copy=False)
+    return _divide_rows(X, norms)
+
+
+def _divide_rows(X, norms):
+    """``X / norms[:, None]`` in the dtype of ``X``."""
+    if X.dtype == np.float64 or np.all(norms >= np.finfo(X.dtype).tiny):
+        return X / norms[:, None].astype(X.dtype, copy=False)
+    # A tiny row's norm is not representable in the narrower dtype.
+    return (X / norms[:, None]).astype(X.dtype, copy=False)
 
 
 def unit_rows(X, what="X", row_names=None):
@@ -52,7 +83,7 @@ def unit_rows(X, what="X", row_names=None):
     given (e.g. the class of a prototype), else by its index. ``what``
     describes ``X`` in the message.
     """
-    norms = np.linalg.norm(X, axis=1)
+    norms = row_norms(X)
     bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
     if bad.size:
         i = bad[0]
@@ -64,7 +95,7 @@ def unit_rows(X, what="X", row_names=None):
             f"{what}: a row has zero norm or non-finite values ({row}); every row "
             "must be a finite, non-zero embedding to be scaled to unit norm."
         )
-    return X / norms[:, None]
+    return _divide_rows(X, norms)
 
 
 def antipodal_direction(mu):

@@ -28,9 +28,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._clip import resolve_device
-from ._compat import HasMethods, Interval, _fit_context
+from ._compat import HasMethods, Interval, _fit_context, validate_params
 from ._sphere import unit_rows
 from ._text import embed_texts
+from .templates import check_templates
 
 __all__ = [
     "CLAP_COLOURS",
@@ -128,6 +129,26 @@ def _check_class_names(values, what="class_names"):
     return list(dict.fromkeys(v.strip() for v in values))
 
 
+def _check_class_template(class_template):
+    """The checks of prompt templates, in the words of ``class_template``."""
+    try:
+        check_templates([class_template])
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"class_template={class_template!r}: {exc}") from None
+
+
+@validate_params(
+    {
+        "class_names": ["array-like", str],
+        "n_prompts_per_class": [Interval(Integral, 1, None, closed="left"), None],
+        "p_drop_size": [Interval(Real, 0, 1, closed="both")],
+        "p_drop_colour": [Interval(Real, 0, 1, closed="both")],
+        "p_reorder": [Interval(Real, 0, 1, closed="both")],
+        "class_template": [str],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_clap_prompts(
     class_names,
     *,
@@ -196,25 +217,7 @@ def make_clap_prompts(
     ['dog', 'owl']
     """
     classes = _check_class_names(class_names)
-    for name, p in [
-        ("p_drop_size", p_drop_size),
-        ("p_drop_colour", p_drop_colour),
-        ("p_reorder", p_reorder),
-    ]:
-        if not 0.0 <= float(p) <= 1.0:
-            raise ValueError(f"{name} must be in [0, 1], got {p!r}.")
-    if n_prompts_per_class is not None and (
-        not isinstance(n_prompts_per_class, Integral) or n_prompts_per_class < 1
-    ):
-        raise ValueError(
-            f"n_prompts_per_class must be a positive int or None, got "
-            f"{n_prompts_per_class!r}."
-        )
-    if "{}" not in class_template:
-        raise ValueError(
-            f"class_template must contain '{{}}' for the class name, got "
-            f"{class_template!r}."
-        )
+    _check_class_template(class_template)
     rng = check_random_state(random_state)
     grid = (
         np.array(
@@ -754,6 +757,7 @@ class CLAPDisentangler(
                 f"CLAPDisentangler needs at least 2 distinct class names to "
                 f"contrast; got {len(classes)}."
             )
+        _check_class_template(self.class_template)
         if self.text_embedder is None:
             raise ValueError(
                 "CLAPDisentangler.fit encodes prompts built from the class names "

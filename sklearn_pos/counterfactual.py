@@ -29,6 +29,76 @@ def _is_torch(x):
     return module.startswith("torch")
 
 
+_NAMES = ("source_image", "edited_image", "source_text", "target_text")
+
+
+def _check_values(*arrays):
+    """Refuse non-numeric, empty and non-finite inputs, naming the argument.
+
+    Returns the inputs, tensors unchanged and everything else as NumPy arrays.
+    A NaN or an empty batch would otherwise come out as a NaN loss.
+    """
+    checked = []
+    for name, a in zip(_NAMES, arrays):
+        if _is_torch(a):
+            import torch
+
+            if not isinstance(a, torch.Tensor) or a.dtype == torch.bool:
+                raise TypeError(f"{name} must be a numeric tensor, got {a!r}.")
+            if a.is_complex():
+                raise TypeError(f"{name} must be real, got dtype {a.dtype}.")
+            checked.append(a)
+            continue
+        if isinstance(a, (str, bytes)):
+            raise TypeError(
+                f"{name} must be an embedding (an array of numbers), got the "
+                f"string {a!r}: embed texts first, e.g. with "
+                "CLIPEmbedder(modality='text')."
+            )
+        arr = np.asarray(a)
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(
+                f"{name} must be an embedding (an array of numbers), got an array "
+                f"of dtype {arr.dtype}: embed texts and images first, e.g. with "
+                "CLIPEmbedder."
+            )
+        checked.append(arr)
+    for name, a in zip(_NAMES, checked):
+        if 0 in tuple(a.shape):
+            raise ValueError(
+                f"{name} is empty (shape {tuple(a.shape)}); give at least one "
+                "embedding of at least one feature."
+            )
+    tensors = [a for a in checked if _is_torch(a)]
+    finite = all(bool(np.all(np.isfinite(a))) for a in checked if not _is_torch(a))
+    if tensors:
+        import torch
+
+        # One check for all the tensors: a single device synchronisation.
+        finite &= bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
+    if not finite:
+        for name, a in zip(_NAMES, checked):
+            ok = bool(a.isfinite().all()) if _is_torch(a) else np.isfinite(a).all()
+            if not ok:
+                raise ValueError(
+                    f"{name} contains NaN or infinite values; every embedding must "
+                    "be finite."
+                )
+    return checked
+
+
+def _check_positive(name, value):
+    """``value`` as a float if it is a finite number > 0, else a ValueError."""
+    if (
+        not isinstance(value, Real)
+        or isinstance(value, bool)
+        or not np.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
+    return float(value)
+
+
 def _check_shapes(source_image, edited_image, source_text, target_text):
     """Validate the shapes; returns the batch size ``B`` (``None`` for 1-D)."""
     si, ei = tuple(source_image.shape), tuple(edited_image.shape)
@@ -194,13 +264,14 @@ def clip_nce_loss(
     import torch
     import torch.nn.functional as F
 
-    if not isinstance(temperature, Real) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}.")
+    temperature = _check_positive("temperature", temperature)
+    eps = _check_positive("eps", eps)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(
             f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}."
         )
-    Xs, Xe, Ts, Tt = _to_torch(source_image, edited_image, source_text, target_text)
+    inputs = _check_values(source_image, edited_image, source_text, target_text)
+    Xs, Xe, Ts, Tt = _to_torch(*inputs)
     batch = _check_shapes(Xs, Xe, Ts, Tt)
     n = 1 if batch is None else batch
     d = Xe.shape[-1]
@@ -285,12 +356,12 @@ def directional_similarity(
     >>> round(directional_similarity(x, edited, t_s, t_t), 6)
     0.5
     """
-    if any(
-        _is_torch(a) for a in (source_image, edited_image, source_text, target_text)
-    ):
+    eps = _check_positive("eps", eps)
+    inputs = _check_values(source_image, edited_image, source_text, target_text)
+    if any(_is_torch(a) for a in inputs):
         import torch.nn.functional as F
 
-        Xs, Xe, Ts, Tt = _to_torch(source_image, edited_image, source_text, target_text)
+        Xs, Xe, Ts, Tt = _to_torch(*inputs)
         batch = _check_shapes(Xs, Xe, Ts, Tt)
 
         def unit(v):
@@ -306,8 +377,7 @@ def directional_similarity(
         return sim if batch is not None else sim.reshape(())
 
     Xs, Xe, Ts, Tt = (
-        np.asarray(a, dtype=np.result_type(np.asarray(a).dtype, np.float32))
-        for a in (source_image, edited_image, source_text, target_text)
+        np.asarray(a, dtype=np.result_type(a.dtype, np.float32)) for a in inputs
     )
     batch = _check_shapes(Xs, Xe, Ts, Tt)
 

@@ -24,6 +24,7 @@ from ._compat import (
     _check_feature_names_in,
     _fit_context,
 )
+from ._labels import encode_labels
 
 #: Rows per block when accumulating the class covariances.
 _GRAM_CHUNK_ROWS = 4096
@@ -37,19 +38,25 @@ def _plain(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
+def _check_one_label(label, name):
+    """Refuse a sequence where one label is expected (numpy would broadcast it)."""
+    if isinstance(label, (list, tuple, set, dict, np.ndarray)):
+        raise ValueError(
+            f"{name} must be one category label, got {label!r}; pass a single "
+            "label, e.g. 'noun'."
+        )
+
+
 def _inverse_row_norms(X):
     """Reciprocal L2 norms of the rows, with clear errors for non-finite and zero rows.
 
     The norms double as the check for NaN and infinite values (``X`` is
     validated with ``ensure_all_finite=False``), which saves a pass over it.
     """
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X).astype(np.float64))
+    norms = _sphere.row_norms(X)
     if not np.all(np.isfinite(norms)):
         _assert_all_finite(X, input_name="X")  # NaN or infinity: sklearn's message
-        # Finite values whose squares overflow the dtype.
-        norms = np.sqrt(np.einsum("ij,ij->i", X, X, dtype=np.float64))
-        if not np.all(np.isfinite(norms)):
-            raise ValueError("The row norms of X overflow float64; rescale X.")
+        raise ValueError("The row norms of X overflow float64; rescale X.")
     zero = np.flatnonzero(norms == 0)
     if zero.size:
         raise ValueError(
@@ -57,7 +64,15 @@ def _inverse_row_norms(X):
             "Each row is scaled to unit norm to lie on the sphere, which a zero "
             "row cannot; remove or replace these rows."
         )
-    return 1.0 / norms
+    inv_norms = 1.0 / norms
+    if not np.all(inv_norms <= np.finfo(X.dtype).max):
+        tiny = np.flatnonzero(inv_norms > np.finfo(X.dtype).max)
+        raise ValueError(
+            f"X has {tiny.size} row(s) of norm below {1 / np.finfo(X.dtype).max:.1e} "
+            f"(first at index {tiny[0]}), too small to be scaled to unit norm in "
+            f"{X.dtype}; convert X to float64 or rescale these rows."
+        )
+    return inv_norms
 
 
 def _top_eigenvectors(M, k, normal=None):
@@ -367,7 +382,7 @@ class PartOfSpeechComponentAnalysis(
             self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False
         )
         n_samples, n_features = X.shape
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.classes_, codes = encode_labels(y)
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 "PartOfSpeechComponentAnalysis needs at least two categories in y "
@@ -380,6 +395,17 @@ class PartOfSpeechComponentAnalysis(
             raise ValueError(
                 f"n_components={k} must be at most the number of features "
                 f"({n_features}); use n_components=None to keep all of them."
+            )
+        span = n_features - 1 if self.geometry == "tangent" else n_features
+        if self.n_components is not None and k >= span:
+            warnings.warn(
+                f"n_components={k} spans the whole "
+                f"{'tangent space' if self.geometry == 'tangent' else 'space'} "
+                f"({span} directions for {n_features} features): every category's "
+                "subspace is then the same space, the projection is the identity "
+                "and the subspaces do not tell the categories apart. Keep fewer "
+                f"components, e.g. n_components={max(1, span // 2)}.",
+                UserWarning,
             )
         inv_norms = _inverse_row_norms(X)
 
@@ -426,6 +452,7 @@ class PartOfSpeechComponentAnalysis(
     def _target_index(self):
         if self.target is None:
             return 0
+        _check_one_label(self.target, "target")
         matches = np.flatnonzero(self.classes_ == self.target)
         if matches.size == 0:
             raise ValueError(
@@ -438,6 +465,7 @@ class PartOfSpeechComponentAnalysis(
         """Index in ``classes_`` of a category label; ``None`` is ``target_``."""
         if subspace is None:
             subspace = self.target_
+        _check_one_label(subspace, "subspace")
         matches = np.flatnonzero(self.classes_ == subspace)
         if matches.size == 0:
             raise ValueError(

@@ -123,6 +123,11 @@ def _check_images(items):
         if isinstance(item, (str, os.PathLike, Image.Image)):
             continue
         if isinstance(item, np.ndarray):
+            if item.size == 0 and item.ndim in (2, 3):
+                raise ValueError(
+                    f"Row {row} is an empty image array (shape {item.shape}); every "
+                    "image needs at least one pixel."
+                )
             if item.dtype not in (np.uint8, np.uint16) or item.ndim not in (2, 3):
                 raise TypeError(
                     f"Row {row} is an array of shape {item.shape} and dtype "
@@ -226,7 +231,7 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         images or HxWxC ``uint8`` arrays (also ``uint16``, grayscale HxW, or a 4-d
         array of images). Grayscale, palette, 16-bit and transparent images are
         converted to RGB (transparency over a white background) and the EXIF
-        orientation of files is applied.
+        orientation of files and PIL images is applied.
 
     device : str, default="auto"
         Torch device: ``"auto"`` picks ``"cuda"`` if available, else ``"mps"``, else
@@ -374,6 +379,10 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """
         items, name = _as_column(X, self.modality)
         self._check_items(items)
+        if self.memory is not None:
+            from .store import open_store
+
+            open_store(self.memory)  # an unusable folder fails now, naming it
         loaded = self._load()
         self.embedding_dim_ = loaded.embed_dim
         self.device_ = loaded.device

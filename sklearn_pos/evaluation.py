@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import cross_validate
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["evaluate_classifiers"]
 
@@ -118,6 +119,14 @@ def evaluate_classifiers(
     for method, estimator in pairs:
         if cv is None:
             check_scoring(estimator, scoring=scorers)  # clear error for a non-estimator
+            check_is_fitted(
+                estimator,
+                msg=(
+                    f"The classifier {method!r} (%(name)s) is not fitted. With "
+                    "cv=None the classifiers are scored as given: fit them first, "
+                    "or pass cv (e.g. cv=5) to cross-validate clones of them."
+                ),
+            )
             for metric, scorer in scorers.items():
                 rows.append(
                     {

@@ -1,10 +1,13 @@
 """Diagnostics of fitted part-of-speech subspaces."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._compat import HasMethods, validate_params
+from ._labels import check_labels
 
 #: Rows of ``X`` projected at once, to bound the memory of the coordinates.
 _CHUNK_ROWS = 8192
@@ -110,23 +113,30 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
     """
     # A VocabularyPartOfSpeechAnalysis keeps its subspaces in pos_; X still goes
     # through the step's own tangent_vectors, which checks it against the step.
-    subspaces = getattr(estimator, "pos_", estimator)
-    check_is_fitted(subspaces, ["classes_", "class_components_"])
     if not callable(getattr(estimator, "tangent_vectors", None)):
+        last = getattr(estimator, "steps", None)
+        hint = (
+            f" For a Pipeline, pass its part-of-speech step, e.g. pipeline[-1] or "
+            f"pipeline.named_steps[{last[-1][0]!r}], with X embedded by the steps "
+            "before it."
+            if last
+            else ""
+        )
         raise TypeError(
             "class_invariance needs a fitted PartOfSpeechComponentAnalysis or "
             "VocabularyPartOfSpeechAnalysis (an estimator with classes_, "
             "class_components_ and a tangent_vectors method); got "
-            f"{type(estimator).__name__}."
+            f"{type(estimator).__name__}.{hint}"
         )
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be one-dimensional, got shape {y.shape}.")
+    check_is_fitted(estimator)
+    subspaces = getattr(estimator, "pos_", estimator)
+    check_is_fitted(subspaces, ["classes_", "class_components_"])
+    y = check_labels(y)
     check_consistent_length(X, y)
     if labels is None:
         labels = np.unique(y)
     else:
-        labels = np.asarray(labels)
+        labels = check_labels(labels, what="labels")
         missing = [lab for lab in labels.tolist() if not np.any(y == lab)]
         if missing:
             raise ValueError(
@@ -139,6 +149,16 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
     Y = estimator.tangent_vectors(X)
     components = np.asarray(subspaces.class_components_)
     n_subspaces, k, n_features = components.shape
+    span = n_features - 1 if getattr(subspaces, "geometry", None) == "tangent" else None
+    if k >= (n_features if span is None else span):
+        warnings.warn(
+            f"The subspaces have {k} components for {n_features} features: each "
+            "one spans the whole space in which the rows are compared, so every "
+            "row of the table is the same. Refit with fewer n_components to "
+            "compare the categories.",
+            UserWarning,
+            stacklevel=2,
+        )
     # All subspaces at once: the coordinates of a block in every subspace are
     # one product with the stacked bases.
     stacked = components.reshape(n_subspaces * k, n_features).astype(Y.dtype)

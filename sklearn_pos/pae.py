@@ -38,6 +38,22 @@ __all__ = ["ProjectionAugmentationEmbedding", "projection_augmentation"]
 DENOMINATOR_TOL = 1e-8
 
 
+def _embeddings(values, name):
+    """``values`` as a finite, non-empty float64 array, or an error naming ``name``."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold embeddings (numbers), got an array of dtype "
+            f"{arr.dtype}; embed texts first, or use ProjectionAugmentationEmbedding "
+            "with a text_embedder."
+        )
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); give embeddings.")
+    return check_array(
+        arr, dtype=np.float64, ensure_2d=False, allow_nd=True, input_name=name
+    )
+
+
 def projection_augmentation(image_embeddings, target_embedding, components, alpha=8.0):
     r"""The projection-augmentation embedding of image embeddings.
 
@@ -96,9 +112,16 @@ def projection_augmentation(image_embeddings, target_embedding, components, alph
     >>> projection_augmentation(e_image, e_target, basis, alpha=1.0)
     array([0. , 0.6, 0.8])
     """
-    E = np.asarray(image_embeddings, dtype=np.float64)
-    T = np.asarray(target_embedding, dtype=np.float64)
-    B = np.asarray(components, dtype=np.float64)
+    if not isinstance(alpha, Real) or isinstance(alpha, bool) or not np.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite number, got {alpha!r}.")
+    E, T, B = (
+        _embeddings(a, name)
+        for a, name in (
+            (image_embeddings, "image_embeddings"),
+            (target_embedding, "target_embedding"),
+            (components, "components"),
+        )
+    )
     one_row = E.ndim == 1
     E = np.atleast_2d(E)
     if E.ndim != 2:

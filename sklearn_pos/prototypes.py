@@ -18,7 +18,13 @@ from sklearn.utils.validation import validate_data
 
 from . import _sphere
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._cosine import CosinePrototypeClassifier, class_mean_directions, float_unit_rows
+from ._cosine import (
+    CosinePrototypeClassifier,
+    check_class_directions,
+    class_mean_directions,
+    float_unit_rows,
+)
+from ._labels import check_labels, encode_labels
 from .zero_shot import ZeroShotClassifier
 
 __all__ = ["NearestPrototypeClassifier"]
@@ -86,7 +92,8 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
 
     class_means_ : ndarray of shape (n_classes, n_features)
         Unit mean direction ``m_c`` of each class's embeddings (a zero row
-        for a class whose rows are all zero).
+        for a class whose rows are all zero, which a prior must then give its
+        prototype; without a prior such a class is an error).
 
     class_counts_ : ndarray of shape (n_classes,)
         Number of non-zero rows ``n_c`` of each class.
@@ -165,7 +172,9 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
         ----------
         X : array-like of shape (n_samples, n_features)
             Embeddings of labelled images (rows are scaled to unit norm; rows
-            of zero norm carry no direction and are ignored).
+            of zero norm carry no direction and are ignored). Every class
+            needs a mean direction: a class whose rows are all zero (without a
+            prior) or cancel out raises a ValueError naming it.
 
         y : array-like of shape (n_samples,)
             Labels.
@@ -176,8 +185,8 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
             The fitted classifier.
         """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        check_classification_targets(check_labels(y, allow_continuous=True))
+        self.classes_, codes = encode_labels(y, allow_continuous=True)
         U = float_unit_rows(X)
         nonzero = np.einsum("ij,ij->i", U, U) > 0
         self.class_counts_ = np.bincount(codes[nonzero], minlength=len(self.classes_))
@@ -187,10 +196,16 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
         else:
             means, self.n_iter_ = self._intrinsic_means(U[nonzero], codes[nonzero])
         self.class_means_ = means
+        with_prior = self.prior is not None and self.prior_weight > 0
+        # Without rows, a class takes the prior's prototype; with rows that
+        # cancel out, it has no direction to pull towards the prior.
+        check_class_directions(
+            means, self.classes_, None if not with_prior else self.class_counts_ > 0
+        )
 
         self.prior_ = None
         P = means.copy()
-        if self.prior is not None and self.prior_weight > 0:
+        if with_prior:
             T = self._prior_prototypes(X, y)
             alpha = self.prior_weight / (self.class_counts_ + self.prior_weight)
             for c in range(len(self.classes_)):
@@ -211,6 +226,8 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
             rows = U[codes == c]
             if rows.shape[0] == 0:
                 continue
+            if not np.linalg.norm(rows.sum(axis=0)) > 1e-12 * rows.shape[0]:
+                continue  # no mean direction: reported by fit, naming the class
             mu, center, it, converged = _sphere.intrinsic_mean(
                 rows, tol=self.tol, max_iter=self.max_iter
             )

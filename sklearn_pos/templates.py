@@ -14,6 +14,7 @@ Three sets ship by name, see :data:`TEMPLATES` and :func:`get_templates`:
 """
 
 import string
+from collections.abc import Iterable
 
 __all__ = [
     "TEMPLATES",
@@ -215,6 +216,11 @@ def check_templates(templates):
     """
     if isinstance(templates, str):
         return get_templates(templates)
+    if not isinstance(templates, Iterable) or isinstance(templates, (bytes, dict)):
+        raise TypeError(
+            "templates must be the name of a template set or a list of format "
+            f"strings such as ['a photo of a {{}}.'], got {templates!r}."
+        )
     templates = list(templates)
     if not templates:
         raise ValueError(
@@ -250,5 +256,10 @@ def format_prompts(class_names, templates):
     >>> format_prompts(["cat", "dog"], ["a {}.", "the {}"])
     ['a cat.', 'the cat', 'a dog.', 'the dog']
     """
+    if isinstance(class_names, str):
+        raise TypeError(
+            f"class_names must be a sequence of names, got the single string "
+            f"{class_names!r}; wrap it in a list: [{class_names!r}]."
+        )
     templates = check_templates(templates)
     return [template.format(name) for name in class_names for template in templates]

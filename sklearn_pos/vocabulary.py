@@ -38,6 +38,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
+from ._labels import check_labels
 from ._text import embed_texts
 from .decomposition import PartOfSpeechComponentAnalysis, _SubspaceFeatureNamesMixin
 
@@ -365,6 +366,8 @@ class VocabularyPartOfSpeechAnalysis(
         bundled = isinstance(self.vocabulary, str) and (
             self.vocabulary_size is None or isinstance(self.random_state, Integral)
         )
+        if not bundled:
+            labels = check_labels(labels, what="The vocabulary")
         data, labels = self._subset(data, labels)
         self._check_before_embedding(labels, X_width)
         if data.ndim == 2 and data.dtype.kind in "fiu":

@@ -30,7 +30,13 @@ from sklearn.utils.validation import validate_data
 
 from . import _sphere
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._cosine import CosinePrototypeClassifier, class_mean_directions, float_unit_rows
+from ._cosine import (
+    CosinePrototypeClassifier,
+    check_class_directions,
+    class_mean_directions,
+    float_unit_rows,
+)
+from ._labels import check_labels, encode_labels
 from ._text import embed_texts
 from .templates import TEMPLATES, check_templates, format_prompts
 
@@ -150,10 +156,20 @@ def make_text_prototypes(class_names, text_embedder, templates="bare"):
     >>> P.shape
     (2, 64)
     """
-    names = [str(n) for n in class_names]
+    if isinstance(class_names, str):
+        raise TypeError(
+            f"class_names must be a sequence of class names, got the single string "
+            f"{class_names!r}, which would be read as one class per character; "
+            f"wrap it in a list: [{class_names!r}]."
+        )
+    if isinstance(class_names, dict):
+        raise TypeError(
+            "class_names must be a sequence of class names; for a mapping label -> "
+            "name pass list(mapping.values()) (ZeroShotClassifier takes the mapping "
+            "itself)."
+        )
+    _, names = _labels_and_names(class_names)
     templates = check_templates(templates)
-    if not names:
-        raise ValueError("class_names is empty; give at least one class name.")
     prompts = format_prompts(names, templates)
     E = _sphere.unit_rows(
         embed_texts(text_embedder, prompts), "The prompt embeddings", prompts
@@ -445,7 +461,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
             X = validate_data(self, X, dtype=[np.float64, np.float32])
         else:
             X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-            check_classification_targets(y)
+            check_classification_targets(check_labels(y, allow_continuous=True))
 
         if self._has_text_side():
             labels, names, P = self._text_prototypes()
@@ -462,9 +478,10 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
                     "class means of X. Give class_names and a text_embedder to "
                     "classify without labels."
                 )
-            self.classes_, codes = np.unique(y, return_inverse=True)
+            self.classes_, codes = encode_labels(y, allow_continuous=True)
             self.class_names_ = None
             P = class_mean_directions(float_unit_rows(X), codes, len(self.classes_))
+            check_class_directions(P, self.classes_)
 
         self.image_transform_ = None
         if self.image_transform is not None:

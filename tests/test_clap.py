@@ -526,3 +526,37 @@ def test_smoke_with_tiny_clip(tiny_text_embedder):
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
     assert not np.allclose(out, E)
     assert b"torch" not in pickle.dumps(clap.set_params(text_embedder=None))
+
+
+# --------------------------------------------------------------------------- #
+# Bad templates and parameters
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(
+    "template, match",
+    [
+        ("{} {}", r"exactly one '\{\}' placeholder.*fields \['', ''\]"),
+        ("{x}", r"exactly one '\{\}' placeholder.*fields \['x'\]"),
+        ("{}{", "not a valid format string"),
+    ],
+)
+def test_class_template_is_checked_like_a_prompt_template(template, match):
+    with pytest.raises(ValueError, match=f"class_template='.*{match}"):
+        make_clap_prompts(["dog"], class_template=template)
+    clap = CLAPDisentangler(
+        ["dog", "cat"],
+        PlantedTextEmbedder(["dog", "cat"], n_features=8),
+        class_template=template,
+    )
+    with pytest.raises(ValueError, match=match):
+        clap.fit(np.ones((2, 8)))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"p_drop_size": "x"}, {"p_drop_colour": np.nan}, {"n_prompts_per_class": 2.0}],
+)
+def test_prompt_parameters_are_validated(kwargs):
+    from sklearn_pos._compat import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=next(iter(kwargs))):
+        make_clap_prompts(["dog"], **kwargs)

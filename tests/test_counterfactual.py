@@ -215,3 +215,62 @@ def test_parameter_errors(scene):
         clip_nce_loss(*args, temperature=0)
     with pytest.raises(ValueError, match="reduction"):
         clip_nce_loss(*args, reduction="max")
+
+
+# ------------------------------------------------------------ bad inputs
+
+
+def _args(scene):
+    return [
+        scene["image"],
+        _edit(scene, 1.0),
+        scene["source_text"],
+        scene["target_text"],
+    ]
+
+
+@pytest.mark.parametrize("position", [0, 1, 2, 3])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_non_finite_inputs_are_named(scene, position, bad, as_tensor):
+    args = _args(scene)
+    args[position] = np.array(args[position], dtype=np.float64)
+    args[position].flat[0] = bad
+    if as_tensor:
+        args[position] = torch.as_tensor(args[position])
+    name = ["source_image", "edited_image", "source_text", "target_text"][position]
+    for function in (clip_nce_loss, directional_similarity):
+        with pytest.raises(ValueError, match=f"{name} contains NaN or infinite"):
+            function(*args)
+
+
+def test_empty_inputs_are_refused(scene):
+    args = _args(scene)
+    d = args[0].shape[-1]
+    empty_batch = [np.zeros((0, d)), np.zeros((0, d)), args[2], args[3]]
+    no_templates = [args[0], args[1], np.zeros((0, d)), np.zeros((0, d))]
+    for function in (clip_nce_loss, directional_similarity):
+        with pytest.raises(ValueError, match=r"source_image is empty \(shape \(0, "):
+            function(*empty_batch)
+        with pytest.raises(ValueError, match="source_text is empty"):
+            function(*no_templates)
+
+
+def test_texts_instead_of_embeddings(scene):
+    args = _args(scene)
+    for function in (clip_nce_loss, directional_similarity):
+        with pytest.raises(TypeError, match="source_text must be an embedding"):
+            function(args[0], args[1], ["a dog", "a cat"], args[3])
+        with pytest.raises(TypeError, match="the string 'a dog'"):
+            function(args[0], args[1], "a dog", args[3])
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -1.0, 0.0])
+def test_temperature_and_eps_must_be_finite_and_positive(scene, value):
+    args = _args(scene)
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
+        clip_nce_loss(*args, temperature=value)
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        clip_nce_loss(*args, eps=value)
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        directional_similarity(*args, eps=value)

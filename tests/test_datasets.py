@@ -628,3 +628,22 @@ def test_stratified_subset_never_drops_a_rare_label():
         stratified_subset(rows, labels, 8, random_state=0)
     _, kept = stratified_subset(rows, labels, 37, random_state=0)
     assert set(kept) == {"noun", "adj", "verb", "adv"}
+
+
+def test_image_folders_differing_in_runs_of_underscores_collide(tmp_path):
+    pytest.importorskip("PIL")
+    from sklearn_pos.datasets import load_image_folder
+
+    _write_image(tmp_path / "golden__retriever" / "a.png")
+    _write_image(tmp_path / "golden retriever" / "b.png")
+    with pytest.raises(ValueError, match="'golden retriever' and 'golden__retriever'"):
+        load_image_folder(tmp_path)
+
+
+def test_stratified_subset_names_unsortable_labels():
+    from sklearn_pos.datasets import stratified_subset
+
+    words = np.array(["a", "b", "c", "d", "e", "f"])
+    labels = np.array([1, "noun", 1, "noun", 1, "noun"], dtype=object)
+    with pytest.raises(ValueError, match="labels mixes labels of different types"):
+        stratified_subset(words, labels, 4, random_state=0)

@@ -1,6 +1,7 @@
 """PartOfSpeechComponentAnalysis: the paper's equations, planted structure, seam."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -170,7 +171,8 @@ def test_tangent_subspaces_lie_in_the_tangent_space(planted):
     X, y, _, _ = planted
     # Verbs have a single positive eigenvalue: the other directions kept are
     # tangent ones with negative eigenvalues, never the normal mean_.
-    est = PartOfSpeechComponentAnalysis(n_components=D - 1).fit(X, y)
+    with pytest.warns(UserWarning, match="spans the whole tangent space"):
+        est = PartOfSpeechComponentAnalysis(n_components=D - 1).fit(X, y)
     np.testing.assert_allclose(est.class_components_ @ est.mean_, 0, atol=1e-10)
     np.testing.assert_allclose(np.linalg.norm(est.mean_), 1)
     assert np.sum(est.class_eigenvalues_[2] > 0) == 1
@@ -466,3 +468,73 @@ def test_eigenvector_signs_follow_the_largest_entry(tangent):
         signs = np.sign(raw[np.arange(k), np.argmax(np.abs(raw), axis=1)])
         np.testing.assert_array_equal(vectors, raw * signs[:, None])
         np.testing.assert_array_equal(values, raw_values[::-1])
+
+
+# ------------------------------------------------------------ bad inputs
+
+
+def _words(n_features=6, n=40, seed=0):
+    rng = np.random.RandomState(seed)
+    return rng.normal(size=(n, n_features)) + 3.0, np.repeat(["adj", "noun"], n // 2)
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (np.array([1, "noun"] * 20, dtype=object), "mixes labels of different types"),
+        (np.array([None, "noun"] * 20, dtype=object), r"20 missing label\(s\)"),
+        (np.random.RandomState(0).uniform(size=40), "continuous values"),
+    ],
+    ids=["int and str", "None", "continuous"],
+)
+def test_labels_that_cannot_be_categories(labels, match):
+    X, _ = _words()
+    with pytest.raises(ValueError, match=match):
+        PartOfSpeechComponentAnalysis(n_components=2).fit(X, labels)
+
+
+def test_integer_valued_float_labels_are_categories():
+    X, _ = _words()
+    est = PartOfSpeechComponentAnalysis(n_components=2).fit(
+        X, np.repeat([0.0, 1.0], 20)
+    )
+    np.testing.assert_array_equal(est.classes_, [0.0, 1.0])
+
+
+@pytest.mark.parametrize("geometry, span", [("tangent", 5), ("euclidean", 6)])
+def test_n_components_spanning_the_space_warns(geometry, span):
+    X, y = _words()
+    with pytest.warns(UserWarning, match=f"n_components={span} spans the whole"):
+        PartOfSpeechComponentAnalysis(n_components=span, geometry=geometry).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        PartOfSpeechComponentAnalysis(n_components=span - 1, geometry=geometry).fit(
+            X, y
+        )
+        PartOfSpeechComponentAnalysis(geometry=geometry).fit(X, y)  # None: all
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float64, 1e-300), (np.float32, 1e-30)])
+def test_tiny_rows_are_not_zero_rows(dtype, scale):
+    X, y = _words()
+    X = X.astype(dtype)
+    est = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    tiny = PartOfSpeechComponentAnalysis(n_components=2).fit(X * dtype(scale), y)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(tiny.mean_, est.mean_, rtol=rtol)
+    np.testing.assert_allclose(
+        tiny.transform(X * dtype(scale)), est.transform(X), rtol=rtol, atol=rtol
+    )
+    X[3] = 0
+    with pytest.raises(ValueError, match=r"1 row\(s\) of zero norm \(first at index 3"):
+        PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+
+
+@pytest.mark.parametrize("label", [["adj"], ["adj", "noun"], np.array(["noun"])])
+def test_a_list_is_not_one_category(label):
+    X, y = _words()
+    with pytest.raises(ValueError, match="target must be one category label"):
+        PartOfSpeechComponentAnalysis(n_components=2, target=label).fit(X, y)
+    est = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    with pytest.raises(ValueError, match="subspace must be one category label"):
+        est.project(X, subspace=label)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -1021,3 +1022,117 @@ def test_a_checkpoint_rewritten_in_place_is_never_served_stale(tmp_path):
     want = tiny(pretrained=str(second)).transform(["dog", "cat", "a red car"])
     np.testing.assert_array_equal(after, want)
     assert not np.allclose(after, before)
+
+
+# --------------------------------------------------------------------------- #
+# Rough edges: images, memory, long texts, unreadable weights
+# --------------------------------------------------------------------------- #
+def _asymmetric_image(width=24, height=12):
+    rng = np.random.RandomState(0)
+    pixels = rng.randint(0, 256, size=(height, width, 3), dtype=np.uint8)
+    pixels[:, : width // 3] = (250, 10, 10)  # a red left edge
+    return Image.fromarray(pixels)
+
+
+def test_exif_orientation_of_a_pil_image_is_applied(tiny_image_embedder, tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: displayed turned by 90 degrees
+    path = tmp_path / "rotated.png"
+    _asymmetric_image().save(path, exif=exif)
+    by_path = tiny_image_embedder.transform([str(path)])
+    with Image.open(path) as img:
+        in_memory = tiny_image_embedder.transform([img])
+    np.testing.assert_allclose(in_memory, by_path, atol=1e-6)
+    as_stored = tiny_image_embedder.transform([_asymmetric_image()])
+    assert cosine_rows(as_stored, by_path)[0] < 0.9999
+
+
+def test_premultiplied_luminance_alpha_image(tiny_image_embedder):
+    la = Image.merge(
+        "LA", [_asymmetric_image().convert("L"), Image.new("L", (24, 12), 255)]
+    )
+    premultiplied = la.convert("La")
+    np.testing.assert_allclose(
+        tiny_image_embedder.transform([premultiplied]),
+        tiny_image_embedder.transform([la]),
+        atol=1e-6,
+    )
+
+
+def test_empty_images_are_named(tiny_image_embedder):
+    with pytest.raises(
+        ValueError, match=r"Row 1 is an empty image array \(shape \(0, 0, 3\)"
+    ):
+        tiny_image_embedder.transform(
+            [np.zeros((4, 4, 3), np.uint8), np.zeros((0, 0, 3), np.uint8)]
+        )
+    with pytest.raises(
+        ImageReadError, match=r"row 0 .*the image is empty \(0x5 pixels\)"
+    ):
+        tiny_image_embedder.transform([Image.new("RGB", (0, 5))])
+
+
+def test_an_unusable_memory_folder_fails_before_the_model_loads():
+    # The model name is unknown too: the memory folder is the first thing checked.
+    emb = CLIPEmbedder("no-such-model", None, device="cpu", memory="/proc/x")
+    with pytest.raises(ValueError, match="memory='/proc/x' cannot be used"):
+        emb.fit(["dog"])
+
+
+def test_texts_longer_than_the_context_warn_once_with_the_count(tiny_text_embedder):
+    context = tiny_text_embedder.get_model().tokenizer.context_length
+    fits = " ".join(["dog"] * (context - 2))  # start and end tokens fill the rest
+    too_long = [" ".join(["dog"] * context), "cat " * 200]
+    with pytest.warns(UserWarning, match=f"2 of 4 text.*context of {context} tokens"):
+        tiny_text_embedder.transform(["dog", fits, *too_long])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny_text_embedder.transform(["dog", fits])
+
+
+def _tiny_state_dict():
+    model = tiny().get_model().model
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"", r"empty file \(0 bytes\)"),
+        (
+            b"\x80\x02not a pickle at all" * 10,
+            "Could not load the weights file '.*bad.pt'",
+        ),
+        (b"hello\n", "Could not load the weights file '.*bad.pt'"),
+    ],
+    ids=["zero bytes", "garbage", "text"],
+)
+def test_an_unreadable_checkpoint_names_the_file(tmp_path, content, match):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=match) as info:
+        tiny(pretrained=str(path)).fit(["dog"])
+    assert "weights_only=False" not in str(info.value)
+    assert "weights_only` set to `False" not in str(info.value)
+
+
+def test_a_checkpoint_of_another_architecture_names_the_keys(tmp_path):
+    path = tmp_path / "other.pt"
+    state = _tiny_state_dict()
+    state["extra.weight"] = torch.zeros(2)
+    del state["positional_embedding"]
+    torch.save(state, path)
+    with pytest.raises(
+        ValueError,
+        match=r"weights in '.*other.pt' do not fit the architecture 'sklearn-pos-tiny'"
+        r".*1 missing \(e.g. 'positional_embedding'\), 1 unexpected \(e.g. 'extra.weight'\)",
+    ):
+        tiny(pretrained=str(path)).fit(["dog"])
+
+
+def test_a_folder_given_as_pretrained_suggests_local_dir(tmp_path):
+    (tmp_path / "open_clip_pytorch_model.bin").write_bytes(b"x")
+    with pytest.raises(
+        ValueError, match=rf"is a folder.*pretrained='local-dir:{tmp_path}'"
+    ):
+        tiny(pretrained=str(tmp_path)).fit(["dog"])

@@ -173,3 +173,65 @@ def test_rejects_estimators_without_the_seam():
     pca.class_components_ = pca.components_[None]
     with pytest.raises(TypeError, match=r"tangent_vectors method\); got PCA"):
         class_invariance(pca, X, y)
+
+
+# --------------------------------------------------------------- bad labels
+
+
+def _two_category_fit():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 6)) + 3.0
+    y = np.repeat(["adj", "noun"], 20)
+    return X, PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+
+
+def test_a_nan_label_is_an_error_not_a_table_of_zeros():
+    X, pos = _two_category_fit()
+    y = np.repeat([0.0, 1.0], 20)
+    y[3] = np.nan
+    with pytest.raises(ValueError, match=r"1 missing label\(s\).*first at row 3"):
+        class_invariance(pos, X, y)
+
+
+def test_continuous_y_is_not_taken_as_categories():
+    X, pos = _two_category_fit()
+    y = np.random.RandomState(1).uniform(size=40)
+    with pytest.raises(ValueError, match="continuous values.*not category labels"):
+        class_invariance(pos, X, y)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [np.array([1, "noun"] * 20, dtype=object), np.array([None, "noun"] * 20)],
+    ids=["int and str", "None"],
+)
+def test_mixed_or_missing_labels_get_a_clear_error(y):
+    X, pos = _two_category_fit()
+    with pytest.raises(ValueError, match="mixes labels of different types|missing"):
+        class_invariance(pos, X, y)
+
+
+def test_subspaces_spanning_the_space_warn():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 4)) + 3.0
+    y = np.repeat(["adj", "noun"], 20)
+    pos = PartOfSpeechComponentAnalysis().fit(X, y)  # all components
+    with pytest.warns(UserWarning, match="every row of the table is the same"):
+        table = class_invariance(pos, X, y)
+    np.testing.assert_allclose(table.iloc[0], table.iloc[1])
+    narrow = PartOfSpeechComponentAnalysis(n_components=1).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        class_invariance(narrow, X, y)
+
+
+def test_a_pipeline_is_told_to_pass_its_subspace_step():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, _ = _two_category_fit()
+    y = np.repeat(["adj", "noun"], 20)
+    pipe = make_pipeline(FunctionTransformer(), PartOfSpeechComponentAnalysis(2))
+    pipe.fit(X, y)
+    with pytest.raises(TypeError, match=r"pipeline\[-1\]"):
+        class_invariance(pipe, X, y)

@@ -299,3 +299,32 @@ def test_smoke_with_tiny_clip(tiny_text_embedder):
     assert out.shape == faces.shape and out.dtype == np.float32
     t = pae.target_embedding_
     assert np.all(out @ t > faces @ t)
+
+
+# ------------------------------------------------------------ bad inputs
+
+_BASIS = np.eye(3)[:2]
+_TARGET = np.array([0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "args, error, match",
+    [
+        ((np.array([np.nan, 1, 0]), _TARGET, _BASIS), ValueError, "image_embeddings"),
+        ((np.array([np.inf, 1, 0]), _TARGET, _BASIS), ValueError, "image_embeddings"),
+        ((np.ones(3), np.array([0, np.nan, 0]), _BASIS), ValueError, "target"),
+        ((np.zeros((0, 3)), _TARGET, _BASIS), ValueError, "image_embeddings is empty"),
+        ((np.ones(3), _TARGET, np.zeros((0, 3))), ValueError, "components is empty"),
+        ((["a", "b", "c"], _TARGET, _BASIS), TypeError, "must hold embeddings"),
+    ],
+    ids=["nan", "inf", "nan target", "no rows", "no basis", "strings"],
+)
+def test_projection_augmentation_refuses_bad_inputs(args, error, match):
+    with pytest.raises(error, match=match):
+        projection_augmentation(*args)
+
+
+@pytest.mark.parametrize("alpha", [np.nan, np.inf])
+def test_projection_augmentation_needs_a_finite_alpha(alpha):
+    with pytest.raises(ValueError, match="alpha must be a finite number"):
+        projection_augmentation(np.ones(3), _TARGET, _BASIS, alpha=alpha)

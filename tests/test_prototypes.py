@@ -121,4 +121,53 @@ def test_zero_rows_carry_no_direction():
     clf = NearestPrototypeClassifier().fit(X, y)
     np.testing.assert_array_equal(clf.class_counts_, [1, 1])
     np.testing.assert_allclose(clf.class_means_, _unit(X[[0, 2]]))
-    assert np.isfinite(clf.predict_proba(X)).all()
+    assert np.isfinite(clf.predict_proba(X[[0, 2]])).all()
+    # At predict time a zero row has no class: an error, not a uniform guess.
+    with pytest.raises(
+        ValueError, match=r"1 row\(s\) of zero norm \(first at index 1\)"
+    ):
+        clf.predict(X[:2])
+
+
+# ------------------------------------------------------------ bad inputs
+
+
+@pytest.mark.parametrize("mean", ["intrinsic", "extrinsic"])
+def test_a_class_of_zero_rows_has_no_prototype(mean):
+    X = np.array([[1.0, 0.1], [0.9, 0.2], [0.0, 0.0], [0.0, 0.0]])
+    y = np.array(["cat", "cat", "dog", "dog"])
+    with pytest.raises(ValueError, match=r"no mean direction: 'dog'"):
+        NearestPrototypeClassifier(mean=mean).fit(X, y)
+
+
+@pytest.mark.parametrize("mean", ["intrinsic", "extrinsic"])
+def test_an_antipodal_class_has_no_prototype(mean):
+    X = np.array([[1.0, 0.1], [0.9, 0.2], [0.0, 1.0], [0.0, -1.0]])
+    y = np.array(["cat", "cat", "dog", "dog"])
+    with pytest.raises(ValueError, match=r"no mean direction: 'dog'") as info:
+        NearestPrototypeClassifier(mean=mean).fit(X, y)
+    assert "geometry" not in str(info.value)  # not a parameter of this estimator
+
+
+def test_a_prior_gives_a_class_of_zero_rows_its_prototype():
+    X = np.array([[1.0, 0.1], [0.9, 0.2], [0.0, 0.0]])
+    prior = {"cat": [1.0, 0.0], "dog": [0.0, 1.0]}
+    clf = NearestPrototypeClassifier(prior=prior).fit(X, ["cat", "cat", "dog"])
+    np.testing.assert_allclose(clf.prototypes_[1], [0.0, 1.0])
+    # Rows that cancel out are not rescued by the prior.
+    X = np.array([[1.0, 0.1], [0.0, 1.0], [0.0, -1.0]])
+    with pytest.raises(ValueError, match=r"no mean direction: 'dog'"):
+        NearestPrototypeClassifier(prior=prior).fit(X, ["cat", "dog", "dog"])
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.array([1, "cat"] * 3, dtype=object), "mixes labels of different types"),
+        (np.array([None, "cat"] * 3, dtype=object), "missing label"),
+    ],
+)
+def test_labels_that_cannot_be_sorted(y, match):
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    with pytest.raises(ValueError, match=match):
+        NearestPrototypeClassifier().fit(X, y)

@@ -256,3 +256,30 @@ def test_log_second_moments_form_tangent_vectors_for_tight_float32_clusters():
     X = _sphere.exp_map(V, mu)
     gram, _ = _sphere.log_second_moments(X.astype(np.float32), mu)
     np.testing.assert_allclose(gram, V.T @ V, rtol=1e-3, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-160, 1e200, 1.0])
+def test_row_norms_at_any_scale(scale):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(5, 8))
+    expected = np.linalg.norm(X, axis=1) * scale
+    np.testing.assert_allclose(_sphere.row_norms(X * scale), expected, rtol=1e-12)
+    np.testing.assert_allclose(_sphere.unit_rows(X * scale), _sphere.unit_rows(X))
+    np.testing.assert_allclose(
+        _sphere.normalize_rows(X * scale), _sphere.normalize_rows(X)
+    )
+
+
+def test_row_norms_keep_zero_and_non_finite_rows():
+    X = np.array([[0.0, 0.0], [np.nan, 1.0], [np.inf, 1.0], [3e-300, 4e-300]])
+    norms = _sphere.row_norms(X)
+    assert norms[0] == 0 and not np.isfinite(norms[1:3]).any()
+    assert norms[3] == pytest.approx(5e-300)
+    with pytest.raises(ValueError, match=r"zero norm or non-finite values \(index 0\)"):
+        _sphere.unit_rows(X[[0, 3]])
+
+
+def test_unit_rows_keep_float32():
+    X = np.random.RandomState(0).normal(size=(4, 3)).astype(np.float32)
+    assert _sphere.unit_rows(X * np.float32(1e-30)).dtype == np.float32
+    assert _sphere.normalize_rows(X).dtype == np.float32

@@ -423,3 +423,65 @@ def test_make_image_folder_is_an_image_folder(tmp_path):
     ds = datasets.ImageFolder(root)
     assert ds.classes == folder.target_names
     assert [ds.classes[t] for t in ds.targets] == folder.target.tolist()
+
+
+# ------------------------------------------------------------ bad inputs
+
+
+def test_make_text_prototypes_refuses_a_bare_string(tiny_text_embedder):
+    with pytest.raises(TypeError, match=r"single string 'cat'.*\['cat'\]"):
+        make_text_prototypes("cat", tiny_text_embedder)
+
+
+def test_zero_row_at_predict_is_an_error():
+    clf = ZeroShotClassifier(prototypes={"a": [1, 0, 0], "b": [0, 1, 0]}).fit(None)
+    X = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    for method in (clf.predict, clf.predict_proba, clf.decision_function):
+        with pytest.raises(ValueError, match=r"1 row\(s\) of zero norm.*index 1"):
+            method(X)
+
+
+def test_tiny_rows_are_scored_like_the_rows_they_scale():
+    clf = ZeroShotClassifier(prototypes={"a": [1, 0.2, 0], "b": [0, 1, 0.3]}).fit(None)
+    X = np.array([[0.9, 0.1, 0.0], [0.1, 0.8, 0.3]])
+    np.testing.assert_allclose(clf.predict_proba(X * 1e-300), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.array([1, "cat"] * 3, dtype=object), "mixes labels of different types"),
+        (np.array([None, "cat"] * 3, dtype=object), "missing label"),
+    ],
+)
+def test_labels_that_cannot_be_sorted(y, match):
+    X = np.random.RandomState(0).normal(size=(6, 3))
+    with pytest.raises(ValueError, match=match):
+        ZeroShotClassifier().fit(X, y)
+    text = ZeroShotClassifier(prototypes={"cat": [1, 0, 0], 1: [0, 1, 0]})
+    with pytest.raises(ValueError, match=match):
+        text.fit(X, y)
+
+
+def test_labelled_means_need_a_direction_per_class():
+    X = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.0, -1.0]])
+    with pytest.raises(ValueError, match=r"no mean direction: 'dog'"):
+        ZeroShotClassifier().fit(X, ["cat", "cat", "dog", "dog"])
+
+
+def test_evaluate_classifiers_without_cv_needs_fitted_classifiers():
+    X = np.array([[1, 0.1], [0.9, -0.2], [0.1, 1], [-0.2, 0.8]])
+    y = np.array([0, 0, 1, 1])
+    with pytest.raises(NotFittedError, match="'proto'.*not fitted.*cv"):
+        evaluate_classifiers({"proto": NearestPrototypeClassifier()}, X, y)
+
+
+def test_format_prompts_refuses_a_bare_string():
+    with pytest.raises(TypeError, match=r"single string 'cat'"):
+        format_prompts("cat", ["a {}"])
+
+
+@pytest.mark.parametrize("templates", [5, {"a {}": 1}, b"{}"])
+def test_templates_of_the_wrong_type(templates):
+    with pytest.raises(TypeError, match="templates must be the name of a template set"):
+        check_templates(templates)

@@ -71,7 +71,8 @@ def _pil_to_rgb(img):
         mode == "P" and "transparency" in img.info
     )
     if has_alpha:
-        rgba = img.convert("RGBA")
+        # Pillow converts premultiplied "La" only to "LA" (un-premultiplying).
+        rgba = (img.convert("LA") if mode == "La" else img).convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return img.convert("RGB")
@@ -97,19 +98,43 @@ def _array_to_pil(arr):
     return _pil_to_rgb(Image.fromarray(np.ascontiguousarray(arr)))
 
 
+def _exif_orientation(img):
+    """The EXIF orientation tag of a PIL image (1, upright, when it has none)."""
+    try:
+        return img.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: decode as stored
+        return 1
+
+
+def _check_not_empty(img):
+    if img.width == 0 or img.height == 0:
+        raise ValueError(
+            f"the image is empty ({img.width}x{img.height} pixels); every image "
+            "needs at least one pixel"
+        )
+    return img
+
+
 def load_rgb(item):
-    """Read one image input (path, PIL image or array) as an RGB PIL image."""
+    """Read one image input (path, PIL image or array) as an RGB PIL image.
+
+    The EXIF orientation is applied to files and to PIL images alike (the same
+    picture gives the same embedding whether passed by path or opened first);
+    it is part of an in-memory image's store key (:func:`.keys.store_item_key`).
+    """
     from PIL import Image, ImageOps
 
     if isinstance(item, (str, os.PathLike)):
         with Image.open(item) as img:
             img = ImageOps.exif_transpose(img)
             img.load()
-            return _pil_to_rgb(img)
+            return _check_not_empty(_pil_to_rgb(img))
     if isinstance(item, Image.Image):
-        return _pil_to_rgb(item)
+        if _exif_orientation(item) not in (1, None):
+            item = ImageOps.exif_transpose(item)  # a transposed copy
+        return _check_not_empty(_pil_to_rgb(item))
     if isinstance(item, np.ndarray):
-        return _array_to_pil(item)
+        return _check_not_empty(_array_to_pil(item))
     raise TypeError(f"unsupported image input of type {type(item).__name__}")
 
 

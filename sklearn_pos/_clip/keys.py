@@ -193,6 +193,10 @@ def store_item_key(item, modality):
     if isinstance(item, Image.Image):
         palette = item.getpalette() if item.mode in ("P", "PA") else None
         orientation = item.getexif().get(0x0112) if hasattr(item, "getexif") else None
+        if orientation not in (None, 1):
+            # Marks the entries written since the orientation is applied to
+            # in-memory images too: older ones hold the image as stored.
+            orientation = f"{orientation} applied"
         head = (
             f"pil\0{item.mode}\0{item.size}\0{palette}\0"
             f"{item.info.get('transparency')!r}\0{orientation}\0"

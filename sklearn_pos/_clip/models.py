@@ -6,6 +6,7 @@ of weights all use one copy, and estimators never hold the weights themselves.
 """
 
 import logging
+import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,6 +139,61 @@ def clear_model_cache():
     return n
 
 
+def _weights_file(spec):
+    """The weights file behind ``spec``, for messages."""
+    if spec.checkpoint is not None:
+        return spec.checkpoint
+    files = [
+        p
+        for p in spec.identity
+        if isinstance(p, str) and Path(p).suffix in (".safetensors", ".bin", ".pth")
+    ]
+    return files[0] if files else spec.model_name
+
+
+def checkpoint_error(spec, exc):
+    """A ``ValueError`` naming the weights file that could not be loaded, and why.
+
+    Only a summary of ``exc`` is kept: the file is read with
+    ``weights_only=True``, and torch's message for a file that this refuses
+    suggests ``weights_only=False``, which runs whatever code the file holds.
+    """
+    path = _weights_file(spec)
+    arch = spec.model_name
+    text = str(exc)
+    if isinstance(exc, RuntimeError) and "loading state_dict" in text:
+        missing = re.findall(r'"([^"]+)"', text.partition("Missing key(s)")[2])
+        unexpected_part = text.partition("Unexpected key(s)")[2]
+        unexpected = re.findall(r'"([^"]+)"', unexpected_part.partition("\n")[0])
+        missing = [k for k in missing if k not in unexpected]
+        sizes = re.findall(r"size mismatch for ([^:]+):", text)
+        details = []
+        if missing:
+            details.append(f"{len(missing)} missing (e.g. {missing[0]!r})")
+        if unexpected:
+            details.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]!r})")
+        if sizes:
+            details.append(f"{len(sizes)} of another shape (e.g. {sizes[0]!r})")
+        return ValueError(
+            f"The weights in {path!r} do not fit the architecture {arch!r}: of their "
+            f"parameters, {', '.join(details) or 'some do not match'}. Pass the "
+            "model_name these weights were trained for (the '-quickgelu' variant for "
+            "OpenAI-style weights), or pretrained=None for random weights."
+        )
+    size = Path(path).stat().st_size if Path(path).is_file() else None
+    if size == 0:
+        reason = "the file is empty (0 bytes)"
+    else:
+        reason = f"{type(exc).__name__}: not a checkpoint that open_clip can read"
+    return ValueError(
+        f"Could not load the weights file {path!r} for {arch!r} ({reason}). Give an "
+        "open_clip checkpoint (.pt, .pth, .bin or .safetensors) that is complete "
+        "(not a truncated download) and holds only weights; sklearn_pos reads "
+        "checkpoints with torch.load(weights_only=True), which refuses pickled "
+        "code."
+    )
+
+
 def _build(spec, device):
     import open_clip
     import torch
@@ -154,16 +210,22 @@ def _build(spec, device):
         with torch.random.fork_rng(devices=[]), _quiet_random_init():
             torch.manual_seed(spec.seed)
             model = open_clip.create_model(spec.model_name, pretrained=None, **kwargs)
-    elif spec.kind in ("file", "tag"):
-        model = open_clip.create_model(
-            spec.model_name,
-            pretrained=spec.checkpoint,
-            force_quick_gelu=spec.quick_gelu,
-            force_preprocess_cfg=dict(spec.preprocess) or None,
-            **kwargs,
-        )
     else:
-        model = open_clip.create_model(spec.model_name, **kwargs)
+        try:
+            if spec.kind in ("file", "tag"):
+                model = open_clip.create_model(
+                    spec.model_name,
+                    pretrained=spec.checkpoint,
+                    force_quick_gelu=spec.quick_gelu,
+                    force_preprocess_cfg=dict(spec.preprocess) or None,
+                    **kwargs,
+                )
+            else:
+                model = open_clip.create_model(spec.model_name, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - torch and safetensors raise many
+            # ``from None``: torch's own text may advise weights_only=False, which
+            # would run the code a crafted file holds.
+            raise checkpoint_error(spec, exc) from None
     model.eval()
     model.requires_grad_(False)
     model.to(device)

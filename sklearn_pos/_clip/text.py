@@ -83,6 +83,39 @@ class CausalTextTower:
         return x
 
 
+def _truncated(tokenizer, texts, tokens):
+    """Positions in ``texts`` of the texts cut to fit the context of ``tokens``.
+
+    A text fills the last token position only if it reached the context length;
+    for open_clip's own tokenizer, its exact length tells whether it was cut or
+    just fitted.
+    """
+    from open_clip.tokenizer import SimpleTokenizer
+
+    pad = getattr(getattr(tokenizer, "tokenizer", None), "pad_token_id", None) or 0
+    context = tokens.shape[1]
+    full = (tokens[:, -1] != pad).nonzero().flatten().tolist()
+    if isinstance(tokenizer, SimpleTokenizer) and tokenizer.reduction_fn is None:
+        return [i for i in full if len(tokenizer.encode(texts[i])) + 2 > context]
+    return full
+
+
+def _warn_truncated(texts, cut, context):
+    if cut:
+        import warnings
+
+        example = texts[cut[0]]
+        shown = example if len(example) <= 60 else example[:57] + "..."
+        warnings.warn(
+            f"{len(cut)} of {len(texts)} text(s) are longer than the model's context "
+            f"of {context} tokens and were cut to fit, e.g. {shown!r}: only their "
+            "beginning is embedded. Shorten them, or split them and average the "
+            "embeddings, to embed all of them.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
 def encode_texts(loaded, texts, *, batch_size, precision, normalize, verbose=False):
     """Embed distinct ``texts``; returns float32 array ``(len(texts), embed_dim)``.
 
@@ -97,9 +130,12 @@ def encode_texts(loaded, texts, *, batch_size, precision, normalize, verbose=Fal
     n = len(texts)
     if tower is not None:
         # tokenize in chunks, keeping only the columns some row needs
-        parts, needs = [], []
+        parts, needs, cut, context = [], [], [], 0
         for start in range(0, n, TOKENIZE_CHUNK):
-            part = loaded.tokenizer(texts[start : start + TOKENIZE_CHUNK])
+            chunk = texts[start : start + TOKENIZE_CHUNK]
+            part = loaded.tokenizer(chunk)
+            context = part.shape[1]
+            cut += [start + i for i in _truncated(loaded.tokenizer, chunk, part)]
             need = tower.pool_index(part) + 1
             parts.append(part[:, : int(need.max())])
             needs.append(need)
@@ -114,13 +150,19 @@ def encode_texts(loaded, texts, *, batch_size, precision, normalize, verbose=Fal
                 yield idx, tokens[idx]
     else:  # full context, in input order
         forward = loaded.model.encode_text
+        cut, context = [], 0
 
         def batches():
+            nonlocal context
             for start in range(0, n, batch_size):
                 idx = torch.arange(start, min(n, start + batch_size))
-                yield idx, loaded.tokenizer(texts[start : start + batch_size])
+                chunk = texts[start : start + batch_size]
+                part = loaded.tokenizer(chunk)
+                context = part.shape[1]
+                cut.extend(start + i for i in _truncated(loaded.tokenizer, chunk, part))
+                yield idx, part
 
-    return encode_batches(
+    embeddings = encode_batches(
         forward,
         batches(),
         n=n,
@@ -132,3 +174,5 @@ def encode_texts(loaded, texts, *, batch_size, precision, normalize, verbose=Fal
         verbose=verbose,
         unit="text",
     )
+    _warn_truncated(texts, cut, context)
+    return embeddings

@@ -180,6 +180,12 @@ def resolve_weights(model_name, pretrained, random_state=0):
         )
 
     if os.path.isfile(pretrained):
+        if os.path.getsize(pretrained) == 0:
+            raise ValueError(
+                f"pretrained={pretrained!r} is an empty file (0 bytes), not a "
+                "checkpoint: an interrupted download or copy? Give a complete open_clip "
+                "checkpoint (.pt/.pth/.bin/.safetensors), or None for random weights."
+            )
         return WeightsSpec(
             kind="file",
             model_name=arch,
@@ -204,6 +210,15 @@ def resolve_weights(model_name, pretrained, random_state=0):
             identity=keys.tag_identity(arch, tag, path),
         )
 
+    if os.path.isdir(pretrained):
+        found = find_checkpoint(pretrained)
+        inside = f" It holds {os.path.basename(found)!r}." if found else ""
+        raise ValueError(
+            f"pretrained={pretrained!r} is a folder, not a checkpoint file.{inside} "
+            f"For a folder holding open_clip_config.json and the weights, pass "
+            f"pretrained='local-dir:{pretrained}'; else pass the path of the weights "
+            "file itself."
+        )
     looks_like_path = (
         os.sep in pretrained
         or "/" in pretrained

@@ -20,8 +20,13 @@ IMAGE_SUFFIXES = (
 
 
 def class_name(folder_name):
-    """Readable class name of a class folder: underscores read as spaces."""
-    return str(folder_name).replace("_", " ").strip()
+    """Readable class name of a class folder: underscores read as spaces.
+
+    Runs of spaces count as one (``golden__retriever`` is ``"golden
+    retriever"``): CLIP's tokenizer reads them so, and two names that embed
+    alike must not be two classes.
+    """
+    return " ".join(str(folder_name).replace("_", " ").split())
 
 
 def _is_image(path):

@@ -5,6 +5,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from .._labels import check_labels
+
 
 def stratified_subset(data, labels, n_samples, *, random_state=None):
     """Draw ``n_samples`` rows, keeping the share of each label.
@@ -67,6 +69,7 @@ def stratified_subset(data, labels, n_samples, *, random_state=None):
         raise ValueError(
             f"n_samples must be a positive integer or None; got {n_samples!r}."
         )
+    labels = check_labels(labels, what="labels")
     categories, counts = np.unique(labels, return_counts=True)
     n_classes = len(categories)
     if n_samples < n_classes:

@@ -1,0 +1,126 @@
+"""Category labels: one check before any set of labels is sorted.
+
+``np.unique`` sorts, so a ``y`` mixing strings and numbers (or holding
+``None``) fails with numpy's ``'<' not supported``, a float ``y`` with a NaN
+gives the NaN a class of its own, and a continuous float ``y`` becomes
+hundreds of one-row categories. Every estimator and function that groups
+rows by label checks its labels here first.
+"""
+
+from numbers import Number
+
+import numpy as np
+from sklearn.utils.multiclass import type_of_target
+
+__all__ = ["check_labels", "encode_labels", "plain_label"]
+
+
+def plain_label(label):
+    """A label as a Python value, so that messages show ``'noun'``, not a numpy repr."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _is_missing(value):
+    """Whether one label is missing: None, NaN, ``pd.NA`` or ``NaT``."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # noqa: PLR0124 - NaN and NaT only
+    except (TypeError, ValueError):  # pd.NA refuses bool()
+        return True
+
+
+def _kind(value):
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, Number):
+        return "number"
+    return type(value).__name__
+
+
+def check_labels(y, *, what="y", allow_continuous=False):
+    """``y`` as a 1-D array of category labels that can be sorted.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The labels.
+    what : str, default="y"
+        How ``y`` is named in the messages.
+    allow_continuous : bool, default=False
+        Let float labels with non-integer values through (scikit-learn's
+        ``check_classification_targets`` then reports them in its own words).
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not 1-D, holds missing labels (None or NaN), mixes labels of
+        different types (e.g. int and str), or holds continuous values.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(
+            f"{what} must be one-dimensional (one label per row), got shape {y.shape}."
+        )
+    if y.dtype.kind == "f":
+        missing = np.isnan(y)
+    elif y.dtype.kind == "O":
+        missing = np.fromiter((_is_missing(v) for v in y), dtype=bool, count=y.size)
+    else:
+        missing = np.zeros(y.size, dtype=bool)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"{what} has {rows.size} missing label(s) (None or NaN), first at row "
+            f"{rows[0]}: every row needs a category. Drop these rows or give them "
+            "a label."
+        )
+    if y.dtype.kind == "O" and y.size:
+        kinds = {}
+        for value in y:
+            kinds.setdefault(_kind(value), value)
+        if len(kinds) > 1:
+            shown = ", ".join(
+                f"{name} ({value!r})" for name, value in sorted(kinds.items())
+            )
+            raise ValueError(
+                f"{what} mixes labels of different types: {shown}. Labels are "
+                "sorted and compared, so use one type for all of them, e.g. "
+                "y.astype(str)."
+            )
+    if not allow_continuous and y.dtype.kind in "fO" and y.size:
+        try:
+            continuous = type_of_target(y) == "continuous"
+        except ValueError:
+            continuous = False
+        if continuous:
+            n_distinct = np.unique(y).size
+            raise ValueError(
+                f"{what} holds continuous values ({n_distinct} distinct floats in "
+                f"{y.size} rows, e.g. {plain_label(y[0])!r}), not category labels. Give one "
+                "label per category (e.g. 'noun', 'verb'); cast float codes such "
+                "as 0.0, 1.0 to int."
+            )
+    return y
+
+
+def encode_labels(y, *, what="y", allow_continuous=False):
+    """Sorted distinct labels of ``y`` and the code of each row.
+
+    ``y`` is checked by :func:`check_labels` first.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+    codes : ndarray of shape (n_samples,)
+        ``classes[codes]`` equals ``y``.
+    """
+    y = check_labels(y, what=what, allow_continuous=allow_continuous)
+    classes, codes = np.unique(y, return_inverse=True)
+    return classes, codes.ravel()
