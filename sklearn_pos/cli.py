@@ -767,6 +767,7 @@ def _run_fit(args):
     _check_model_name(args.model)
     out_dir = _output_dir(args.output_dir)
     words, y, vocab_meta = _vocabulary(args.vocabulary_size, args.theme, args.seed)
+    y = np.asarray(y, dtype=str)  # fixed-width text: labels sort fast
     if args.target not in vocab_meta["counts"]:
         raise CommandError(
             f"--target {args.target!r} is not a category of the vocabulary; choose "
