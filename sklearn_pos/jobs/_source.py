@@ -61,37 +61,31 @@ def _list_images(root):
 def _read_table(path, kind, column):
     import pandas as pd
 
-    if column is None:
-        if kind == "parquet":
-            import pyarrow.parquet as pq
+    sep = "\t" if kind == "tsv" else ","
+    if kind == "parquet":
+        import pyarrow.parquet as pq
 
-            names = pq.read_schema(path).names
-        else:
-            names = list(pd.read_csv(path, nrows=0, sep="\t" if kind == "tsv" else ","))
+        names = pq.read_schema(path).names
+    else:
+        names = list(pd.read_csv(path, nrows=0, sep=sep).columns)
+    if column is None or column not in names:
+        said = "" if column is None else f" has no column {column!r}; it"
         raise SourceError(
-            f"{path} is a table with the columns {names}: name the one holding the "
-            "texts or image paths with --column (column=)."
+            f"{path}{said} is a table with the columns {names}: name the one "
+            "holding the texts or image paths with --column (column=)."
         )
-    try:
-        if kind == "parquet":
-            values = pd.read_parquet(path, columns=[column])[column]
-        else:
-            # Only empty cells are missing: a caption "NA" is a text.
-            values = pd.read_csv(
-                path,
-                usecols=[column],
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                sep="\t" if kind == "tsv" else ",",
-            )[column]
-    except (KeyError, ValueError) as exc:
-        if "columns" in str(exc).lower() or isinstance(exc, KeyError):
-            raise SourceError(
-                f"{path} has no column {column!r}: {exc}. Pass one of its columns "
-                "with --column (column=)."
-            ) from None
-        raise
+    if kind == "parquet":
+        values = pd.read_parquet(path, columns=[column])[column]
+    else:
+        # Only empty cells are missing: a caption "NA" is a text.
+        values = pd.read_csv(
+            path,
+            usecols=[column],
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            sep=sep,
+        )[column]
     return [_as_item(v) for v in values.tolist()]
 
 
