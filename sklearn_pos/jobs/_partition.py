@@ -232,16 +232,11 @@ def partition_table(rows, items, ok, E, errors, *, dim, dtype, job_id):
         values[ok] = E.astype(dtype, copy=False)
         valid[ok] = True
     value_type = pa.float16() if dtype == "float16" else pa.float32()
-    flat = pa.array(values.reshape(-1), type=value_type)
-    # The validity bitmap of a fixed-size list is that of a boolean array.
-    validity = None if valid.all() else pa.array(valid).buffers()[1]
-    embedding = pa.Array.from_buffers(
-        pa.list_(value_type, dim),
-        n,
-        [validity],
-        null_count=int(n - valid.sum()),
-        children=[flat],
-    )
+    # A row without an embedding holds a list of nulls (NaN in pandas), not a
+    # null list: pyarrow before 26 cannot read null fixed-size lists back from
+    # Parquet, and neither can every reader of these files.
+    flat = pa.array(values.reshape(-1), type=value_type, mask=np.repeat(~valid, dim))
+    embedding = pa.FixedSizeListArray.from_arrays(flat, dim)
     schema = pa.schema(
         [
             ("row", pa.int64()),

@@ -118,8 +118,9 @@ def read_embeddings(path, *, errors="nan", dtype=np.float32, allow_incomplete=Fa
         )
         return np.empty((0, dim), out_dtype), meta
     column = table.column("embedding").combine_chunks()
-    valid = column.is_valid().to_numpy(zero_copy_only=False)
-    # A fixed-size list's values hold every slot, null ones too (written as NaN).
+    valid = table.column("error").is_null().to_numpy(zero_copy_only=False)
+    # A fixed-size list's values hold every slot; nulls (the rows without an
+    # embedding) come out as NaN.
     values = column.values.to_numpy(zero_copy_only=False)
     start = column.offset * dim
     X = values[start : start + len(column) * dim].reshape(len(column), dim)

@@ -180,7 +180,8 @@ def embed_collection(
     - ``row`` (int64): the item's position in ``source``;
     - ``source`` (string): the image path as listed, or the text;
     - ``embedding`` (fixed-size list of float32, or float16 with
-      ``dtype="float16"``): null when the item could not be embedded;
+      ``dtype="float16"``): for an item that could not be embedded, a list of
+      nulls (NaN in pandas);
     - ``error`` (string): null, or why the item could not be embedded.
 
     ``pandas.read_parquet(output)`` (and Dask, DuckDB, Polars, pyarrow) read
