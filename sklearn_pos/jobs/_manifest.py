@@ -59,7 +59,7 @@ def digest(value):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def model_identity(params):
+def model_identity(params, spread_gpus=False):
     """What the weights and preprocessing of ``params`` are, by content.
 
     Computed where the model runs (the process of a local job, a worker of a
@@ -73,7 +73,7 @@ def model_identity(params):
     embedding_dim : int
     """
     from .._clip import keys, resolve_weights
-    from ..embedding import CLIPEmbedder
+    from ._partition import embedder_for
 
     spec = resolve_weights(
         params["model_name"], params["pretrained"], params["random_state"]
@@ -92,7 +92,9 @@ def model_identity(params):
         "quick_gelu": bool(spec.quick_gelu),
         "preprocess": [list(p) for p in spec.preprocess],
     }
-    dim = CLIPEmbedder(**params).get_model().embed_dim
+    # the device the partitions of this process use, so the model loads once
+    embedder = embedder_for({"embedder": params, "spread_gpus": spread_gpus})
+    dim = embedder.get_model().embed_dim
     return canonical(identity), int(dim)
 
 

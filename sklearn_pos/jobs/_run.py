@@ -233,7 +233,8 @@ num_workers, memory, random_state
         and stopped by the job (with several GPUs, worker ``i`` uses GPU
         ``i``). An address such as ``"tcp://scheduler:8786"``, or a
         ``distributed.Client``: an existing cluster, whose workers must see
-        ``output`` (and ``memory``) on a shared file system. Each partition is
+        the images, ``output`` (and ``memory``) at the same paths, on a shared
+        file system. Each partition is
         one task; a worker keeps its model for all its tasks, and the task of
         a lost worker is run again elsewhere.
 
@@ -311,7 +312,7 @@ num_workers, memory, random_state
     with open_executor(scheduler) as executor:
         if num_workers is None and executor.decode_workers is not None:
             params["num_workers"] = executor.decode_workers
-        model, dim = executor.call(model_identity, params)
+        model, dim = executor.call(model_identity, params, executor.spread_gpus)
         job = describe_job(
             src, model, params, partition_size=partition_size, dtype=dtype
         )
