@@ -15,6 +15,12 @@ from .embedding import (
     clear_model_cache,
 )
 from .evaluation import evaluate_classifiers
+from .jobs import (
+    EmbedItemError,
+    ManifestMismatchError,
+    embed_collection,
+    read_embeddings,
+)
 from .pae import ProjectionAugmentationEmbedding, projection_augmentation
 from .prototypes import NearestPrototypeClassifier
 from .store import CorruptStoreWarning, EmbeddingStore, clear_store, store_info
@@ -26,8 +32,10 @@ __all__ = [
     "CLAPDisentangler",
     "CLIPEmbedder",
     "CorruptStoreWarning",
+    "EmbedItemError",
     "EmbeddingStore",
     "ImageReadError",
+    "ManifestMismatchError",
     "NearestPrototypeClassifier",
     "PartOfSpeechComponentAnalysis",
     "ProjectionAugmentationEmbedding",
@@ -41,10 +49,12 @@ __all__ = [
     "clear_vocabulary_cache",
     "clip_nce_loss",
     "directional_similarity",
+    "embed_collection",
     "evaluate_classifiers",
     "get_templates",
     "make_clap_prompts",
     "make_text_prototypes",
     "projection_augmentation",
+    "read_embeddings",
     "store_info",
 ]

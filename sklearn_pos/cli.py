@@ -1,6 +1,6 @@
 """The ``sklearn-pos`` command: learn part-of-speech subspaces and evaluate them.
 
-Run ``sklearn-pos --help`` (or ``python -m sklearn_pos --help``). Two commands:
+Run ``sklearn-pos --help`` (or ``python -m sklearn_pos --help``). Four commands:
 
 ``fit``
     Encode the bundled WordNet vocabulary with a CLIP model, learn one subspace
@@ -11,6 +11,10 @@ Run ``sklearn-pos --help`` (or ``python -m sklearn_pos --help``). Two commands:
     Classify a folder of images (one subfolder per class) with CLIP, with and
     without projecting the image embeddings onto a saved subspace, and print
     both accuracies.
+``embed``
+    Embed a whole collection (a folder of images, a text file, a Parquet or
+    CSV column) to Parquet files, resumably, in this process or on a Dask
+    cluster (:func:`~sklearn_pos.embed_collection`).
 ``cache``
     Show the size of an embedding store (the ``cache/`` folder of ``fit``, or
     any ``memory=`` folder of :class:`~sklearn_pos.CLIPEmbedder`), or clear it.
@@ -75,11 +79,12 @@ al., "Parts of Speech-Grounded Subspaces in Vision-Language Models" (NeurIPS
   zero-shot  classify a folder of images with CLIP, once as is and once with
              the image embeddings projected onto a saved subspace (the noun
              subspace by default), and print both accuracies.
+  embed      embed a whole collection (images, texts) to Parquet files,
+             resumably, in this process or on a Dask cluster.
   cache      show how many embeddings a store holds and its size on disk (the
              cache/ folder of fit, or a CLIPEmbedder memory= folder), or clear it.
 
-Options of each command: "%(prog)s fit --help", "%(prog)s zero-shot --help",
-"%(prog)s cache --help"."""
+Options of each command: "%(prog)s COMMAND --help", e.g. "%(prog)s fit --help"."""
 
 _EPILOG = """\
 examples:
@@ -442,6 +447,7 @@ def build_parser(prog=None):
         help="processes decoding images (default: up to 4)",
     )
     _add_runtime_options(shot, model_default=False)
+    _add_embed_parser(commands)
 
     cache = commands.add_parser(
         "cache",
@@ -1071,6 +1077,192 @@ def _run_cache(args):
 
 
 # ---------------------------------------------------------------------------
+# embed: a whole collection to Parquet (sklearn_pos.jobs does the work)
+# ---------------------------------------------------------------------------
+
+
+def _add_embed_parser(commands):
+    embed = commands.add_parser(
+        "embed",
+        help="embed a folder of images or a file of texts to Parquet, resumably",
+        formatter_class=_Formatter,
+        description=textwrap.dedent("""\
+            Embed every item of SOURCE and write the embeddings to Parquet files
+            under --output, one per partition of --partition-size rows, with the
+            columns row (position in SOURCE), source (path or text), embedding
+            (fixed-size list of floats) and error (why an item has none).
+            pandas.read_parquet(DIR) reads them as one table;
+            sklearn_pos.read_embeddings(DIR) gives (X, meta).
+
+            SOURCE is a folder of images (searched recursively), a text file
+            with one item per line, or a Parquet/CSV file whose --column holds
+            the texts or image paths.
+
+            Rerunning the same command skips the partitions already written, so
+            an interrupted run (even killed) resumes where it stopped. The
+            folder's _manifest.json records the model, the weights' digest and
+            the settings: a rerun with others is refused. Unreadable items get
+            an error and no embedding (--on-error raise stops at the first).
+            """),
+        epilog=textwrap.dedent("""\
+            examples:
+              %(prog)s photos/ --output photos_emb/ --model ViT-B-32 --pretrained openai
+              %(prog)s captions.parquet --column caption --modality text \\
+                  --output cap_emb/ --scheduler local:4
+              %(prog)s urls.txt --modality image --output emb/ \\
+                  --scheduler tcp://scheduler:8786"""),
+    )
+    embed.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="folder of images, text file (one item per line), or Parquet/CSV file",
+    )
+    embed.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        metavar="DIR",
+        help="folder of the Parquet files",
+    )
+    embed.add_argument(
+        "--modality",
+        choices=["text", "image"],
+        default=None,
+        help="what the items are (default: image for a folder; required otherwise)",
+    )
+    embed.add_argument(
+        "--column", default=None, metavar="NAME", help="column of a Parquet/CSV SOURCE"
+    )
+    group = embed.add_argument_group("model and hardware")
+    group.add_argument("--model", default="ViT-B-32", metavar="NAME", help=_MODEL_HELP)
+    group.add_argument(
+        "--pretrained", default="openai", metavar="WEIGHTS", help=_PRETRAINED_HELP
+    )
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the random weights (--pretrained none)",
+    )
+    group.add_argument(
+        "--device",
+        default="auto",
+        help="torch device: 'auto' (a GPU if there is one, else the CPU), 'cpu', "
+        "'cuda', 'cuda:1', 'mps'; with --scheduler local:N and several GPUs, "
+        "'auto' gives worker i GPU i",
+    )
+    group.add_argument(
+        "--precision",
+        choices=["fp32", "fp16", "bf16"],
+        default="fp32",
+        help="arithmetic of the model; fp16/bf16 are much faster on a GPU",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="inputs per forward pass (default: 128; 32 for images on the CPU)",
+    )
+    group.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes decoding images per job process or worker (default: up to 4)",
+    )
+    job = embed.add_argument_group("job")
+    job.add_argument(
+        "--partition-size",
+        type=_positive_int,
+        default=10_000,
+        metavar="N",
+        help="rows per Parquet file and per task",
+    )
+    job.add_argument(
+        "--dtype",
+        choices=["float32", "float16"],
+        default="float32",
+        help="type of the stored embeddings",
+    )
+    job.add_argument(
+        "--scheduler",
+        default="local",
+        metavar="WHERE",
+        help="'local' (this process), 'local:N' (a Dask LocalCluster of N worker "
+        "processes) or the address of a Dask scheduler, e.g. tcp://host:8786 "
+        "(workers must see --output on a shared disk)",
+    )
+    job.add_argument(
+        "--on-error",
+        choices=["skip", "raise"],
+        default="skip",
+        help="an unreadable item: record its error and go on, or stop naming it",
+    )
+    job.add_argument(
+        "--memory",
+        default=None,
+        metavar="DIR",
+        help="embedding store: items found there are not encoded again",
+    )
+    job.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return embed
+
+
+def _run_embed(args):
+    from .embedding import WeightsUnavailableError
+    from .jobs import EmbedItemError, embed_collection
+
+    pretrained = _pretrained_value(args.pretrained)
+    _info(
+        f"Embedding {args.source} with {_describe_weights(args.model, pretrained)} ..."
+    )
+    try:
+        summary = embed_collection(
+            args.source,
+            args.output,
+            modality=args.modality,
+            column=args.column,
+            model_name=args.model,
+            pretrained=pretrained,
+            device=args.device,
+            precision=args.precision,
+            batch_size=args.batch_size,
+            num_workers=args.num_workers,
+            memory=args.memory,
+            random_state=args.seed,
+            partition_size=args.partition_size,
+            dtype=args.dtype,
+            scheduler=args.scheduler,
+            on_error=args.on_error,
+            progress=not args.no_progress,
+        )
+    except WeightsUnavailableError as exc:
+        shown = "none" if pretrained is None else pretrained
+        raise CommandError(
+            _weights_message(args.model, shown, exc), EXIT_WEIGHTS
+        ) from None
+    except EmbedItemError as exc:
+        raise CommandError(str(exc)) from None
+    except (ValueError, TypeError, ImportError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    s = summary
+    print(
+        f"{s.n_rows:,} rows in {s.output} ({s.n_partitions} partitions: "
+        f"{s.n_written} written, {s.n_skipped} already complete), on {s.executor}"
+    )
+    if s.n_errors:
+        print(f"{s.n_errors:,} rows could not be embedded (see the 'error' column):")
+        for row, source, error in s.errors[:5]:
+            print(f"  row {row} {source!r}: {error}")
+    print(
+        f"rows: {s.n_rows:,}  errors: {s.n_errors:,}  seconds: {s.seconds:.1f}  "
+        f"rows/s: {s.rows_per_s:,.1f}"
+    )
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------
 
@@ -1119,9 +1311,12 @@ def main(argv=None):
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    run = {"fit": _run_fit, "zero-shot": _run_zero_shot, "cache": _run_cache}[
-        args.command
-    ]
+    run = {
+        "fit": _run_fit,
+        "zero-shot": _run_zero_shot,
+        "cache": _run_cache,
+        "embed": _run_embed,
+    }[args.command]
     try:
         return run(args)
     except CommandError as exc:

@@ -8,7 +8,8 @@ everything here applies to the ``>>>`` examples alone:
 - numpy scalars print as in numpy 1.x (``0.5``, not ``np.float64(0.5)``), so
   that one expected output holds for every supported numpy;
 - an example stopped by a missing optional dependency (``pip install .`` without
-  the ``[clip]`` or ``[plot]`` extra) is reported as skipped rather than failed.
+  the ``[clip]``, ``[plot]`` or ``[distributed]`` extra) is reported as
+  skipped rather than failed.
 """
 
 import doctest
@@ -16,9 +17,19 @@ import doctest
 import numpy as np
 import pytest
 
-# Top-level modules of the ``[clip]`` and ``[plot]`` extras of pyproject.toml.
+# Top-level modules of the optional extras of pyproject.toml.
 _OPTIONAL_MODULES = frozenset(
-    {"torch", "torchvision", "open_clip", "PIL", "tqdm", "matplotlib"}
+    {
+        "torch",
+        "torchvision",
+        "open_clip",
+        "PIL",
+        "tqdm",
+        "matplotlib",
+        "pyarrow",
+        "dask",
+        "distributed",
+    }
 )
 
 

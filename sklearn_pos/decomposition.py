@@ -582,12 +582,14 @@ class PartOfSpeechComponentAnalysis(
         True
         """
         check_is_fitted(self)
+        # No rows in, no rows out: an empty partition of a Dask collection.
         X = validate_data(
             self,
             X,
             dtype=[np.float64, np.float32],
             reset=False,
             ensure_all_finite=False,
+            ensure_min_samples=0,
         )
         V = self._to_space(X, _inverse_row_norms(X))
         V -= self.center_.astype(V.dtype)

@@ -47,8 +47,12 @@ def _is_missing(value):
         return True
 
 
-def _as_column(X, modality):
-    """The inputs as a list, plus the column name when ``X`` is a named column."""
+def _as_column(X, modality, *, allow_empty=False):
+    """The inputs as a list, plus the column name when ``X`` is a named column.
+
+    An empty input is an error unless ``allow_empty`` (``transform``: an empty
+    partition of a Dask collection gives an empty array).
+    """
     noun = "texts" if modality == "text" else "images"
     if isinstance(X, (str, bytes, os.PathLike)):
         raise TypeError(
@@ -91,7 +95,7 @@ def _as_column(X, modality):
             "CLIPEmbedder expects a list, array, pandas Series or one-column "
             f"DataFrame of {noun}, got {type(X).__name__}."
         )
-    if len(items) == 0:
+    if len(items) == 0 and not allow_empty:
         raise ValueError(
             f"CLIPEmbedder got an empty input (0 {noun}); pass at least one item."
         )
@@ -405,9 +409,14 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         -------
         E : ndarray of shape (n_samples, embedding_dim), dtype float32
             One embedding per row, in input order; unit norm if ``normalize``.
+            An empty input gives an empty ``(0, embedding_dim)`` array, as an
+            empty partition of a Dask collection needs.
         """
         self._validate_params()
-        items, _ = _as_column(X, self.modality)
+        items, _ = _as_column(X, self.modality, allow_empty=True)
+        if not items:
+            empty = np.empty((0, self._n_features_out), dtype=np.float32)
+            return keep_series_index(self, X, empty)
         items = self._check_items(items)
         uniq, first_rows, inverse = _unique(items, self.modality)
         return keep_series_index(self, X, self._embed(uniq, first_rows)[inverse])

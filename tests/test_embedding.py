@@ -355,7 +355,6 @@ def test_input_containers_agree(tiny_clip_kwargs):
         (["dog", None], ValueError, "Missing value .* row 1"),
         (["dog", np.nan], ValueError, "Missing value .* row 1"),
         ("dog", TypeError, "wrap it in a list"),
-        ([], ValueError, "empty input"),
         (pd.DataFrame({"a": ["x"], "b": ["y"]}), ValueError, "one column"),
         (np.array([["a", "b"]]), ValueError, "1-d array"),
         (42, TypeError, "expects a list"),
@@ -364,6 +363,16 @@ def test_input_containers_agree(tiny_clip_kwargs):
 def test_bad_text_inputs(tiny_clip_kwargs, X, error, match):
     with pytest.raises(error, match=match):
         CLIPEmbedder(**tiny_clip_kwargs).transform(X)
+
+
+def test_empty_input_fit_raises_transform_gives_no_rows(tiny_clip_kwargs):
+    # fit needs data to check; transform of nothing is nothing (an empty
+    # partition of a Dask collection), of the embedding width.
+    with pytest.raises(ValueError, match="empty input"):
+        CLIPEmbedder(**tiny_clip_kwargs).fit([])
+    for modality in ("text", "image"):
+        E = CLIPEmbedder(modality=modality, **tiny_clip_kwargs).transform([])
+        assert E.shape == (0, 64) and E.dtype == np.float32
 
 
 @pytest.mark.parametrize(

@@ -23,14 +23,22 @@ def _canonical(name):
 
 
 def _declared_lower_bounds():
-    """{package: lower bound} of the dependencies and the [clip]/[plot] extras."""
+    """{package: lower bound} of the dependencies and the runtime extras."""
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     project = tomllib.loads(PYPROJECT.read_text())["project"]
     extras = project["optional-dependencies"]
-    requirements = project["dependencies"] + extras["clip"] + extras["plot"]
+    requirements = (
+        project["dependencies"]
+        + extras["clip"]
+        + extras["plot"]
+        + extras["distributed"]
+    )
     bounds = {}
     for requirement in requirements:
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9A-Za-z.]*)", requirement)
+        match = re.fullmatch(
+            r"([A-Za-z0-9_.-]+)(?:\[[A-Za-z0-9_,.-]+\])?>=([0-9][0-9A-Za-z.]*)",
+            requirement,
+        )
         assert match, f"{requirement!r}: declare runtime dependencies as 'name>=X.Y.Z'"
         bounds[_canonical(match[1])] = match[2]
     return bounds

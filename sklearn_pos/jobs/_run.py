@@ -1,0 +1,397 @@
+"""``embed_collection``: plan, resume, run and summarise a job."""
+
+import os
+import time
+from numbers import Integral
+from pathlib import Path
+
+from sklearn.utils import Bunch
+
+from ._execute import open_executor
+from ._manifest import (
+    JOB_KEY,
+    MANIFEST,
+    TMP_PREFIX,
+    ManifestMismatchError,
+    describe_job,
+    differences,
+    model_identity,
+    new_manifest,
+    plan_partitions,
+    read_manifest,
+    write_manifest,
+)
+from ._partition import embed_partition
+from ._source import read_source
+
+_PYARROW = (
+    'The output is written with pyarrow: pip install "sklearn_pos[distributed]" '
+    "(or pip install pyarrow)."
+)
+
+
+def _require_pyarrow():
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(_PYARROW) from exc
+
+
+def _check_params(partition_size, dtype, on_error, batch_size, num_workers):
+    if not isinstance(partition_size, Integral) or partition_size < 1:
+        raise ValueError(
+            f"partition_size must be a positive integer, got {partition_size!r}."
+        )
+    if dtype not in ("float32", "float16"):
+        raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}.")
+    if on_error not in ("skip", "raise"):
+        raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}.")
+    if batch_size is not None and (
+        not isinstance(batch_size, Integral) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if num_workers is not None and (
+        not isinstance(num_workers, Integral) or num_workers < 0
+    ):
+        raise ValueError(f"num_workers must be >= 0 or None, got {num_workers!r}.")
+
+
+def _absolute(value):
+    """A path-like or existing file as an absolute path; tags unchanged."""
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        return os.path.abspath(os.fspath(value))
+    if isinstance(value, str) and not value.startswith(("hf-hub:", "local-dir:")):
+        expanded = os.path.expanduser(value)
+        if os.path.isfile(expanded):
+            return os.path.abspath(expanded)
+    return value
+
+
+def _prepare_folder(output, job, recorded):
+    """Check that ``output`` may receive the job's partitions."""
+    if output.exists() and not output.is_dir():
+        raise ValueError(
+            f"output={str(output)!r} exists and is not a folder: give a folder for "
+            "the Parquet partitions (it is created if missing)."
+        )
+    if recorded is not None:
+        diff = differences(job, recorded.get("job", {}))
+        if diff:
+            raise ManifestMismatchError(
+                f"{output} holds the output of another job ({output / MANIFEST}); "
+                "mixing the two would give rows of different models, settings or "
+                "sources in one table. Differences:\n  "
+                + "\n  ".join(diff)
+                + "\nRerun with the settings recorded there to finish that job, or "
+                "write to another folder (or remove this one).",
+                differences=diff,
+            )
+        return
+    if output.is_dir():
+        stray = sorted(p.name for p in output.glob("*.parquet"))
+        if stray:
+            raise ManifestMismatchError(
+                f"{output} already holds Parquet files ({stray[:3]}...) but no "
+                f"{MANIFEST}: they were not written by this job. Write to another "
+                "folder, or remove them.",
+                differences=[f"{MANIFEST}: missing"],
+            )
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output={str(output)!r}: {exc}") from None
+
+
+def _is_complete(path, part, job_id):
+    """Whether ``path`` is a whole partition file of this job."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)
+    except FileNotFoundError:
+        return False
+    except Exception:  # noqa: BLE001 - unreadable: written again
+        return False
+    return (
+        meta.num_rows == part["stop"] - part["start"]
+        and (meta.metadata or {}).get(JOB_KEY) == job_id.encode()
+    )
+
+
+def _count_errors(path):
+    import pyarrow.parquet as pq
+
+    column = pq.read_table(path, columns=["error"]).column("error")
+    return len(column) - column.null_count
+
+
+def _remove_temporary(output):
+    for path in output.glob(f"{TMP_PREFIX}*"):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _progress(total, initial, enabled):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="row",
+        desc="embed",
+        dynamic_ncols=True,
+    )
+
+
+def embed_collection(
+    source,
+    output,
+    *,
+    modality=None,
+    column=None,
+    model_name="ViT-B-32",
+    pretrained="openai",
+    device="auto",
+    precision="fp32",
+    batch_size=None,
+    normalize=True,
+    num_workers=None,
+    memory=None,
+    random_state=0,
+    partition_size=10_000,
+    dtype="float32",
+    scheduler=None,
+    on_error="skip",
+    progress=True,
+):
+    """Embed a whole collection into Parquet files, resumably, here or on Dask.
+
+    The items of ``source`` are cut into partitions of ``partition_size``
+    consecutive rows; each partition is embedded by a
+    :class:`~sklearn_pos.CLIPEmbedder` and written as one Parquet file
+    ``output/part-NNNNN.parquet`` with the columns
+
+    - ``row`` (int64): the item's position in ``source``;
+    - ``source`` (string): the image path as listed, or the text;
+    - ``embedding`` (fixed-size list of float32, or float16 with
+      ``dtype="float16"``): for an item that could not be embedded, a list of
+      nulls (NaN in pandas);
+    - ``error`` (string): null, or why the item could not be embedded.
+
+    ``pandas.read_parquet(output)`` (and Dask, DuckDB, Polars, pyarrow) read
+    the folder as one table; :func:`read_embeddings` gives ``(X, meta)``.
+
+    Each file is written under a temporary name and renamed into place. A
+    rerun skips the partitions already written and computes the missing ones,
+    so a run stopped at any point (even killed) and run again yields every row
+    exactly once. ``output/_manifest.json`` records the source, the model (by
+    the digest of its weights), the settings that change the numbers and the
+    partitions: a rerun with other ones refuses to mix its rows into the
+    folder (:class:`ManifestMismatchError`). Run one job per folder at a time.
+
+    Parameters
+    ----------
+    source : str, path-like or sequence of str
+        A folder of images (searched recursively for the suffixes of
+        :data:`~sklearn_pos.datasets.IMAGE_SUFFIXES`, hidden files skipped,
+        paths sorted); a text file of one item per line; a Parquet or CSV
+        (``.csv``, ``.tsv``) file whose ``column`` holds the items; or the
+        items themselves. Relative image paths start from the current folder.
+
+    output : str or path-like
+        The folder of the Parquet files (created if missing).
+
+    modality : {"text", "image"} or None, default=None
+        What the items are; ``None`` means ``"image"`` for a folder and must be
+        given for other sources.
+
+    column : str or None, default=None
+        The column of a Parquet or CSV source.
+
+    model_name, pretrained, device, precision, batch_size, normalize, \
+num_workers, memory, random_state
+        As for :class:`~sklearn_pos.CLIPEmbedder`. With ``memory`` (a folder,
+        shared by every worker), items already in the embedding store are not
+        encoded again.
+
+    partition_size : int, default=10_000
+        Rows per partition: per file and per task. Smaller partitions lose less
+        work to an interruption; larger ones write fewer files.
+
+    dtype : {"float32", "float16"}, default="float32"
+        Type of the stored embeddings.
+
+    scheduler : None, str or distributed.Client, default=None
+        ``None`` or ``"local"``: this process, one partition after another.
+        ``"local:N"``: a Dask ``LocalCluster`` of N worker processes, started
+        and stopped by the job (with several GPUs, worker ``i`` uses GPU
+        ``i``). An address such as ``"tcp://scheduler:8786"``, or a
+        ``distributed.Client``: an existing cluster, whose workers must see
+        the images, ``output`` (and ``memory``) at the same paths, on a shared
+        file system. Each partition is
+        one task; a worker keeps its model for all its tasks, and the task of
+        a lost worker is run again elsewhere.
+
+    on_error : {"skip", "raise"}, default="skip"
+        ``"skip"``: a missing, empty, corrupt or unreadable item gets an
+        ``error`` and no embedding, and the job goes on. ``"raise"``: the job
+        stops at the first such item with an :class:`EmbedItemError` naming
+        its row and path (the partitions written before it stay).
+
+    progress : bool, default=True
+        Show one progress bar (rows and rows/s) over all partitions.
+
+    Returns
+    -------
+    summary : :class:`~sklearn.utils.Bunch`
+        ``output`` (Path), ``n_rows``, ``n_errors`` (in the whole output),
+        ``n_partitions``, ``n_written`` and ``n_skipped`` (partitions written
+        by this run, and found complete), ``rows_written``, ``embedding_dim``,
+        ``seconds`` (of this call), ``rows_per_s`` (rows written per second),
+        ``errors`` (up to 20 ``(row, source, error)`` of this run per
+        partition) and ``executor`` (where it ran).
+
+    Raises
+    ------
+    ManifestMismatchError
+        If ``output`` holds the rows of a job with another source, model or
+        settings.
+    EmbedItemError
+        With ``on_error="raise"``, for the first item that cannot be embedded.
+
+    See Also
+    --------
+    read_embeddings : The output as an array and a table.
+
+    Examples
+    --------
+    >>> from sklearn_pos import embed_collection, read_embeddings
+    >>> summary = embed_collection(
+    ...     ["a dog", "a cat", "a red car"], "emb", modality="text",
+    ...     model_name="sklearn-pos-tiny", pretrained=None, device="cpu",
+    ...     partition_size=2, progress=False,
+    ... )
+    >>> summary.n_rows, summary.n_partitions, summary.n_errors
+    (3, 2, 0)
+    >>> X, meta = read_embeddings("emb")
+    >>> X.shape, X.dtype
+    ((3, 64), dtype('float32'))
+    >>> meta.columns.tolist()
+    ['row', 'source', 'error']
+    >>> embed_collection(
+    ...     ["a dog", "a cat", "a red car"], "emb", modality="text",
+    ...     model_name="sklearn-pos-tiny", pretrained=None, device="cpu",
+    ...     partition_size=2, progress=False,
+    ... ).n_skipped                                   # a rerun has nothing to do
+    2
+    """
+    started = time.perf_counter()
+    _check_params(partition_size, dtype, on_error, batch_size, num_workers)
+    _require_pyarrow()
+    src = read_source(source, modality=modality, column=column)
+    output = Path(os.path.expanduser(os.fspath(output))).absolute()
+    params = {
+        "model_name": model_name,
+        "pretrained": _absolute(pretrained),
+        "modality": src.modality,
+        "device": device,
+        "precision": precision,
+        "batch_size": batch_size,
+        "normalize": normalize,
+        "num_workers": num_workers,
+        "memory": None if memory is None else _absolute(memory),
+        "random_state": random_state,
+        "verbose": False,
+    }
+    with open_executor(scheduler) as executor:
+        if num_workers is None and executor.decode_workers is not None:
+            params["num_workers"] = executor.decode_workers
+        model, dim = executor.call(model_identity, params, executor.spread_gpus)
+        job = describe_job(
+            src, model, params, partition_size=partition_size, dtype=dtype
+        )
+        recorded = read_manifest(output) if output.is_dir() else None
+        _prepare_folder(output, job, recorded)
+        parts = plan_partitions(len(src.items), partition_size)
+        settings = {
+            "device": device,
+            "batch_size": batch_size,
+            "num_workers": num_workers,
+            "memory": params["memory"],
+            "scheduler": scheduler if isinstance(scheduler, str) else repr(scheduler),
+            "on_error": on_error,
+            "source_location": src.location,
+        }
+        manifest = recorded or new_manifest(job, parts, dim, settings)
+        if recorded is None:
+            write_manifest(output, manifest)
+        job_id = manifest["job_id"]
+        _remove_temporary(output)
+        done = [p for p in parts if _is_complete(output / p["file"], p, job_id)]
+        done_index = {p["index"] for p in done}
+        todo = [p for p in parts if p["index"] not in done_index]
+        base_dir = os.getcwd()
+        tasks = [
+            {
+                "key": f"sklearn-pos-embed-{job_id[:12]}-{p['index']}",
+                "index": p["index"],
+                "start": p["start"],
+                "items": src.items[p["start"] : p["stop"]],
+                "file": str(output / p["file"]),
+                "embedder": params,
+                "dim": dim,
+                "dtype": dtype,
+                "on_error": on_error,
+                "base_dir": base_dir,
+                "job_id": job_id,
+                "spread_gpus": executor.spread_gpus,
+            }
+            for p in todo
+        ]
+        rows_done = sum(p["stop"] - p["start"] for p in done)
+        bar = _progress(len(src.items), rows_done, progress)
+        results = []
+        try:
+            for result in executor.run(embed_partition, tasks):
+                results.append(result)
+                if bar is not None:
+                    bar.update(result["n_rows"])
+                    bar.set_postfix(errors=sum(r["n_errors"] for r in results))
+        finally:
+            if bar is not None:
+                bar.close()
+        description = executor.description
+    _remove_temporary(output)
+    n_errors = sum(r["n_errors"] for r in results) + sum(
+        _count_errors(output / p["file"]) for p in done
+    )
+    seconds = time.perf_counter() - started
+    rows_written = sum(r["n_rows"] for r in results)
+    summary = Bunch(
+        output=output,
+        n_rows=len(src.items),
+        n_errors=int(n_errors),
+        n_partitions=len(parts),
+        n_written=len(results),
+        n_skipped=len(done),
+        rows_written=rows_written,
+        embedding_dim=dim,
+        seconds=seconds,
+        rows_per_s=rows_written / seconds if seconds > 0 else float("nan"),
+        errors=sorted(e for r in results for e in r["errors"]),
+        executor=description,
+    )
+    manifest = dict(manifest, complete=True)
+    manifest["summary"] = {
+        "n_rows": summary.n_rows,
+        "n_errors": summary.n_errors,
+        "embedding_dim": dim,
+    }
+    write_manifest(output, manifest)
+    return summary

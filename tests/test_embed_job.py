@@ -1,0 +1,685 @@
+"""The resumable embed-to-Parquet job: sources, errors, resume, Dask, the CLI.
+
+Everything runs the bundled tiny model (random weights, CPU). The kill test
+runs ``python -m sklearn_pos embed`` in a subprocess and kills it with
+SIGKILL; the Dask tests share one ``LocalCluster`` of two worker processes
+(one thread each) per module, and one test starts its own through
+``scheduler="local:2"``, as a user does.
+"""
+
+import functools
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("open_clip")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from sklearn_pos import (
+    CLIPEmbedder,
+    EmbedItemError,
+    ManifestMismatchError,
+    embed_collection,
+    read_embeddings,
+)
+from sklearn_pos.cli import main
+from sklearn_pos.datasets import make_image_folder
+from sklearn_pos.store import store_info
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = {"model_name": "sklearn-pos-tiny", "pretrained": None, "device": "cpu"}
+TINY_CLI = ["--model", "sklearn-pos-tiny", "--pretrained", "none", "--device", "cpu"]
+DIM = 64
+
+
+def _texts(n):
+    colours = ["red", "green", "blue", "yellow", "black", "white", "grey"]
+    things = ["car", "dog", "house", "tree", "boat", "cup", "chair", "bird"]
+    return [f"a {colours[i % 7]} {things[(i // 7) % 8]} number {i}" for i in range(n)]
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    env.update(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_OFFLINE="1")
+    return env
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Images in nested class folders, with bad files in the middle of the order.
+
+    Sorted, the rows are: blue/ (4 good, then blue/broken.jpg: not an image),
+    green/ (4 good, green/empty.png: 0 bytes, green/sub/ 1 good), red/ (4 good,
+    red/truncated.png: cut short). Hidden folders and non-image files are not
+    part of it.
+    """
+    root = tmp_path_factory.mktemp("photos")
+    made = make_image_folder(root, n_per_class=4, image_size=32, formats=("png",))
+    (root / "blue" / "broken.jpg").write_bytes(b"\xff\xd8 this is no jpeg")
+    (root / "green" / "empty.png").write_bytes(b"")
+    good = Path(made.paths[0]).read_bytes()
+    (root / "red" / "truncated.png").write_bytes(good[: len(good) // 2])
+    (root / "green" / "sub").mkdir()
+    shutil.copy(made.paths[1], root / "green" / "sub" / "nested.png")
+    (root / ".ipynb_checkpoints").mkdir()
+    shutil.copy(made.paths[0], root / ".ipynb_checkpoints" / "hidden.png")
+    (root / "red" / "notes.txt").write_text("not an image")
+    return root
+
+
+BAD = {"broken.jpg": "UnidentifiedImageError", "empty.png": "", "truncated.png": ""}
+
+
+def _read_table(out):
+    return pd.read_parquet(out).sort_values("row").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------- sources
+
+
+def test_folder_with_corrupt_files_records_errors_and_goes_on(folder, tmp_path):
+    out = tmp_path / "emb"
+    summary = embed_collection(
+        folder, out, num_workers=0, partition_size=4, progress=False, **TINY
+    )
+    X, meta = read_embeddings(out)
+    names = [Path(p).name for p in meta["source"]]
+    assert len(names) == 16 and "hidden.png" not in names and "notes.txt" not in names
+    assert meta["row"].tolist() == list(range(16))
+    assert meta["source"].tolist() == sorted(meta["source"])
+    bad = meta["error"].notna().to_numpy()
+    assert sorted(np.array(names)[bad]) == sorted(BAD)
+    assert summary.n_errors == 3 and summary.n_rows == 16
+    assert summary.n_written == summary.n_partitions == 4
+    assert "UnidentifiedImageError" in meta.loc[names.index("broken.jpg"), "error"]
+    assert np.isnan(X[bad]).all() and np.isfinite(X[~bad]).all()
+    # the good rows are what CLIPEmbedder gives for them
+    ref = CLIPEmbedder(modality="image", num_workers=0, **TINY).transform(
+        meta["source"][~bad].tolist()
+    )
+    np.testing.assert_allclose(X[~bad], ref, atol=1e-6)
+
+    # pandas reads the folder as one table (the manifest is not data)
+    table = _read_table(out)
+    assert table.columns.tolist() == ["row", "source", "embedding", "error"]
+    assert table["row"].tolist() == list(range(16))
+    np.testing.assert_array_equal(np.stack(table["embedding"]), X)  # NaN for errors
+    # in Arrow, a row without an embedding holds nulls
+    embedding = pq.read_table(out).sort_by("row").column("embedding")
+    nulls = np.array([v.values.null_count for v in embedding.combine_chunks()])
+    np.testing.assert_array_equal(nulls, np.where(bad, DIM, 0))
+    schema = pq.read_schema(next(out.glob("part-*.parquet")))
+    assert schema.field("embedding").type == pa.list_(pa.float32(), DIM)
+    # and the errors are listed with their rows
+    assert [Path(s).name for _, s, _ in summary.errors] == list(np.array(names)[bad])
+
+
+def test_on_error_raise_stops_at_the_first_bad_row(folder, tmp_path):
+    out = tmp_path / "emb"
+    with pytest.raises(EmbedItemError, match=r"Row 4 .*broken\.jpg") as info:
+        embed_collection(
+            folder,
+            out,
+            on_error="raise",
+            num_workers=0,
+            partition_size=4,
+            progress=False,
+            **TINY,
+        )
+    assert info.value.row == 4 and info.value.source.endswith("broken.jpg")
+    # the partition before it was written; a skip run resumes from it
+    assert [p.name for p in out.glob("part-*.parquet")] == ["part-00000.parquet"]
+    assert (
+        embed_collection(
+            folder, out, num_workers=0, partition_size=4, progress=False, **TINY
+        ).n_skipped
+        == 1
+    )
+
+    # the command says the same, and exits with status 2
+    status = main(
+        [
+            "embed",
+            str(folder),
+            "-o",
+            str(tmp_path / "cli"),
+            *TINY_CLI,
+            "--on-error",
+            "raise",
+            "--no-progress",
+            "--num-workers",
+            "0",
+        ]
+    )
+    assert status == 2
+
+
+def test_on_error_raise_in_the_cli_names_row_and_path(folder, tmp_path, capsys):
+    status = main(
+        [
+            "embed",
+            str(folder),
+            "-o",
+            str(tmp_path / "cli"),
+            *TINY_CLI,
+            "--on-error",
+            "raise",
+            "--no-progress",
+            "--num-workers",
+            "0",
+            "--partition-size",
+            "100",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Row 4" in err and "broken.jpg" in err and "UnidentifiedImageError" in err
+
+
+def test_text_file_csv_and_parquet_sources(tmp_path):
+    texts = _texts(9)
+    lines = tmp_path / "captions.txt"
+    lines.write_text("\n".join(texts[:4] + [""] + texts[4:]) + "\n")
+    ref = CLIPEmbedder(**TINY).transform(texts)
+
+    X, meta = read_embeddings(_run(lines, tmp_path / "a", modality="text"))
+    assert meta["error"].tolist() == [None] * 4 + ["empty text"] + [None] * 5
+    np.testing.assert_allclose(np.delete(X, 4, axis=0), ref, atol=1e-6)
+
+    frame = pd.DataFrame({"id": range(10), "caption": texts[:4] + [None] + texts[4:]})
+    frame.to_parquet(tmp_path / "c.parquet")
+    frame.to_csv(tmp_path / "c.csv", index=False)
+    for name in ("c.parquet", "c.csv"):
+        X2, meta2 = read_embeddings(
+            _run(
+                tmp_path / name, tmp_path / name[2:], modality="text", column="caption"
+            )
+        )
+        assert meta2["error"][4] == "missing value"
+        np.testing.assert_array_equal(X2[~np.isnan(X2[:, 0])], np.delete(X, 4, 0))
+    X3, _ = read_embeddings(_run(texts, tmp_path / "seq", modality="text"))
+    # other partitions, other batches: equal up to float rounding
+    np.testing.assert_allclose(X3, np.delete(X, 4, 0), atol=1e-6)
+
+
+def _run(source, out, **kwargs):
+    embed_collection(source, out, partition_size=3, progress=False, **TINY, **kwargs)
+    return out
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (
+            {"modality": "text", "column": None},
+            r"columns \['id', 'caption'\].*--column",
+        ),
+        ({"modality": "text", "column": "text"}, "no column 'text'"),
+        ({"modality": None, "column": "caption"}, "--modality text"),
+    ],
+)
+def test_bad_sources_say_what_to_do(tmp_path, kwargs, match):
+    pd.DataFrame({"id": [1], "caption": ["a"]}).to_parquet(tmp_path / "c.parquet")
+    with pytest.raises(ValueError, match=match):
+        embed_collection(tmp_path / "c.parquet", tmp_path / "o", **TINY, **kwargs)
+
+
+def test_text_modality_on_a_folder_and_missing_source_are_refused(folder, tmp_path):
+    with pytest.raises(ValueError, match="read as images"):
+        embed_collection(folder, tmp_path / "o", modality="text", **TINY)
+    with pytest.raises(ValueError, match="no such file or folder"):
+        embed_collection(tmp_path / "nowhere", tmp_path / "o", **TINY)
+
+
+def test_float16_output(tmp_path):
+    texts = _texts(5)
+    X32, _ = read_embeddings(_run(texts, tmp_path / "a", modality="text"))
+    out = _run(texts, tmp_path / "b", modality="text", dtype="float16")
+    field = pq.read_schema(out / "part-00000.parquet").field("embedding")
+    assert field.type == pa.list_(pa.float16(), DIM)
+    X16, _ = read_embeddings(out, dtype=None)
+    assert X16.dtype == np.float16
+    np.testing.assert_array_equal(X16, X32.astype(np.float16))
+    assert read_embeddings(out)[0].dtype == np.float32
+
+
+def test_items_in_the_store_are_not_encoded_again(tmp_path):
+    texts = _texts(12)
+    store = tmp_path / "store"
+    X1, _ = read_embeddings(_run(texts, tmp_path / "a", modality="text", memory=store))
+    info = store_info(store)
+    assert info["n_entries"].sum() == 12
+    # a second job reads every item from the store: no new shard is written,
+    # which every encoding does
+    X2, _ = read_embeddings(_run(texts, tmp_path / "b", modality="text", memory=store))
+    np.testing.assert_array_equal(X1, X2)
+    assert store_info(store)["n_shards"].sum() == info["n_shards"].sum()
+
+
+# ------------------------------------------------------------- resume, manifest
+
+
+def test_rerun_recomputes_only_missing_or_damaged_partitions(tmp_path):
+    texts = _texts(10)
+    out = _run(texts, tmp_path / "o", modality="text")
+    X, meta = read_embeddings(out)
+    (out / "part-00001.parquet").unlink()
+    with pytest.raises(ValueError, match="incomplete: 1 of 4 partitions"):
+        read_embeddings(out)
+    _, metai = read_embeddings(out, allow_incomplete=True)
+    assert metai["row"].tolist() == [0, 1, 2, 6, 7, 8, 9]
+    # a damaged file (cut short) and a leftover temporary file
+    damaged = out / "part-00002.parquet"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    (out / ".tmp-0123-part-00003.parquet").write_bytes(b"partial")
+    summary = embed_collection(
+        texts, out, modality="text", partition_size=3, progress=False, **TINY
+    )
+    assert (summary.n_written, summary.n_skipped) == (2, 2)
+    assert not list(out.glob(".tmp-*"))
+    X2, meta2 = read_embeddings(out)
+    np.testing.assert_array_equal(X2, X)
+    pd.testing.assert_frame_equal(meta2, meta)
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"precision": "bf16"}, "precision"),
+        ({"normalize": False}, "normalize"),
+        ({"random_state": 1}, "model.seed"),
+        ({"partition_size": 4}, "partition_size"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"source": _texts(7)[::-1]}, "source.items"),
+    ],
+)
+def test_manifest_mismatch_refuses_to_mix_outputs(tmp_path, change, field):
+    out = _run(_texts(7), tmp_path / "o", modality="text")
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    kwargs = {**TINY, "modality": "text", "partition_size": 3, "progress": False}
+    kwargs.update(change)
+    source = kwargs.pop("source", _texts(7))
+    with pytest.raises(ManifestMismatchError, match=field) as info:
+        embed_collection(source, out, **kwargs)
+    assert any(d.startswith(field + ":") for d in info.value.differences)
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_settings_that_do_not_change_the_output_may_differ(tmp_path):
+    out = _run(_texts(7), tmp_path / "o", modality="text")
+    summary = embed_collection(
+        _texts(7),
+        out,
+        modality="text",
+        partition_size=3,
+        batch_size=2,
+        on_error="raise",
+        progress=False,
+        **TINY,
+    )
+    assert summary.n_skipped == 3
+
+
+def test_parquet_files_without_a_manifest_are_not_mixed_with(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    pd.DataFrame({"a": [1]}).to_parquet(out / "other.parquet")
+    with pytest.raises(ManifestMismatchError, match="no _manifest.json"):
+        embed_collection(_texts(3), out, modality="text", **TINY)
+    with pytest.raises(FileNotFoundError, match="not the output folder"):
+        read_embeddings(out)
+
+
+def test_killed_run_resumes_with_every_row_exactly_once(tmp_path):
+    n, size = 4000, 40
+    source = tmp_path / "captions.txt"
+    source.write_text("\n".join(_texts(n)) + "\n")
+    out = tmp_path / "emb"
+    command = [
+        sys.executable,
+        "-m",
+        "sklearn_pos",
+        "embed",
+        str(source),
+        "-o",
+        str(out),
+        "--modality",
+        "text",
+        "--partition-size",
+        str(size),
+        *TINY_CLI,
+    ]
+    proc = subprocess.Popen(
+        command + ["--no-progress"],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 180
+    try:
+        while not list(out.glob("part-*.parquet")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no partition written in time"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    written = len(list(out.glob("part-*.parquet")))
+    assert 0 < written < n // size, "the run was not stopped midway"
+
+    rerun = subprocess.run(
+        command, env=_env(), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    resumed = re.search(r"(\d+) written, (\d+) already complete", rerun.stdout)
+    assert resumed, rerun.stdout
+    assert int(resumed[1]) + int(resumed[2]) == n // size
+    assert int(resumed[2]) >= written and "rows/s" in rerun.stdout
+    assert "row/s" in rerun.stderr  # the progress bar
+    X, meta = read_embeddings(out)
+    assert meta["row"].tolist() == list(range(n))
+    table = pd.read_parquet(out)
+    assert len(table) == n and table["row"].is_unique
+    # the same as one uninterrupted run
+    ref, _ = read_embeddings(_run_sized(source, tmp_path / "ref", size))
+    np.testing.assert_array_equal(X, ref)
+
+
+def _run_sized(source, out, size):
+    embed_collection(
+        source, out, modality="text", partition_size=size, progress=False, **TINY
+    )
+    return out
+
+
+# ------------------------------------------------------------------ the command
+
+
+def test_cli_embed_prints_the_summary(folder, tmp_path, capsys):
+    out = tmp_path / "emb"
+    status = main(
+        [
+            "embed",
+            str(folder),
+            "-o",
+            str(out),
+            *TINY_CLI,
+            "--no-progress",
+            "--num-workers",
+            "0",
+            "--partition-size",
+            "5",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert "16 rows" in printed and "4 partitions: 4 written" in printed
+    assert "3 rows could not be embedded" in printed and "broken.jpg" in printed
+    assert "errors: 3" in printed and "rows/s" in printed
+    assert read_embeddings(out)[0].shape == (16, DIM)
+
+
+def test_cli_embed_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["embed", "--help"])
+    text = capsys.readouterr().out
+    for option in (
+        "--output",
+        "--modality",
+        "--column",
+        "--model",
+        "--pretrained",
+        "--device",
+        "--precision",
+        "--batch-size",
+        "--partition-size",
+        "--scheduler",
+        "--on-error",
+        "--no-progress",
+        "--dtype",
+        "--memory",
+    ):
+        assert option in text
+
+
+# ------------------------------------------------------------ without extras
+
+
+def test_core_imports_without_pyarrow_and_dask(tmp_path):
+    code = textwrap.dedent("""
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] in {"pyarrow", "dask", "distributed"}:
+                    raise ImportError(f"blocked: {name}")
+
+        sys.meta_path.insert(0, Block())
+        import sklearn_pos
+        from sklearn_pos import embed_collection, read_embeddings
+
+        assert not {"pyarrow", "dask", "distributed"} & set(sys.modules)
+        for call in (lambda: embed_collection(["a"], "o", modality="text"),
+                     lambda: read_embeddings("o")):
+            try:
+                call()
+            except ImportError as exc:
+                assert "sklearn_pos[distributed]" in str(exc), exc
+            else:
+                raise AssertionError("no ImportError")
+        print("ok")
+    """)
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        env=_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+def test_local_scheduler_needs_dask_and_says_so(tmp_path):
+    code = textwrap.dedent("""
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] in {"dask", "distributed"}:
+                    raise ImportError(f"blocked: {name}")
+
+        sys.meta_path.insert(0, Block())
+        from sklearn_pos import embed_collection
+        kw = dict(modality="text", model_name="sklearn-pos-tiny", pretrained=None,
+                  device="cpu", progress=False)
+        assert embed_collection(["a", "b"], "o", **kw).n_rows == 2
+        try:
+            embed_collection(["a", "b"], "o2", scheduler="local:2", **kw)
+        except ImportError as exc:
+            assert "sklearn_pos[distributed]" in str(exc), exc
+            print("ok")
+    """)
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        env=_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+# ------------------------------------------------------------------------ Dask
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    # Not daemonic, as the job's own local:N cluster: the workers may start
+    # DataLoader processes.
+    with dask.config.set({"distributed.worker.daemon": False}):
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
+    with distributed.Client(cluster) as client:
+        # Warm workers, as a long job has them: each has imported torch and
+        # loaded the model once.
+        client.run(functools.partial(CLIPEmbedder(**TINY).transform, ["warm"]))
+        yield client
+    cluster.close()
+
+
+def test_local_cluster_gives_the_same_table_as_one_process(folder, tmp_path):
+    pytest.importorskip("distributed")
+    import torch
+
+    out = tmp_path / "dask"
+    summary = embed_collection(
+        folder, out, scheduler="local:2", partition_size=3, progress=False, **TINY
+    )
+    assert summary.executor == "a local cluster of 2 worker processes"
+    # The workers run torch on their share of the cores; so does the reference
+    # (the thread count changes the last bits of the sums).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))
+    try:
+        ref = _run_folder(folder, tmp_path / "one")
+    finally:
+        torch.set_num_threads(threads)
+    pd.testing.assert_frame_equal(_read_table(out), _read_table(ref))
+    assert summary.n_errors == 3
+
+
+def _run_folder(folder, out):
+    embed_collection(
+        folder, out, partition_size=3, num_workers=0, progress=False, **TINY
+    )
+    return out
+
+
+def test_worker_loss_loses_no_rows(client, tmp_path):
+    n, size = 3000, 50
+    texts = _texts(n)
+    out = tmp_path / "emb"
+    pids = client.run(os.getpid)
+    victim = min(pids.values())
+    killed = {}
+
+    def kill_one_worker_midway():
+        deadline = time.monotonic() + 120
+        while not list(out.glob("part-*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.kill(victim, signal.SIGKILL)
+        killed["files"] = len(list(out.glob("part-*.parquet")))
+
+    killer = threading.Thread(target=kill_one_worker_midway)
+    killer.start()
+    try:
+        summary = embed_collection(
+            texts,
+            out,
+            modality="text",
+            scheduler=client,
+            partition_size=size,
+            progress=False,
+            **TINY,
+        )
+    finally:
+        killer.join()
+    assert killed["files"] < n // size, "the worker was killed after the job"
+    assert victim not in client.run(os.getpid).values()
+    assert summary.n_written == n // size and summary.n_errors == 0
+    X, meta = read_embeddings(out)
+    assert meta["row"].tolist() == list(range(n))
+    table = pd.read_parquet(out)
+    assert len(table) == n and table["row"].is_unique
+    ref = CLIPEmbedder(**TINY).transform(texts)
+    np.testing.assert_allclose(X, ref, atol=1e-6)
+    client.wait_for_workers(2, timeout=120)
+
+
+def test_empty_partitions_of_dask_collections(client):
+    dd = pytest.importorskip("dask.dataframe")
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_pos import PartOfSpeechComponentAnalysis
+
+    texts = pd.Series(_texts(12), name="caption")
+    ds = dd.from_pandas(texts, npartitions=4)
+    ds = ds[ds.index >= 3]  # the first partition is left empty
+    assert 0 in ds.map_partitions(len).compute(scheduler=client).tolist()
+    emb = CLIPEmbedder(**TINY)
+    E = ds.map_partitions(emb.transform, meta=np.empty((0, DIM), np.float32))
+    kept = texts[3:].tolist()
+    np.testing.assert_allclose(
+        E.compute(scheduler=client), emb.transform(kept), atol=1e-6
+    )
+
+    words = ["dog", "cat", "car", "tree", "red", "blue", "small", "big"]
+    pos = PartOfSpeechComponentAnalysis(n_components=2).fit(
+        emb.transform(words), ["noun"] * 4 + ["adj"] * 4
+    )
+    pipe = make_pipeline(emb, pos)
+    Z = ds.map_partitions(pipe.transform, meta=np.empty((0, 2), np.float32))
+    np.testing.assert_allclose(
+        Z.compute(scheduler=client), pipe.transform(kept), atol=1e-5
+    )
+    assert pipe.transform(pd.Series([], dtype=object)).shape == (0, 2)
+
+
+def test_grid_search_on_the_cluster_with_a_shared_store(client, tmp_path):
+    import joblib
+    from distributed import get_task_stream
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    texts = _texts(30)
+    y = np.array(["red" in t or "blue" in t for t in texts])
+    store = tmp_path / "store"  # a folder every worker sees
+
+    def search():
+        pipe = make_pipeline(CLIPEmbedder(memory=store, **TINY), LogisticRegression())
+        return GridSearchCV(
+            pipe, {"logisticregression__C": [0.1, 10.0]}, cv=3, n_jobs=2
+        )
+
+    with get_task_stream(client) as tasks, joblib.parallel_config(backend="dask"):
+        on_cluster = search().fit(texts, y)
+    assert len(tasks.data) > 0  # the fits ran as tasks on the workers
+    assert store_info(store)["n_entries"].sum() == len(texts)
+    here = search().set_params(n_jobs=1).fit(texts, y)
+    np.testing.assert_allclose(
+        on_cluster.cv_results_["mean_test_score"], here.cv_results_["mean_test_score"]
+    )
