@@ -1,9 +1,11 @@
 """Part-of-speech component analysis (Oldfield et al., NeurIPS 2023)."""
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import cpu_count
 from scipy import linalg
 from sklearn.base import (
     BaseEstimator,
@@ -75,6 +77,21 @@ def _inverse_row_norms(X):
     return inv_norms
 
 
+#: Largest k / d for which LAPACK's subset solver (``evr``) beats the full
+#: divide-and-conquer solve (``evd``) followed by taking the top k: about 0.2
+#: for d = 512, 768 and 1024 (``python benchmarks/bench_fit.py --eigensolvers``).
+_SUBSET_MAX_FRACTION = 0.2
+
+
+def _eigh_top(M, k):
+    """The ``k`` largest eigenpairs of symmetric ``M``, in ascending order."""
+    d = M.shape[0]
+    if k <= _SUBSET_MAX_FRACTION * d:
+        return linalg.eigh(M, subset_by_index=[d - k, d - 1], driver="evr")
+    values, vectors = linalg.eigh(M, driver="evd")
+    return values[d - k :], vectors[:, d - k :]
+
+
 def _top_eigenvectors(M, k, normal=None):
     """The ``k`` largest eigenpairs of symmetric ``M``, largest first.
 
@@ -90,7 +107,7 @@ def _top_eigenvectors(M, k, normal=None):
     """
     d = M.shape[0]
     if normal is None:
-        values, vectors = linalg.eigh(M, subset_by_index=[d - k, d - 1], driver="evr")
+        values, vectors = _eigh_top(M, k)
         values, vectors = values[::-1], vectors[:, ::-1].T
     else:
         # The Householder reflection H = I - 2 u u^T (symmetric, orthogonal)
@@ -113,11 +130,7 @@ def _top_eigenvectors(M, k, normal=None):
         V = np.zeros((d, n_tangent))
         values = np.zeros(n_tangent)
         if n_tangent:
-            values, V[axes] = linalg.eigh(
-                reflected[np.ix_(axes, axes)],
-                subset_by_index=[d - 1 - n_tangent, d - 2],
-                driver="evr",
-            )
+            values, V[axes] = _eigh_top(reflected[np.ix_(axes, axes)], n_tangent)
             values, V = values[::-1], V[:, ::-1]
         vectors = (V - 2 * np.outer(u, u @ V)).T  # back through H
         if k == d:
@@ -436,11 +449,22 @@ class PartOfSpeechComponentAnalysis(
         # M_i = (1 - lam) C_i - lam * sum_{j != i} C_j = C_i - lam * sum_j C_j
         contrast = self.lam * covariances.sum(axis=0)
         normal = self.mean_ if self.geometry == "tangent" else None
+
         # scipy's LAPACK runs on its own copy of OpenBLAS, whose threads would
         # compete for the cores with numpy's, still spinning after the products
         # above; one thread solves these d x d problems faster than that.
+        # The categories' problems are independent: solve them side by side, one
+        # core each (LAPACK releases the GIL).
+        def solve(C):
+            return _top_eigenvectors(C - contrast, k, normal)
+
+        n_threads = min(len(covariances), cpu_count())
         with threadpool_limits(limits=1, user_api="blas"):
-            pairs = [_top_eigenvectors(C - contrast, k, normal) for C in covariances]
+            if n_threads > 1:
+                with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                    pairs = list(pool.map(solve, covariances))
+            else:
+                pairs = [solve(C) for C in covariances]
         self.class_eigenvalues_ = np.stack([values for values, _ in pairs])
         self.class_components_ = np.stack([vectors for _, vectors in pairs])
         self.n_components_ = k
