@@ -135,33 +135,31 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _int_type(low, high=None, *, words):
+    """An argparse type: an integer in ``[low, high)``, described as ``words``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer, got {text!r}"
+            ) from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected {words}, got {value}")
+        if high is not None and value >= high:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer below {high_text}, got {value}"
+            )
+        return value
+
+    high_text = "2**32" if high == 2**32 else str(high)
+    return parse
 
 
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _seed(text):
-    value = _non_negative_int(text)
-    if value >= 2**32:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer below 2**32, got {value}"
-        )
-    return value
+_positive_int = _int_type(1, words="a positive integer")
+_non_negative_int = _int_type(0, words="an integer >= 0")
+_seed = _int_type(0, 2**32, words="an integer >= 0")
 
 
 def _unit_interval(text):

@@ -41,6 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._io import TMP_PREFIX as _TMP_PREFIX
+from ._io import atomic_write as _atomic_write
+
 __all__ = [
     "CorruptStoreWarning",
     "EmbeddingStore",
@@ -55,7 +58,6 @@ _FORMAT = "v1"
 #: Bytes of an item key (BLAKE2b digest).
 KEY_BYTES = 16
 _SHARD_SUFFIX = ".npy"
-_TMP_PREFIX = ".tmp-"
 _IDENTITY_FILE = "identity.json"
 _REQUESTS_DIR = "requests"
 #: A namespace with more shards than this is merged into one on the next write.
@@ -124,20 +126,6 @@ def _location_of(location):
             f"{type(location).__name__}."
         )
     return Path(os.path.expanduser(os.fspath(location)))
-
-
-def _atomic_write(path, write):
-    """Write ``path`` through ``write(file)`` under a temporary name, then rename."""
-    tmp = path.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}{path.suffix}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 class _Shards:

@@ -15,17 +15,16 @@ from taking the manifest, or temporary files, for data.
 
 import hashlib
 import json
-import os
 import time
-import uuid
 from pathlib import Path
+
+from .._io import atomic_write
 
 #: Bump when the layout of the output changes.
 FORMAT = 1
 MANIFEST = "_manifest.json"
 #: Key of the Parquet schema metadata naming the job a partition belongs to.
 JOB_KEY = b"sklearn_pos.job"
-TMP_PREFIX = ".tmp-"
 
 
 class ManifestMismatchError(ValueError):
@@ -173,28 +172,9 @@ def read_manifest(folder):
         ) from None
 
 
-def write_atomic(path, write):
-    """Write ``path`` with ``write(file)`` under a temporary name, then rename it.
-
-    Readers see the old file or the whole new one, never a part: a process
-    killed here leaves at most a temporary file, which readers ignore.
-    """
-    path = Path(path)
-    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_manifest(folder, manifest):
     text = json.dumps(manifest, sort_keys=True, indent=1, default=str) + "\n"
-    write_atomic(Path(folder) / MANIFEST, lambda f: f.write(text.encode("utf-8")))
+    atomic_write(Path(folder) / MANIFEST, lambda f: f.write(text.encode("utf-8")))
 
 
 def new_manifest(job, partitions, embedding_dim, settings):

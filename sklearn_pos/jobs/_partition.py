@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._manifest import JOB_KEY, write_atomic
+from .._io import atomic_write
+from ._manifest import JOB_KEY
 
 #: Errors a partition reports back in full (all are counted, and all are in
 #: the output's ``error`` column).
@@ -260,7 +261,7 @@ def partition_table(rows, items, ok, E, errors, *, dim, dtype, job_id):
 def write_table(table, path):
     import pyarrow.parquet as pq
 
-    write_atomic(path, lambda f: pq.write_table(table, f))
+    atomic_write(path, lambda f: pq.write_table(table, f))
 
 
 def embed_partition(task):

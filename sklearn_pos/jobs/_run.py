@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sklearn.utils import Bunch
 
+from .._io import TMP_PREFIX
 from ._execute import open_executor
 from ._manifest import (
     JOB_KEY,
     MANIFEST,
-    TMP_PREFIX,
     ManifestMismatchError,
     describe_job,
     differences,
