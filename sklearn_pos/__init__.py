@@ -13,6 +13,7 @@ from .embedding import (
     ImageReadError,
     WeightsUnavailableError,
     clear_model_cache,
+    uses_pretrained_weights,
 )
 from .evaluation import evaluate_classifiers
 from .pae import ProjectionAugmentationEmbedding, projection_augmentation
@@ -47,4 +48,5 @@ __all__ = [
     "make_text_prototypes",
     "projection_augmentation",
     "store_info",
+    "uses_pretrained_weights",
 ]
