@@ -476,3 +476,13 @@ def test_zero_shot_benchmark_torchvision_loader(
     X5, y5 = benchmark["embed_torchvision"](ds, tiny_image_embedder, 5, 0, 0)
     assert X5.shape == (5, 64) and y5.shape == (5,)
     assert benchmark["PAPER_TABLE_1"]["CIFAR10"] == (87.5, 87.9, 81.2)
+
+
+def test_clap_benchmark_says_its_embeddings_are_planted(_one_torch_thread, capsys):
+    main = runpy.run_path(str(BENCHMARKS / "bench_clap.py"))["main"]
+    argv = ["--n-classes", "3", "--dim", "32", "--hidden-dim", "16"]
+    argv += ["--prompts-per-class", "16", "--max-steps", "20", "--batch-size", "16"]
+    table = main([*argv, "--device", "cpu"])
+    assert table.attrs["caveat"] == SYNTHETIC_EMBEDDINGS
+    out = capsys.readouterr().out
+    assert f"zero-shot accuracy [{SYNTHETIC_EMBEDDINGS}]" in out
