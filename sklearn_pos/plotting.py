@@ -16,7 +16,7 @@ shortcuts for the two ``from_estimator`` constructors.
 Every figure of categories uses one colour per category, the same in the
 API and in the ``sklearn-pos`` command: :func:`category_colors` gives the
 parts of speech fixed colours (noun, adjective, verb, adverb, in that
-order) and any other category the next colours of matplotlib's ``tab10``
+order) and any other category the free colours of matplotlib's ``tab10``
 cycle, in order; :func:`category_order` is the matching default order.
 
 matplotlib is imported when a figure is drawn, not when this module is
@@ -54,8 +54,13 @@ PART_OF_SPEECH_COLORS = {
     "adv": "tab:red",
 }
 
-# The rest of tab10, handed out in order to the other categories.
-_OTHER_COLORS = (
+# matplotlib's tab10 cycle, in order: the other categories take the colours
+# no part of speech among the categories holds.
+_TAB10 = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
     "tab:purple",
     "tab:brown",
     "tab:pink",
@@ -101,9 +106,14 @@ def category_colors(categories):
     """One matplotlib colour per category, the same in every figure.
 
     The parts of speech keep the colours of :data:`PART_OF_SPEECH_COLORS`
-    whatever the other categories are; the other categories get the
-    remaining ``tab10`` colours in the order of :func:`category_order`
-    (cycling after six).
+    whatever the other categories are. The other categories take, in the
+    order of :func:`category_order`, the ``tab10`` colours that no part of
+    speech among ``categories`` holds (so categories that are not parts of
+    speech at all get matplotlib's usual blue, orange, green, ...), cycling
+    when there are more categories than colours. The colours depend on the
+    set of categories only, not on their order or counts, so every figure
+    of the same categories (the API's and the ``sklearn-pos`` command's)
+    draws them alike.
 
     Parameters
     ----------
@@ -118,15 +128,20 @@ def category_colors(categories):
     Examples
     --------
     >>> from sklearn_pos.plotting import category_colors
+    >>> category_colors(["adv", "verb", "adj", "noun", "artist"])["artist"]
+    'tab:purple'
     >>> category_colors(["adv", "noun", "artist"])
-    {'noun': 'tab:blue', 'adv': 'tab:red', 'artist': 'tab:purple'}
+    {'noun': 'tab:blue', 'adv': 'tab:red', 'artist': 'tab:orange'}
     """
+    order = category_order(categories)
+    held = {PART_OF_SPEECH_COLORS[c] for c in order if c in PART_OF_SPEECH_COLORS}
+    free = [colour for colour in _TAB10 if colour not in held]
     colors, n_others = {}, 0
-    for c in category_order(categories):
+    for c in order:
         if c in PART_OF_SPEECH_COLORS:
             colors[c] = PART_OF_SPEECH_COLORS[c]
         else:
-            colors[c] = _OTHER_COLORS[n_others % len(_OTHER_COLORS)]
+            colors[c] = free[n_others % len(free)]
             n_others += 1
     return colors
 

@@ -266,34 +266,38 @@ def test_category_colours_are_the_same_in_every_figure(data):
     }
 
 
-def test_other_categories_take_the_next_colours_in_order():
+def test_other_categories_take_the_free_colours_in_order():
     assert category_order(["zebra", "artist", "adv", "noun", "noun"]) == [
         "noun",
         "adv",
         "artist",
         "zebra",
     ]
-    assert category_colors(["zebra", "artist", "adv", "noun"]) == {
-        "noun": "tab:blue",
-        "adv": "tab:red",
+    # with every part of speech: the colours after the four of them
+    everything = category_colors([*ORDER, "zebra", "artist"])
+    assert everything == {
+        **PART_OF_SPEECH_COLORS,
         "artist": "tab:purple",
         "zebra": "tab:brown",
     }
-    many = category_colors([f"c{i}" for i in range(7)])
-    assert list(many.values())[:6] == [
-        "tab:purple",
-        "tab:brown",
-        "tab:pink",
-        "tab:gray",
-        "tab:olive",
-        "tab:cyan",
-    ]
-    assert many["c6"] == "tab:purple"  # the cycle starts again
-    assert category_colors([2, 0, 1]) == {
-        0: "tab:purple",
-        1: "tab:brown",
-        2: "tab:pink",
+    # with some: the free ones, from the start of tab10
+    assert category_colors(["zebra", "artist", "adv", "noun"]) == {
+        "noun": "tab:blue",
+        "adv": "tab:red",
+        "artist": "tab:orange",
+        "zebra": "tab:green",
     }
+    # with none: matplotlib's own cycle, which starts again after ten
+    many = category_colors([f"c{i:02d}" for i in range(11)])
+    assert list(many.values())[:4] == ["tab:blue", "tab:orange", "tab:green", "tab:red"]
+    assert len(set(many.values())) == 10 and many["c10"] == "tab:blue"
+    assert category_colors([2, 0, 1]) == {
+        0: "tab:blue",
+        1: "tab:orange",
+        2: "tab:green",
+    }
+    # the order and the counts of the labels do not matter
+    assert category_colors(["b", "a", "a"]) == category_colors(["a", "b"])
 
     coordinates = np.zeros((2, 2))
     disp = SubspaceScatterDisplay(coordinates, ["a", "b"]).plot(
