@@ -170,10 +170,10 @@ def _axes(ax):
 def _scale_free_ticks(axis):
     """Tick labels readable at any scale.
 
-    Values outside [0.01, 1000) are written as mantissas with the power of
-    ten shown once at the end of the axis (x10⁻⁵), and points gathered far
-    from zero as an offset plus small differences, so that ticks never
-    collapse to one repeated label.
+    When the largest tick is below 0.1 or at least 1000 in magnitude, ticks
+    are written as mantissas with the power of ten shown once at the end of
+    the axis (x10⁻⁵); points gathered far from zero get an offset plus small
+    differences. Ticks never collapse to one repeated label.
     """
     from matplotlib.ticker import ScalarFormatter
 
