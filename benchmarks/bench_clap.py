@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sklearn_pos.caveats import SYNTHETIC_EMBEDDINGS, caption, caveat_for, stamp_table
 from sklearn_pos.clap import CLAPDisentangler
 from sklearn_pos.datasets import PlantedTextEmbedder, load_image_folder
 
@@ -139,6 +140,7 @@ def main(argv=None):
         X, y, _ = embedder.images(n_per_class=50, random_state=1)
         clap = CLAPDisentangler(names, embedder, **params)
         setting = f"planted d={args.dim} C={args.n_classes}"
+        caveat = SYNTHETIC_EMBEDDINGS
         rows += evaluate(setting, clap, [("styled images", X, y)])
     else:
         from sklearn_pos.embedding import CLIPEmbedder
@@ -147,6 +149,7 @@ def main(argv=None):
         if str(args.pretrained).lower() in {"none", ""}:
             args.pretrained = None  # e.g. the bundled random "sklearn-pos-tiny"
         text = CLIPEmbedder(args.model, args.pretrained, modality="text")
+        caveat = caveat_for(text)
         queries = [f"a {s} of a {c}" for c in names for s in UNSEEN_STYLES]
         y_text = np.repeat(np.arange(len(names)), len(UNSEEN_STYLES))
         sets = [("unseen-style texts", text.transform(queries), y_text)]
@@ -157,7 +160,8 @@ def main(argv=None):
         clap = CLAPDisentangler(names, text, **params)
         rows += evaluate(f"{args.model}/{args.pretrained}", clap, sets)
 
-    table = pd.DataFrame(rows)
+    table = stamp_table(pd.DataFrame(rows), caveat)
+    print(caption("CLAP: training time and zero-shot accuracy", caveat))
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return table

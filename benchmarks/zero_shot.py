@@ -15,7 +15,8 @@ Images come from a folder in torchvision's ImageFolder layout
 downloaded with ``--download``), or from a generated demo folder.
 
 Offline demo with the bundled tiny random model (a smoke run, accuracies
-are near chance)::
+are near chance; with ``--pretrained none`` every table printed, and the
+returned one in ``attrs["caveat"]``, says "random weights — not a result")::
 
     python benchmarks/zero_shot.py --generate-demo /tmp/zs-demo \\
         --model sklearn-pos-tiny --pretrained none --device cpu \\
@@ -40,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sklearn_pos.caveats import caption, caveat_for, stamp_table
 from sklearn_pos.datasets import load_image_folder, make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.evaluation import evaluate_classifiers
@@ -276,6 +278,7 @@ def main(argv=None):
     )
     text = CLIPEmbedder(modality="text", **common)
     image = CLIPEmbedder(modality="image", num_workers=args.num_workers, **common)
+    caveat = caveat_for(image)
 
     # 1. Noun subspaces from the WordNet vocabulary, embedded once for both.
     start = time.perf_counter()
@@ -370,11 +373,20 @@ def main(argv=None):
     wide = (100 * wide[list(METHODS)]).round(1)
     wide.columns.name = None
     print(
-        f"\nZero-shot top-1 accuracy (%), {args.model} / {args.pretrained}, "
-        f"templates={args.templates!r}, k={args.n_components}, lambda={args.lam}, "
-        f"{n_words:,} WordNet words"
+        "\n"
+        + caption(
+            f"Zero-shot top-1 accuracy (%), {args.model} / {args.pretrained}, "
+            f"templates={args.templates!r}, k={args.n_components}, "
+            f"lambda={args.lam}, {n_words:,} WordNet words",
+            caveat,
+        )
     )
     print(wide.reset_index().to_string(index=False))
+    if caveat is not None:
+        print(
+            f"{caveat}: random weights give accuracies near chance; do not "
+            "compare them with the paper's rows."
+        )
     reference = {d: PAPER_TABLE_1[d] for d in wide.index if d in PAPER_TABLE_1}
     if reference:
         paper = pd.DataFrame.from_dict(reference, orient="index", columns=list(METHODS))
@@ -384,7 +396,7 @@ def main(argv=None):
     if args.output:
         results.to_csv(args.output, index=False)
         print(f"\nSaved {args.output}")
-    return results
+    return stamp_table(results, caveat)
 
 
 if __name__ == "__main__":

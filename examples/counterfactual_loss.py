@@ -26,7 +26,9 @@ By default the texts are encoded offline by a small bag-of-words embedder;
 set ``SKLEARN_POS_EXAMPLE_TINY=1`` to use the bundled tiny random CLIP model
 (a smoke run), or pass ``--model ViT-B-32 --pretrained openai`` for real CLIP
 weights available locally. In every mode the "source image" is the embedding
-of a caption standing in for a photo.
+of a caption standing in for a photo. Without pretrained weights the
+tables and the figure say so ("synthetic embeddings — not a result" for the
+bag-of-words embedder, "random weights — not a result" for the tiny model).
 """
 
 import argparse
@@ -37,6 +39,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sklearn_pos.caveats import (
+    SYNTHETIC_EMBEDDINGS,
+    caption,
+    caveat_for,
+    stamp_figure,
+    stamp_tables,
+)
 from sklearn_pos.counterfactual import clip_nce_loss, directional_similarity
 
 TEMPLATES = [
@@ -113,7 +122,9 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
 
     Returns a dict of tables: ``"history"`` (tidy, one row per objective and
     step: the loss and the similarities tracked), ``"final"`` (the last step
-    of each objective), and ``"figure"``, the path of the saved PNG.
+    of each objective), and ``"figure"``, the path of the saved PNG. Unless
+    the embeddings come from pretrained weights every table carries the
+    caveat in ``attrs["caveat"]`` and the figure's title ends with it.
     """
     import torch
 
@@ -126,10 +137,10 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
             model, pretrained = "sklearn-pos-tiny", None
             print("Tiny random CLIP model: a smoke run, numbers are not meaningful.")
         embedder = CLIPEmbedder(model, pretrained, modality="text")
-        source = model
+        source, caveat = model, caveat_for(embedder)
     else:
         embedder = WordEmbedder()
-        source = "bag-of-words embedder"
+        source, caveat = "bag-of-words embedder", SYNTHETIC_EMBEDDINGS
 
     def encode(texts):
         return torch.as_tensor(
@@ -153,7 +164,7 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
     }
 
     print(f"Edit '{SOURCE}' -> '{TARGET}', {len(TEMPLATES)} templates ({source}).")
-    print("\nOptimising CLIP-NCE")
+    print("\n" + caption("Optimising CLIP-NCE", caveat))
     nce = histories["CLIP-NCE"]
     print(
         nce[nce["step"] % 20 == 0].to_string(
@@ -162,7 +173,7 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
     )
     final = pd.DataFrame({name: h.iloc[-1] for name, h in histories.items()}).T
     final = final.drop(columns="step").rename_axis(f"after {steps} steps of")
-    print()
+    print("\n" + caption("Last step", caveat))
     with pd.option_context("display.width", 140):
         print(final.to_string(float_format=lambda v: f"{v:.3f}"))
 
@@ -182,6 +193,7 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
             ax.set_xlabel("Adam step on the edited embedding")
     axes[0].legend(fontsize=8)
     fig.suptitle(f"'{SOURCE}' -> '{TARGET}' ({source})")
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     output_dir = Path(
         output_dir
@@ -198,7 +210,7 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
         .reset_index(level="objective")
         .reset_index(drop=True)
     )
-    return {"history": history, "final": final, "figure": path}
+    return stamp_tables({"history": history, "final": final, "figure": path}, caveat)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,14 @@ has a strong direction that also leans towards the content of some class,
 and the "images" are a class's content plus a dominant style. It prints the
 accuracy per style before and after CLAP, shows how ``alpha`` (a
 transform-time parameter, changed without refitting) trades the two, and
-saves a figure.
+saves a figure. Planted embeddings show the mechanism, not how CLAP does on
+CLIP: the tables and the figure say "synthetic embeddings — not a result".
 
 Set ``SKLEARN_POS_EXAMPLE_TINY=1`` to encode the prompts with the bundled
 tiny random CLIP model instead (a smoke run: random weights give no
-meaningful accuracies), or pass ``--model ViT-B-32 --pretrained openai`` to
-use real CLIP weights available locally, evaluated on styled text queries.
+meaningful accuracies, and say "random weights — not a result"), or pass
+``--model ViT-B-32 --pretrained openai`` to use real CLIP weights available
+locally, evaluated on styled text queries.
 """
 
 import argparse
@@ -31,6 +33,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sklearn_pos.caveats import (
+    SYNTHETIC_EMBEDDINGS,
+    caption,
+    caveat_for,
+    stamp_figure,
+    stamp_tables,
+)
 from sklearn_pos.clap import CLAP_STYLES, CLAPDisentangler
 from sklearn_pos.datasets import PlantedTextEmbedder
 
@@ -65,7 +74,9 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, random_state=0
     """Fit CLAP, print accuracies before/after and save a figure.
 
     Returns a dict with the per-style table, the accuracy-vs-alpha table and
-    the figure path.
+    the figure path. Unless the embeddings come from pretrained weights every
+    table carries the caveat in ``attrs["caveat"]`` and the figure's title
+    ends with it.
     """
     if tiny is None:
         tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
@@ -89,10 +100,12 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, random_state=0
         else:
             params.update(hidden_dim=512, n_prompts_per_class=None, max_steps=2000)
         embedder = CLIPEmbedder(model, pretrained, modality="text")
+        caveat = caveat_for(embedder)
         X, y, styles = _styled_queries(embedder, classes, UNSEEN_STYLES)
         source = f"{model} text queries in unseen styles"
     else:
         embedder = PlantedTextEmbedder(classes)
+        caveat = SYNTHETIC_EMBEDDINGS
         # Six images of every class in every style.
         X, y, styles = embedder.images(n_per_class=6 * len(CLAP_STYLES), balanced=True)
         source = "planted images"
@@ -131,9 +144,9 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, random_state=0
     )
     per_style.loc["all"] = per_style.mean()
 
-    print("\nZero-shot accuracy by style")
+    print("\n" + caption("Zero-shot accuracy by style", caveat))
     print(per_style.to_string(float_format=lambda v: f"{v:.2f}"))
-    print("\nAccuracy against alpha (one fit)")
+    print("\n" + caption("Accuracy against alpha (one fit)", caveat))
     print(by_alpha.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 
     import matplotlib
@@ -158,6 +171,7 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, random_state=0
     right.set_xlabel("alpha (set after fit)")
     right.set_title("Accuracy against alpha")
     fig.suptitle(f"CLAP under a style shift ({source})")
+    stamp_figure(fig, caveat)
     fig.tight_layout()
 
     output_dir = Path(
@@ -170,7 +184,9 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, random_state=0
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"per_style": per_style, "by_alpha": by_alpha, "figure": path}
+    return stamp_tables(
+        {"per_style": per_style, "by_alpha": by_alpha, "figure": path}, caveat
+    )
 
 
 if __name__ == "__main__":

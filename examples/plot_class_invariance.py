@@ -24,7 +24,12 @@ on first use, or ``--pretrained /path/to/checkpoint`` with
 which is what reproduces the published table. Set
 ``SKLEARN_POS_EXAMPLE_TINY=1`` (or pass ``--tiny``) for a smoke run with the
 bundled tiny model and random weights on a few thousand words: the tables
-are then only a check that everything runs. ``SKLEARN_POS_EXAMPLE_OUTPUT``
+are then only a check that everything runs, and they and the figure say
+"random weights — not a result". Even then the λ = 0.5 diagonal looks like
+the published one, because the objective itself favours each subspace's own
+category (it is fitted to do so on the very words it is scored on): a
+diagonal is what the method produces, not evidence about CLIP.
+``SKLEARN_POS_EXAMPLE_OUTPUT``
 (or ``--output-dir``) sets where the figure and the embedding cache go.
 """
 
@@ -37,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from sklearn_pos import PartOfSpeechComponentAnalysis
+from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
 from sklearn_pos.datasets import load_wordnet_vocabulary
 from sklearn_pos.embedding import CLIPEmbedder, WeightsUnavailableError
 from sklearn_pos.metrics import class_invariance
@@ -93,7 +99,9 @@ def main(
     Returns a dict of tables: the two class-invariance tables (``"lam=0.5"``,
     ``"lam=0"``; subspaces by words' part of speech, rows summing to one),
     ``"diagonal"`` (their diagonals next to the published ones), and
-    ``"figure"``, the path of the saved PNG.
+    ``"figure"``, the path of the saved PNG. Without pretrained weights every
+    table carries the caveat in ``attrs["caveat"]`` and the figure's title
+    ends with it.
     """
     if tiny is None:
         tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
@@ -119,6 +127,7 @@ def main(
     )
     print(f"Encoding {len(words):,} WordNet words with {label} ...")
     E = embedder.fit_transform(list(words))
+    caveat = caveat_for(embedder)
 
     tables = {}
     for lam in (0.5, 0.0):
@@ -129,7 +138,12 @@ def main(
 
     fmt = {"float_format": lambda v: f"{v:.2f}"}
     for name, table in tables.items():
-        print(f"\nClass invariance, {label}, k={cfg['n_components']}, {name}")
+        print(
+            "\n"
+            + caption(
+                f"Class invariance, {label}, k={cfg['n_components']}, {name}", caveat
+            )
+        )
         print(table.to_string(**fmt))
     print("\nPublished (Oldfield et al. 2023, Fig. 6): ViT-B/32, k=64, lam=0.5")
     print(PUBLISHED.to_string(**fmt))
@@ -141,10 +155,20 @@ def main(
         },
         index=pd.Index(ORDER, name="diagonal"),
     )
-    print("\nDiagonal (share of each subspace taken by its own part of speech)")
+    print(
+        "\n"
+        + caption(
+            "Diagonal (share of each subspace taken by its own part of speech)",
+            caveat,
+        )
+    )
     print(summary.to_string(**fmt))
-    if tiny:
-        print("\nTiny random model: the numbers only show that the example runs.")
+    if caveat is not None:
+        print(
+            f"\n{caveat}: the numbers only show that the example runs. A "
+            "diagonal is what lam=0.5 is fitted to produce on these words, "
+            "whatever the weights; it says nothing about CLIP."
+        )
 
     import matplotlib
 
@@ -154,9 +178,10 @@ def main(
     from sklearn_pos.plotting import ClassInvarianceDisplay
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    mark = "" if caveat is None else f"\n{caveat}"
     panels = [
-        (tables["lam=0"], f"λ = 0 (PCA), {cfg['model']}"),
-        (tables["lam=0.5"], f"λ = 0.5, {cfg['model']}"),
+        (tables["lam=0"], f"λ = 0 (PCA), {cfg['model']}{mark}"),
+        (tables["lam=0.5"], f"λ = 0.5, {cfg['model']}{mark}"),
         (PUBLISHED, "λ = 0.5, published (ViT-B/32)"),
     ]
     for ax, (table, title) in zip(axes, panels):
@@ -165,12 +190,13 @@ def main(
         f"Class invariance of the part-of-speech subspaces (k = {cfg['n_components']}"
         + (", random weights)" if cfg["pretrained"] is None else ")")
     )
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     path = output_dir / "plot_class_invariance.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {**tables, "diagonal": summary, "figure": path}
+    return stamp_tables({**tables, "diagonal": summary, "figure": path}, caveat)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ plots mean cross-validated accuracy over the (lambda, k) grid.
 It uses CLIP ViT-B-32 with OpenAI weights and a 20,000-word stratified
 subset of WordNet (``--vocabulary-size``; ``--model`` / ``--pretrained``
 change the weights); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches
-to a tiny random model and 1,000 words for a quick offline run. The figure
+to a tiny random model and 1,000 words for a quick offline run, whose
+tables and figure say "random weights — not a result". The figure
 goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
 ``sklearn_pos_output``).
 """
@@ -39,6 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
+from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
 from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
@@ -71,15 +73,38 @@ def _settings(tiny, model, pretrained, output_dir):
     return tiny, clip, output_dir
 
 
+def draw_search_heatmap(results, ax):
+    """Mean CV accuracy over the (lambda, k) grid, annotated, with its colour bar.
+
+    ``results`` is the table ``main`` returns as ``"results"``; returns the
+    colour bar.
+    """
+    heat = results.pivot(index="n_components", columns="lam", values="mean_test_score")
+    image = ax.imshow(heat.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(np.arange(heat.shape[1]), [f"{v:g}" for v in heat.columns])
+    ax.set_yticks(np.arange(heat.shape[0]), [str(v) for v in heat.index])
+    for (i, j), value in np.ndenumerate(heat.to_numpy()):
+        # dark text on the light (high) end of viridis, light text elsewhere
+        colour = "black" if value > 0.6 else "white"
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", color=colour)
+    ax.set_xlabel("lambda")
+    ax.set_ylabel("k (noun subspace)")
+    colorbar = ax.figure.colorbar(image, ax=ax)
+    colorbar.set_label("mean accuracy (3-fold CV)")
+    return colorbar
+
+
 def main(tiny=None, model=None, pretrained=None, output_dir=None, vocabulary_size=None):
     """Grid-search lambda and k of the noun step; save the accuracy heatmap.
 
     Returns a dict of tables: ``"results"`` (one row per candidate: ``lam``,
     ``n_components``, mean and std of the test score, rank), ``"best"`` (the
     best candidate's parameters and score, one row), and ``"figure"``, the
-    path of the saved PNG.
+    path of the saved PNG. Without pretrained weights every table carries the
+    caveat in ``attrs["caveat"]`` and the figure's title ends with it.
     """
     tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
+    caveat = caveat_for(CLIPEmbedder(**clip))
     if vocabulary_size is None:
         vocabulary_size = 1000 if tiny else 20000
     with tempfile.TemporaryDirectory() as workdir:
@@ -126,11 +151,13 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, vocabulary_siz
 
     n_fits = 3 * len(grid["pos__lam"]) * len(grid["pos__n_components"]) + 1
     print(
-        f"GridSearchCV: {n_fits} fits in {seconds:.1f} s on {len(y)} images "
-        f"({', '.join(sorted(set(map(str, y))))}); vocabulary of "
-        f"{search.best_estimator_['pos'].n_vocabulary_:,} WordNet words "
-        "(embedded once, "
-        "then cached)."
+        caption(
+            f"GridSearchCV: {n_fits} fits in {seconds:.1f} s on {len(y)} images "
+            f"({', '.join(sorted(set(map(str, y))))}); vocabulary of "
+            f"{search.best_estimator_['pos'].n_vocabulary_:,} WordNet words "
+            "(embedded once, then cached).",
+            caveat,
+        )
     )
     results = pd.DataFrame(search.cv_results_)[
         [
@@ -143,7 +170,13 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, vocabulary_siz
     ].rename(columns=lambda c: c.replace("param_pos__", ""))
     results = results.astype({"lam": float, "n_components": int})
     print(results.sort_values("rank_test_score").round(3).to_string(index=False))
-    print(f"\nbest: {search.best_params_}, accuracy {search.best_score_:.3f}")
+    print(
+        "\n"
+        + caption(
+            f"best: {search.best_params_}, accuracy {search.best_score_:.3f}",
+            caveat,
+        )
+    )
     best = pd.DataFrame(
         [
             {
@@ -161,24 +194,17 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, vocabulary_siz
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    heat = results.pivot(index="n_components", columns="lam", values="mean_test_score")
-    fig, ax = plt.subplots(figsize=(6.5, 3.5))
-    image = ax.imshow(heat.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    ax.set_xticks(np.arange(heat.shape[1]), [f"{v:g}" for v in heat.columns])
-    ax.set_yticks(np.arange(heat.shape[0]), [str(v) for v in heat.index])
-    for (i, j), value in np.ndenumerate(heat.to_numpy()):
-        ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="w")
-    ax.set_xlabel("lambda")
-    ax.set_ylabel("k (noun subspace)")
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    draw_search_heatmap(results, ax)
     ax.set_title("Mean CV accuracy: shape from noun-subspace coordinates")
-    fig.colorbar(image, ax=ax)
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "plot_grid_search_pos.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"results": results, "best": best, "figure": path}
+    return stamp_tables({"results": results, "best": best, "figure": path}, caveat)
 
 
 if __name__ == "__main__":

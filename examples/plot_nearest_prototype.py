@@ -20,7 +20,8 @@ for the zero-shot classifier (no labelled image at all).
 The images are generated coloured shapes (one class per colour). It uses
 CLIP ViT-B-32 with OpenAI weights (``--model`` / ``--pretrained`` to change
 them); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to a tiny
-random model for a quick offline run. The figure goes to
+random model for a quick offline run, whose tables and figure say "random
+weights — not a result". The figure goes to
 ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
 ``sklearn_pos_output``).
 """
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sklearn_pos import NearestPrototypeClassifier, ZeroShotClassifier
+from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
 from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 
@@ -81,11 +83,14 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, n_draws=N_DRAW
 
     Returns a dict of tables: ``"results"`` (tidy, one row per shots, draw
     and method), ``"accuracy"`` (mean accuracy, methods by shots), and
-    ``"figure"``, the path of the saved PNG.
+    ``"figure"``, the path of the saved PNG. Without pretrained weights every
+    table carries the caveat in ``attrs["caveat"]`` and the figure's title
+    ends with it.
     """
     tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
     text = CLIPEmbedder(modality="text", **clip)
     image = CLIPEmbedder(modality="image", num_workers=0, **clip)
+    caveat = caveat_for(image)
     with tempfile.TemporaryDirectory() as workdir:
         folder = make_image_folder(workdir, classes=CLASSES, n_per_class=16)
         X, y = image.transform(folder.paths), folder.target
@@ -124,8 +129,11 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, n_draws=N_DRAW
     )
     table = summary["mean"].unstack("shots")
     print(
-        f"Accuracy on held-out images (mean of {n_draws} draws), "
-        "by labelled images per class"
+        caption(
+            f"Accuracy on held-out images (mean of {n_draws} draws), "
+            "by labelled images per class",
+            caveat,
+        )
     )
     print(table.round(3).to_string())
 
@@ -146,13 +154,14 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, n_draws=N_DRAW
     ax.set_ylim(0, 1.02)
     ax.set_title("Nearest prototype on the sphere, with a text prior")
     ax.legend(fontsize="small")
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "plot_nearest_prototype.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"results": results, "accuracy": table, "figure": path}
+    return stamp_tables({"results": results, "accuracy": table, "figure": path}, caveat)
 
 
 if __name__ == "__main__":

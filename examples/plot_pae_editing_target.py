@@ -26,8 +26,10 @@ By default the texts are encoded offline by a small bag-of-words embedder and
 the "photos" are embeddings of their descriptions; set
 ``SKLEARN_POS_EXAMPLE_TINY=1`` to use the bundled tiny random CLIP model (a
 smoke run), or pass ``--model ViT-B-32 --pretrained openai`` for real CLIP
-weights available locally. The generator that would render the edit is
-outside this library.
+weights available locally. Without pretrained weights the table and the
+figure say so ("synthetic embeddings — not a result" for the bag-of-words
+embedder, "random weights — not a result" for the tiny model). The generator
+that would render the edit is outside this library.
 """
 
 import argparse
@@ -38,6 +40,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sklearn_pos.caveats import (
+    SYNTHETIC_EMBEDDINGS,
+    caption,
+    caveat_for,
+    stamp_figure,
+    stamp_tables,
+)
 from sklearn_pos.pae import ProjectionAugmentationEmbedding
 
 EMOTIONS = ["happy", "sad", "angry", "surprised", "disgusted", "fearful"]
@@ -89,6 +98,8 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None):
     """Compare editing targets; print a table and save a figure.
 
     Returns a dict with the table (means over the people) and the figure path.
+    Unless the embeddings come from pretrained weights the table carries the
+    caveat in ``attrs["caveat"]`` and the figure's title ends with it.
     """
     if tiny is None:
         tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
@@ -99,10 +110,10 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None):
             model, pretrained = "sklearn-pos-tiny", None
             print("Tiny random CLIP model: a smoke run, numbers are not meaningful.")
         embedder = CLIPEmbedder(model, pretrained, modality="text")
-        source = model
+        source, caveat = model, caveat_for(embedder)
     else:
         embedder = WordEmbedder()
-        source = "bag-of-words embedder"
+        source, caveat = "bag-of-words embedder", SYNTHETIC_EMBEDDINGS
 
     corpus = [f"{_article(e)} face" for e in EMOTIONS]
     target, source_emotion = "an angry face", "a happy face"
@@ -139,6 +150,7 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None):
         pae.set_params(alpha=alpha)
         rows.append(scores(f"PAE alpha={alpha:g}", pae.transform(images)))
     table = pd.DataFrame(rows).set_index("target")
+    print("\n" + caption("Editing targets, means over the people", caveat))
     with pd.option_context("display.width", 120):
         print(table.to_string(float_format=lambda v: f"{v:.3f}"))
 
@@ -177,6 +189,7 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None):
     right.set_title("PAE against alpha")
     right.legend(fontsize=8)
     fig.suptitle(f"CLIP-PAE editing target for 'an angry face' ({source})")
+    stamp_figure(fig, caveat)
     fig.tight_layout()
 
     output_dir = Path(
@@ -189,7 +202,7 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"table": table, "figure": path}
+    return stamp_tables({"table": table, "figure": path}, caveat)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ minute to embed on a GPU, much longer on a CPU: ``--vocabulary-size``
 takes a stratified subset; ``--model`` / ``--pretrained`` change the
 weights); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to a tiny
 random model and 1,000 words for a quick offline run (accuracies near
-chance). The figure goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or
-``--output-dir``; default: ``sklearn_pos_output``).
+chance; the tables and figure say "random weights — not a result"). The
+figure goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
+``sklearn_pos_output``).
 """
 
 import argparse
@@ -36,6 +37,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.pipeline import make_pipeline
 
+from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
 from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.evaluation import evaluate_classifiers
@@ -80,16 +82,18 @@ def main(
 ):
     """Score the paper's three methods and a variant, and accuracy against k.
 
-    Returns a dict of tables: ``"results"`` (tidy, one row per method, with
-    the vocabulary size and ``k``),
-    ``"accuracy"`` (top-1 % by method), ``"curve"`` (accuracy by geometry
-    and ``k``), and ``"figure"``, the path of the saved PNG.
+    Returns a dict of tables: ``"results"`` (tidy, one row per method, with the
+    vocabulary size and ``k``), ``"accuracy"`` (top-1 % by method), ``"curve"``
+    (accuracy by geometry and ``k``), and ``"figure"``, the path of the saved PNG.
+    Without pretrained weights every table carries the caveat in ``attrs["caveat"]`` and
+    the figure's title ends with it.
     """
     tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
     if vocabulary_size is None and tiny:
         vocabulary_size = 1000
     text = CLIPEmbedder(modality="text", **clip)
     image = CLIPEmbedder(modality="image", num_workers=0, **clip)
+    caveat = caveat_for(image)
     with tempfile.TemporaryDirectory() as workdir:
         folder = make_image_folder(workdir, classes=CLASSES, n_per_class=8)
         X, y = image.transform(folder.paths), folder.target
@@ -128,8 +132,11 @@ def main(
     n_words = methods["noun-tangent"][0].n_vocabulary_
     results = results.assign(n_vocabulary=n_words, n_components=n_components)
     print(
-        f"Zero-shot top-1 accuracy (%), k={n_components}, lambda=0.5, "
-        f"{n_words:,} WordNet words, {len(y)} images"
+        caption(
+            f"Zero-shot top-1 accuracy (%), k={n_components}, lambda=0.5, "
+            f"{n_words:,} WordNet words, {len(y)} images",
+            caveat,
+        )
     )
     accuracy = (100 * results.set_index("method")["score"]).to_frame("top-1 %")
     print(accuracy.round(1).to_string())
@@ -148,7 +155,7 @@ def main(
             rows.append({"geometry": geometry, "k": k, "accuracy": pipe.score(X, y)})
     curve = pd.DataFrame(rows)
     baseline = results.set_index("method").loc["CLIP", "score"]
-    print("\nAccuracy against k")
+    print("\n" + caption("Accuracy against k", caveat))
     print(
         curve.pivot(index="k", columns="geometry", values="accuracy")
         .round(3)
@@ -169,13 +176,17 @@ def main(
     ax.set_ylim(0, 1.02)
     ax.set_title("Images projected onto the noun submanifold")
     ax.legend()
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "plot_pos_zero_shot.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"results": results, "accuracy": accuracy, "curve": curve, "figure": path}
+    return stamp_tables(
+        {"results": results, "accuracy": accuracy, "curve": curve, "figure": path},
+        caveat,
+    )
 
 
 if __name__ == "__main__":

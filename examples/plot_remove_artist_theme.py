@@ -17,17 +17,21 @@ This example fits the subspace on the bundled artist list
 WordNet vocabulary, then embeds prompts such as "a painting of a lighthouse
 by Claude Monet" and compares, before and after the projection, their
 cosine similarity to the artist's name and to the content word
-("lighthouse"). With real CLIP weights the similarity to the artist drops
-while the similarity to the content word stays (or rises); it prints the
-table and draws it.
+("lighthouse"). It prints the table and draws it. What to expect depends
+on the weights: with pretrained CLIP weights the projection is meant to
+lower the similarity to the artist and keep the similarity to the content
+word. With random weights there is no artist theme to remove: the subspace
+is fitted to noise and the numbers can move either way, even opposite to
+that (the tiny model raises both similarities a little).
 
-The effect needs real weights: by default the example uses ViT-B-32 with
+The effect needs pretrained weights: by default the example uses ViT-B-32 with
 OpenAI's weights (downloaded by open_clip on first use, or
 ``--pretrained /path/to/checkpoint`` with ``--model ViT-B-32-quickgelu``),
 ``k`` = half the embedding width as in the paper and the full vocabulary.
 ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) runs it with the bundled tiny
 model and random weights on part of the vocabulary, which only checks that
-it runs: its numbers mean nothing. ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or
+it runs: its numbers mean nothing, and its table, printout and figure say
+"random weights — not a result". ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or
 ``--output-dir``) sets where the figure and the embedding cache go.
 """
 
@@ -40,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from sklearn_pos import PartOfSpeechComponentAnalysis
+from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
 from sklearn_pos.datasets import load_themed_vocabulary
 from sklearn_pos.embedding import CLIPEmbedder, WeightsUnavailableError
 
@@ -101,7 +106,8 @@ def main(
     similarities to its artist and content word before and after, and their
     changes), ``"mean"`` (their means, one row, with ``n_components``),
     ``"vocabulary"`` (words per category), and ``"figure"``, the path of the
-    saved PNG.
+    saved PNG. Without pretrained weights every table carries the caveat in
+    ``attrs["caveat"]`` and the figure's title ends with it.
     """
     if tiny is None:
         tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
@@ -130,6 +136,7 @@ def main(
         f"artists) with {label} ..."
     )
     E = embedder.fit_transform(list(words))
+    caveat = caveat_for(embedder)
     k = cfg["n_components"] or E.shape[1] // 2  # the paper: 512 of 1024
     theme = PartOfSpeechComponentAnalysis(
         n_components=k, lam=0.5, target="artist", output="complement"
@@ -157,9 +164,14 @@ def main(
     mean = table.mean().rename("mean")
 
     print(
-        f"\nCosine similarity of each prompt to its artist's name and to its "
-        f"content word, before and after removing the artist subspace\n"
-        f"({label}, k={k}, lam=0.5, geometry=tangent)\n"
+        "\n"
+        + caption(
+            "Cosine similarity of each prompt to its artist's name and to its "
+            "content word, before and after removing the artist subspace\n"
+            f"({label}, k={k}, lam=0.5, geometry=tangent)",
+            caveat,
+        )
+        + "\n"
     )
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(
@@ -172,8 +184,16 @@ def main(
         f"{mean['artist change']:+.3f} and to the content word by "
         f"{mean['content change']:+.3f}."
     )
-    if tiny:
-        print("Tiny random model: the numbers only show that the example runs.")
+    if caveat is None:
+        print(
+            "With pretrained weights the artist similarity should fall and the "
+            "content similarity stay: compare the signs above."
+        )
+    else:
+        print(
+            f"{caveat}: with random weights there is no artist theme to remove, "
+            "so these changes mean nothing, whatever their sign."
+        )
 
     import matplotlib
 
@@ -196,6 +216,7 @@ def main(
         f'Prompts "{TEMPLATE}" before and after removing the artist subspace '
         f"({label}, k={k})"
     )
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     path = output_dir / "plot_remove_artist_theme.png"
     fig.savefig(path, dpi=100)
@@ -207,12 +228,13 @@ def main(
         .rename_axis("category")
         .to_frame("n_words")
     )
-    return {
+    results = {
         "table": table,
         "mean": mean.to_frame().T.assign(n_components=k),
         "vocabulary": vocabulary,
         "figure": path,
     }
+    return stamp_tables(results, caveat)
 
 
 if __name__ == "__main__":

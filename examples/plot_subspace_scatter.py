@@ -20,7 +20,8 @@ By default it uses ViT-B-32 with OpenAI's weights (downloaded by open_clip
 on first use, or ``--pretrained /path/to/checkpoint`` with
 ``--model ViT-B-32-quickgelu``) on the full WordNet vocabulary. Set
 ``SKLEARN_POS_EXAMPLE_TINY=1`` (or pass ``--tiny``) for a smoke run with the
-bundled tiny model and random weights, whose picture means nothing.
+bundled tiny model and random weights, whose picture means nothing: its
+title and tables then say "random weights — not a result".
 ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``) sets where the figure
 and the embedding cache go.
 """
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sklearn_pos import PartOfSpeechComponentAnalysis
+from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
 from sklearn_pos.datasets import load_wordnet_vocabulary
 from sklearn_pos.embedding import CLIPEmbedder, WeightsUnavailableError
 
@@ -77,7 +79,8 @@ def main(
     first two directions of each subspace, subspaces by words' part of
     speech), ``"contrast"`` (per subspace: its own category's spread, the
     mean of the others' and their ratio), and ``"figure"``, the path of the
-    saved PNG.
+    saved PNG. Without pretrained weights every table carries the caveat in
+    ``attrs["caveat"]`` and the figure's title ends with it.
     """
     if tiny is None:
         tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
@@ -103,6 +106,7 @@ def main(
     )
     print(f"Encoding {len(words):,} WordNet words with {label} ...")
     E = embedder.fit_transform(list(words))
+    caveat = caveat_for(embedder)
     estimator = PartOfSpeechComponentAnalysis(
         n_components=cfg["n_components"], lam=0.5
     ).fit(E, pos)
@@ -136,8 +140,12 @@ def main(
     spread = spread[ORDER]
 
     print(
-        f"\nMean squared coordinate on the first two directions of each subspace "
-        f"({label}, k={cfg['n_components']}, lam=0.5)"
+        "\n"
+        + caption(
+            "Mean squared coordinate on the first two directions of each subspace "
+            f"({label}, k={cfg['n_components']}, lam=0.5)",
+            caveat,
+        )
     )
     print(spread.to_string(float_format=lambda v: f"{v:.2e}"))
     own = np.diag(spread.to_numpy())
@@ -147,19 +155,26 @@ def main(
         index=spread.index,
     )
     print(
-        "\nOwn category / mean of the others: "
-        + ", ".join(f"{s} {r:.1f}x" for s, r in contrast["ratio"].items())
+        "\n"
+        + caption(
+            "Own category / mean of the others: "
+            + ", ".join(f"{s} {r:.1f}x" for s, r in contrast["ratio"].items()),
+            caveat,
+        )
     )
-    if tiny:
-        print("\nTiny random model: the numbers only show that the example runs.")
+    if caveat is not None:
+        print(f"\n{caveat}: the numbers only show that the example runs.")
 
     fig.suptitle(f"WordNet words on the part-of-speech subspaces ({label}, λ = 0.5)")
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     path = output_dir / "plot_subspace_scatter.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"spread": spread, "contrast": contrast, "figure": path}
+    return stamp_tables(
+        {"spread": spread, "contrast": contrast, "figure": path}, caveat
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ their summary, and plots the comparison.
 
 It uses CLIP ViT-B-32 with OpenAI weights (``--model`` / ``--pretrained``
 to change them); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to
-a tiny random model for a quick offline run. The figure goes to
+a tiny random model for a quick offline run, whose tables and figure say
+"random weights — not a result". The figure goes to
 ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
 ``sklearn_pos_output``).
 """
@@ -36,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
+from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
 from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.evaluation import evaluate_classifiers
@@ -95,12 +97,14 @@ def make_table(workdir, seed=0):
 def main(tiny=None, model=None, pretrained=None, output_dir=None, seed=0):
     """Cross-validate on the image column, the captions and both; save the bars.
 
-    Returns a dict of tables: ``"data"`` (the first rows of the input
-    DataFrame, file names only), ``"results"`` (tidy, one row per method,
-    metric and fold), ``"summary"`` (mean and std over folds by method and
-    metric), and ``"figure"``, the path of the saved PNG.
+    Returns a dict of tables: ``"data"`` (the first rows of the input DataFrame, file
+    names only), ``"results"`` (tidy, one row per method, metric and fold),
+    ``"summary"`` (mean and std over folds by method and metric), and ``"figure"``, the
+    path of the saved PNG. Without pretrained weights every table carries the caveat in
+    ``attrs["caveat"]`` and the figure's title ends with it.
     """
     tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
+    caveat = caveat_for(CLIPEmbedder(**clip))
     with tempfile.TemporaryDirectory() as workdir:
         df = make_table(Path(workdir) / "images", seed=seed)
         head = df.head(4).assign(
@@ -134,12 +138,12 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, seed=0):
             dataset="shapes",
         )
 
-    print("\nTidy cross-validation results (first rows):")
+    print("\n" + caption("Tidy cross-validation results (first rows):", caveat))
     print(results.head(6).round(3).to_string(index=False))
     summary = results.groupby(["method", "metric"], sort=False)["score"].agg(
         ["mean", "std"]
     )
-    print("\nMean over folds:")
+    print("\n" + caption("Mean over folds:", caveat))
     print(summary.round(3).to_string())
 
     import matplotlib
@@ -161,13 +165,17 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, seed=0):
     ax.set_ylabel("accuracy (4-fold CV)")
     ax.set_title("ColumnTransformer: a CLIPEmbedder per column")
     ax.legend()
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "plot_tabular_column_transformer.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {"data": head, "results": results, "summary": summary, "figure": path}
+    return stamp_tables(
+        {"data": head, "results": results, "summary": summary, "figure": path},
+        caveat,
+    )
 
 
 if __name__ == "__main__":

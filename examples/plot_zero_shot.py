@@ -20,7 +20,8 @@ example runs anywhere; ``--root FOLDER`` uses your own images in the
 :func:`~sklearn_pos.datasets.load_image_folder`). It uses CLIP ViT-B-32 with
 OpenAI weights (``--model`` / ``--pretrained`` to change them);
 ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to a tiny random
-model for a quick offline run (accuracies are then near chance). The figure
+model for a quick offline run (accuracies are then near chance, and the
+tables and figure say "random weights — not a result"). The figure
 goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
 ``sklearn_pos_output``).
 """
@@ -35,6 +36,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
+from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
 from sklearn_pos.datasets import load_image_folder, make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.evaluation import evaluate_classifiers
@@ -84,11 +86,14 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, root=None):
     Returns a dict of tables: ``"scores"`` (tidy, one row per template set
     and metric), ``"accuracy"`` (template sets by metric), ``"cross_val"``
     (one row per fold), ``"proba"`` (three images' class probabilities), and
-    ``"figure"``, the path of the saved PNG.
+    ``"figure"``, the path of the saved PNG. Without pretrained weights every
+    table carries the caveat in ``attrs["caveat"]`` and the figure's title
+    ends with it.
     """
     tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
     text = CLIPEmbedder(modality="text", **clip)
     image = CLIPEmbedder(modality="image", num_workers=0, **clip)
+    caveat = caveat_for(image)
     with tempfile.TemporaryDirectory() as workdir:
         paths, y, class_names = load_images(root, workdir)
         X = image.transform(paths)  # embed the images once
@@ -111,7 +116,12 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, root=None):
             index="method", columns="metric", values="score", sort=False
         )
         table.columns.name = None
-        print(f"Zero-shot accuracy on {len(y)} images, {len(class_names)} classes")
+        print(
+            caption(
+                f"Zero-shot accuracy on {len(y)} images, {len(class_names)} classes",
+                caveat,
+            )
+        )
         print(table.round(3).to_string())
 
         # 2. The classifier as the last step of a pipeline on image files.
@@ -122,9 +132,13 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, root=None):
         cv = StratifiedKFold(n_splits=4, shuffle=True, random_state=0)
         folds = cross_val_score(pipe, paths, y, cv=cv)
         print(
-            f"\ncross_val_score of Pipeline(CLIPEmbedder, ZeroShotClassifier): "
-            f"{folds.mean():.3f} +/- {folds.std():.3f} "
-            f"(folds {np.round(folds, 3).tolist()})"
+            "\n"
+            + caption(
+                "cross_val_score of Pipeline(CLIPEmbedder, ZeroShotClassifier): "
+                f"{folds.mean():.3f} +/- {folds.std():.3f} "
+                f"(folds {np.round(folds, 3).tolist()})",
+                caveat,
+            )
         )
         cross_val = pd.DataFrame(
             {"accuracy": folds}, index=pd.RangeIndex(len(folds), name="fold")
@@ -136,8 +150,12 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, root=None):
         proba = pd.DataFrame(clf.predict_proba(X[:3]), columns=clf.classes_).round(3)
         proba.insert(0, "true", y[:3])
         print(
-            f"\npredict_proba (softmax of {clf.logit_scale:g} x cosine), "
-            f"templates {best}:"
+            "\n"
+            + caption(
+                f"predict_proba (softmax of {clf.logit_scale:g} x cosine), "
+                f"templates {best}:",
+                caveat,
+            )
         )
         print(proba.to_string(index=False))
 
@@ -154,19 +172,21 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, root=None):
     ax.set_title(
         f"Zero-shot, templates {best}: accuracy {table.loc[best, 'accuracy']:.2f}"
     )
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / "plot_zero_shot.png"
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"\nSaved {path}")
-    return {
+    results = {
         "scores": scores,
         "accuracy": table,
         "cross_val": cross_val,
         "proba": proba,
         "figure": path,
     }
+    return stamp_tables(results, caveat)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from .embedding import (
     ImageReadError,
     WeightsUnavailableError,
     clear_model_cache,
+    uses_pretrained_weights,
 )
 from .evaluation import evaluate_classifiers
 from .jobs import (
@@ -57,4 +58,5 @@ __all__ = [
     "projection_augmentation",
     "read_embeddings",
     "store_info",
+    "uses_pretrained_weights",
 ]

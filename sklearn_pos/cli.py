@@ -642,10 +642,11 @@ def _pyplot_or_none():
     return plt
 
 
-def _write_plots(out_dir, pos, E, y, table, order, args):
+def _write_plots(out_dir, pos, E, y, table, order, args, caveat):
     plt = _pyplot_or_none()
     if plt is None:
         return []
+    from .caveats import stamp_figure
     from .plotting import ClassInvarianceDisplay, SubspaceScatterDisplay
 
     written = []
@@ -655,6 +656,7 @@ def _write_plots(out_dir, pos, E, y, table, order, args):
         title=f"Class invariance (k={pos.n_components_}, λ={pos.lam:g}, "
         f"{pos.geometry})",
     )
+    stamp_figure(fig, caveat)
     fig.tight_layout()
     path = out_dir / TABLE_PNG
     fig.savefig(path, dpi=120)
@@ -675,6 +677,7 @@ def _write_plots(out_dir, pos, E, y, table, order, args):
             ax=ax,
             order=order,
         )
+        stamp_figure(fig, caveat)
         fig.tight_layout()
         path = out_dir / SCATTER_PNG.format(_safe_name(subspace))
         fig.savefig(path, dpi=120)
@@ -761,6 +764,7 @@ def _run_fit(args):
     import numpy as np
 
     from . import __version__
+    from .caveats import caption, caveat_for, stamp_table
     from .decomposition import PartOfSpeechComponentAnalysis
     from .embedding import CLIPEmbedder
     from .metrics import class_invariance
@@ -826,7 +830,8 @@ def _run_fit(args):
     )
 
     order = _display_order(pos.classes_)
-    table = class_invariance(pos, E, y, labels=order)
+    caveat = caveat_for(embedder)
+    table = stamp_table(class_invariance(pos, E, y, labels=order), caveat)
 
     bundle = {
         "estimator": pos,
@@ -843,12 +848,17 @@ def _run_fit(args):
     joblib.dump(bundle, subspaces_path)
     table.to_csv(out_dir / TABLE_CSV, float_format="%.6f")
     figures = (
-        [] if args.no_plots else _write_plots(out_dir, pos, E, y, table, order, args)
+        []
+        if args.no_plots
+        else _write_plots(out_dir, pos, E, y, table, order, args, caveat)
     )
 
     print(
-        "Class invariance: share of each subspace's energy (rows) taken by each "
-        "category of words (columns)"
+        caption(
+            "Class invariance: share of each subspace's energy (rows) taken by each "
+            "category of words (columns)",
+            caveat,
+        )
     )
     print(
         f"{_describe_weights(args.model, pretrained)}, {len(words):,} words, "
@@ -861,8 +871,8 @@ def _run_fit(args):
     print(
         f"mean diagonal: {diag:.2f} (1/{len(order)} = {1 / len(order):.2f} is chance)"
     )
-    if pretrained is None:
-        print("Random weights: these numbers only show that the pipeline runs.")
+    if caveat is not None:
+        print(f"{caveat}: these numbers only show that the pipeline runs.")
     print(f"saved: {subspaces_path}")
     print(f"table: {out_dir / TABLE_CSV}")
     for path in figures:
@@ -956,6 +966,8 @@ def _run_zero_shot(args):
     import numpy as np
     import pandas as pd
 
+    from .caveats import caption, caveat_for, stamp_table
+
     bundle = _load_bundle(args.subspaces)
     fitted = bundle["estimator"]
     model = args.model or bundle.get("model_name")
@@ -1015,9 +1027,15 @@ def _run_zero_shot(args):
         },
         index=pd.Index(["CLIP", method], name="method"),
     )
+    caveat = caveat_for(image_embedder)
+    stamp_table(table, caveat)
     print(
-        f"Zero-shot classification of {len(y):,} images in {len(class_names)} "
-        f"classes ({args.images}), {len(templates)} template(s) '{args.templates}'"
+        caption(
+            f"Zero-shot classification of {len(y):,} images in {len(class_names)} "
+            f"classes ({args.images}), {len(templates)} template(s) "
+            f"'{args.templates}'",
+            caveat,
+        )
     )
     print(
         f"{_describe_weights(model, pretrained)}; subspace: k={fitted.n_components_}, "
@@ -1025,8 +1043,8 @@ def _run_zero_shot(args):
     )
     print()
     print(table.to_string(float_format=lambda v: f"{v:.1f}"))
-    if pretrained is None:
-        print("\nRandom weights: these numbers only show that the pipeline runs.")
+    if caveat is not None:
+        print(f"\n{caveat}: these numbers only show that the pipeline runs.")
     if args.output:
         table.to_csv(args.output)
         print(f"table: {args.output}")

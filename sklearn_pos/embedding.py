@@ -32,6 +32,7 @@ __all__ = [
     "TINY_MODEL_NAME",
     "WeightsUnavailableError",
     "clear_model_cache",
+    "uses_pretrained_weights",
 ]
 
 # Bump when a change alters the embeddings stored by the on-disk cache.
@@ -634,3 +635,49 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             out[found] = values
         out[miss] = encoded
         return out
+
+
+def uses_pretrained_weights(embedder):
+    """Whether a :class:`CLIPEmbedder` loads weights rather than drawing them.
+
+    ``pretrained=None`` means weights drawn at random from ``random_state``
+    (the bundled ``"sklearn-pos-tiny"`` model is used that way in tests and
+    smoke runs): embeddings from them carry no meaning, so nothing computed
+    from them is a result. Every other value of ``pretrained`` (a tag, a
+    checkpoint file, ``"local-dir:"``, ``"hf-hub:"``) loads weights. Nothing
+    is loaded or downloaded to answer; whether a loaded file was ever
+    trained cannot be told from its name, so a checkpoint of random weights
+    also counts as loaded.
+
+    Parameters
+    ----------
+    embedder : CLIPEmbedder
+        The embedder, fitted or not.
+
+    Returns
+    -------
+    pretrained : bool
+        ``False`` for random weights (``pretrained=None``), ``True``
+        otherwise.
+
+    See Also
+    --------
+    sklearn_pos.caveats.caveat_for : The caveat to print with results of
+        an embedder.
+
+    Examples
+    --------
+    >>> from sklearn_pos import CLIPEmbedder, uses_pretrained_weights
+    >>> uses_pretrained_weights(CLIPEmbedder("sklearn-pos-tiny", pretrained=None))
+    False
+    >>> uses_pretrained_weights(CLIPEmbedder("ViT-B-32", pretrained="openai"))
+    True
+    """
+    if not isinstance(embedder, CLIPEmbedder):
+        raise TypeError(
+            "uses_pretrained_weights expects a CLIPEmbedder, got "
+            f"{type(embedder).__name__}. For embeddings from another source, "
+            "pass the caveat yourself (sklearn_pos.caveats.SYNTHETIC_EMBEDDINGS "
+            "for generated ones)."
+        )
+    return embedder.pretrained is not None

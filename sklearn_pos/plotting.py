@@ -13,6 +13,12 @@ a class constructed from computed values, with a :meth:`plot` method and a
 :func:`plot_subspace_scatter` and :func:`plot_class_invariance` are
 shortcuts for the two ``from_estimator`` constructors.
 
+Every figure of categories uses one colour per category, the same in the
+API and in the ``sklearn-pos`` command: :func:`category_colors` gives the
+parts of speech fixed colours (noun, adjective, verb, adverb, in that
+order) and any other category the free colours of matplotlib's ``tab10``
+cycle, in order; :func:`category_order` is the matching default order.
+
 matplotlib is imported when a figure is drawn, not when this module is
 imported; install it with ``pip install "sklearn_pos[plot]"``.
 """
@@ -27,11 +33,117 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from .metrics import class_invariance
 
 __all__ = [
+    "PART_OF_SPEECH_COLORS",
+    "PART_OF_SPEECH_ORDER",
     "ClassInvarianceDisplay",
     "SubspaceScatterDisplay",
+    "category_colors",
+    "category_order",
     "plot_class_invariance",
     "plot_subspace_scatter",
 ]
+
+#: The parts of speech in the paper's order (N, A, V, R), as WordNet labels them.
+PART_OF_SPEECH_ORDER = ("noun", "adj", "verb", "adv")
+
+#: Colours of the parts of speech: the first four of matplotlib's ``tab10``.
+PART_OF_SPEECH_COLORS = {
+    "noun": "tab:blue",
+    "adj": "tab:orange",
+    "verb": "tab:green",
+    "adv": "tab:red",
+}
+
+# matplotlib's tab10 cycle, in order: the other categories take the colours
+# no part of speech among the categories holds.
+_TAB10 = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+)
+
+
+def _label(value):
+    """A category as a plain Python value (numpy scalars unwrapped)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def category_order(categories):
+    """Distinct categories in display order: parts of speech first.
+
+    The parts of speech come in the order of :data:`PART_OF_SPEECH_ORDER`
+    (noun, adj, verb, adv), then every other category in sorted order.
+
+    Parameters
+    ----------
+    categories : array-like
+        Category labels, repeated or not.
+
+    Returns
+    -------
+    order : list
+        Each distinct category once.
+
+    Examples
+    --------
+    >>> from sklearn_pos.plotting import category_order
+    >>> category_order(["verb", "artist", "noun", "adv", "noun", "adj"])
+    ['noun', 'adj', 'verb', 'adv', 'artist']
+    """
+    distinct = [_label(c) for c in np.unique(np.asarray(categories))]
+    known = [c for c in PART_OF_SPEECH_ORDER if c in distinct]
+    return known + [c for c in distinct if c not in known]
+
+
+def category_colors(categories):
+    """One matplotlib colour per category, the same in every figure.
+
+    The parts of speech keep the colours of :data:`PART_OF_SPEECH_COLORS`
+    whatever the other categories are. The other categories take, in the
+    order of :func:`category_order`, the ``tab10`` colours that no part of
+    speech among ``categories`` holds (so categories that are not parts of
+    speech at all get matplotlib's usual blue, orange, green, ...), cycling
+    when there are more categories than colours. The colours depend on the
+    set of categories only, not on their order or counts, so every figure
+    of the same categories (the API's and the ``sklearn-pos`` command's)
+    draws them alike.
+
+    Parameters
+    ----------
+    categories : array-like
+        Category labels, repeated or not.
+
+    Returns
+    -------
+    colors : dict
+        Category → matplotlib colour name, in display order.
+
+    Examples
+    --------
+    >>> from sklearn_pos.plotting import category_colors
+    >>> category_colors(["adv", "verb", "adj", "noun", "artist"])["artist"]
+    'tab:purple'
+    >>> category_colors(["adv", "noun", "artist"])
+    {'noun': 'tab:blue', 'adv': 'tab:red', 'artist': 'tab:orange'}
+    """
+    order = category_order(categories)
+    held = {PART_OF_SPEECH_COLORS[c] for c in order if c in PART_OF_SPEECH_COLORS}
+    free = [colour for colour in _TAB10 if colour not in held]
+    colors, n_others = {}, 0
+    for c in order:
+        if c in PART_OF_SPEECH_COLORS:
+            colors[c] = PART_OF_SPEECH_COLORS[c]
+        else:
+            colors[c] = free[n_others % len(free)]
+            n_others += 1
+    return colors
 
 
 def _pyplot():
@@ -48,10 +160,26 @@ def _pyplot():
 
 
 def _axes(ax):
+    """``ax``, or the axes of a new figure whose layout keeps every label inside."""
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots()
+        _, ax = plt.subplots(layout="constrained")
     return ax
+
+
+def _scale_free_ticks(axis):
+    """Tick labels readable at any scale.
+
+    When the largest tick is below 0.1 or at least 1000 in magnitude, ticks
+    are written as mantissas with the power of ten shown once at the end of
+    the axis (x10⁻⁵); points gathered far from zero get an offset plus small
+    differences. Ticks never collapse to one repeated label.
+    """
+    from matplotlib.ticker import ScalarFormatter
+
+    formatter = ScalarFormatter(useMathText=True)
+    formatter.set_powerlimits((-2, 3))
+    axis.set_major_formatter(formatter)
 
 
 class ClassInvarianceDisplay:
@@ -310,7 +438,9 @@ class SubspaceScatterDisplay:
     >>> disp = SubspaceScatterDisplay.from_estimator(
     ...     pos, X, y, subspace="noun", max_points_per_class=50)
     >>> {c: len(s.get_offsets()) for c, s in disp.scatters_.items()}
-    {'adj': 50, 'noun': 50, 'verb': 50}
+    {'noun': 50, 'adj': 50, 'verb': 50}
+    >>> disp.scatters_["noun"].get_facecolor()[0, :3].round(3).tolist()  # tab:blue
+    [0.122, 0.467, 0.706]
     >>> disp.ax_.get_xlabel()
     'noun direction 1'
     """
@@ -326,6 +456,7 @@ class SubspaceScatterDisplay:
         *,
         ax=None,
         order=None,
+        colors=None,
         s=6.0,
         alpha=0.5,
         legend=True,
@@ -333,14 +464,30 @@ class SubspaceScatterDisplay:
     ):
         """Draw the scatter plot.
 
+        The axes fit the points whatever their scale: the lines through the
+        origin are drawn only where the origin lies among the points (so
+        points gathered far from it are not squeezed into a corner), and
+        tiny or huge coordinates (random weights give spreads of 1e-5) are
+        labelled as mantissas with the power of ten, or the offset, written
+        once at the end of the axis.
+
         Parameters
         ----------
         ax : matplotlib Axes, default=None
-            Axes to draw in; ``None`` creates a new figure.
+            Axes to draw in; ``None`` creates a new figure with
+            ``layout="constrained"``, which keeps the axis labels inside it.
+            In axes of your own, lay the figure out yourself (e.g.
+            ``fig.tight_layout()``).
 
         order : array-like, default=None
             Categories to draw, in drawing (and legend) order; ``None`` uses
-            the sorted categories. Later ones are drawn on top.
+            :func:`category_order` (parts of speech first). Later ones are
+            drawn on top.
+
+        colors : dict, default=None
+            Category → matplotlib colour; ``None`` uses
+            :func:`category_colors` of all the labels, the colours of every
+            figure of this package.
 
         s : float, default=6.0
             Marker size.
@@ -367,16 +514,33 @@ class SubspaceScatterDisplay:
                 f"coordinates must have shape (n_samples, 2), got {coordinates.shape}."
             )
         check_consistent_length(coordinates, labels)
-        order = np.unique(labels) if order is None else np.asarray(order)
+        finite = np.isfinite(coordinates).all(axis=1)
+        if not finite.all():
+            raise ValueError(
+                f"coordinates hold {int((~finite).sum())} row(s) with NaN or "
+                f"infinite values (first: row {int(np.flatnonzero(~finite)[0])}); "
+                "drop them or fix the embeddings they come from."
+            )
+        order = category_order(labels) if order is None else list(order)
+        if colors is None:
+            colors = category_colors(labels)
+        missing = [c for c in order if _label(c) not in colors]
+        if missing:
+            raise ValueError(
+                f"colors has no colour for the categories {missing}; give one "
+                "for every category drawn, or colors=None for the default ones."
+            )
         ax = _axes(ax)
         scatters = {}
         for label in order:
             points = coordinates[labels == label]
-            scatters[label.item() if hasattr(label, "item") else label] = ax.scatter(
+            label = _label(label)
+            scatters[label] = ax.scatter(
                 points[:, 0],
                 points[:, 1],
                 s=s,
                 alpha=alpha,
+                color=colors[label],
                 label=str(label),
                 linewidths=0,
             )
@@ -391,8 +555,16 @@ class SubspaceScatterDisplay:
                 else "Categories on the subspace"
             )
         ax.set_title(title)
-        ax.axhline(0, color="0.8", linewidth=0.8, zorder=0)
-        ax.axvline(0, color="0.8", linewidth=0.8, zorder=0)
+        # A reference line outside the points would stretch the axis to reach
+        # it and squeeze the points into a line: draw only the ones inside.
+        if coordinates.size:
+            low, high = coordinates.min(axis=0), coordinates.max(axis=0)
+            if low[1] <= 0 <= high[1]:
+                ax.axhline(0, color="0.8", linewidth=0.8, zorder=0)
+            if low[0] <= 0 <= high[0]:
+                ax.axvline(0, color="0.8", linewidth=0.8, zorder=0)
+        _scale_free_ticks(ax.xaxis)
+        _scale_free_ticks(ax.yaxis)
         leg = None
         if legend:
             leg = ax.legend(title="category", markerscale=2, loc="best")
@@ -441,7 +613,7 @@ class SubspaceScatterDisplay:
         components : tuple of two int, default=(0, 1)
             The two directions (0-based, largest eigenvalue first).
 
-        max_points_per_class : int or None, default=1000
+        max_points_per_class : int >= 1 or None, default=1000
             Draw at most this many points per category, chosen at random
             (the WordNet nouns alone are 112,219); ``None`` draws all.
 
@@ -480,6 +652,16 @@ class SubspaceScatterDisplay:
                 f"components must be two direction indices in [0, {n_kept - 1}], "
                 f"got {components}."
             )
+        if max_points_per_class is not None and (
+            isinstance(max_points_per_class, bool)
+            or not isinstance(max_points_per_class, Integral)
+            or max_points_per_class < 1
+        ):
+            raise ValueError(
+                "max_points_per_class must be a whole number of points of at "
+                "least 1, or None to draw every point; got "
+                f"{max_points_per_class!r}."
+            )
         y = np.asarray(y)
         check_consistent_length(X, y)
         rows = np.arange(y.shape[0])
@@ -496,7 +678,7 @@ class SubspaceScatterDisplay:
         name = classes[matches[0]]
         coordinates = estimator.project(X_rows, subspace=name, output="coordinates")
         coordinates = coordinates[:, list(components)]
-        name = name.item() if hasattr(name, "item") else name
+        name = _label(name)
         return cls(coordinates, y[rows], subspace=name, components=components).plot(
             ax=ax, **kwargs
         )

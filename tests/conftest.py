@@ -12,6 +12,8 @@
                           subfolders, the Bunch of
                           :func:`sklearn_pos.datasets.make_image_folder` (``root``,
                           ``paths``, ``target``, ``target_names``, ...).
+``saved_figures``         the matplotlib figures saved while the test runs, as
+                          ``(path, figure)`` pairs, to check what was drawn.
 """
 
 import pytest
@@ -70,3 +72,27 @@ def image_folder(tmp_path_factory):
         vary_size=True,
         formats=("png", "jpeg"),
     )
+
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """``(path, figure)`` of every matplotlib figure saved during the test.
+
+    ``Figure.savefig`` still saves (the file is written as usual); the figure is
+    also kept, so that a test can read its titles, labels and artists after the
+    code under test has saved and closed it.
+    """
+    pytest.importorskip("matplotlib")
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+
+    saved = []
+    save = Figure.savefig
+
+    def savefig(self, fname, *args, **kwargs):
+        saved.append((Path(fname), self))
+        return save(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return saved

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn_pos.caveats import RANDOM_WEIGHTS
 from sklearn_pos.cli import main
 
 pytest.importorskip("open_clip")
@@ -116,7 +117,10 @@ def test_fit_writes_the_estimator_table_and_figures(fitted):
         np.testing.assert_allclose(
             [float(c) for c in cells[1:]], table.loc[name], atol=0.006
         )
-    assert "Random weights" in result.stdout
+    # Random weights: the table says so in its heading and after it.
+    assert f"(columns) [{RANDOM_WEIGHTS}]" in result.stdout
+    assert f"{RANDOM_WEIGHTS}: these numbers only show" in result.stdout
+    assert bundle["class_invariance"].attrs["caveat"] == RANDOM_WEIGHTS
 
     figures = ["class_invariance.png"] + [f"subspace_scatter_{c}.png" for c in ORDER]
     for name in figures:
@@ -205,6 +209,50 @@ def test_fit_with_the_artist_theme(tmp_path, capsys):
     assert "1/5 = 0.20 is chance" in captured.out
 
 
+def test_fit_figures_are_stamped_and_coloured_as_the_api_draws(
+    tmp_path, capsys, saved_figures
+):
+    from matplotlib.colors import to_rgb
+
+    from sklearn_pos.cli import _vocabulary
+    from sklearn_pos.embedding import CLIPEmbedder
+    from sklearn_pos.plotting import SubspaceScatterDisplay
+
+    out = tmp_path / "theme"
+    status = main(
+        [
+            "fit", *TINY, "--vocabulary-size", "300", "--theme", "artists",
+            "--target", "artist", "--output-dir", str(out), "--no-progress",
+            "--max-points-per-class", "40",
+        ]
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    categories = [*ORDER, "artist"]
+    names = ["class_invariance.png"] + [f"subspace_scatter_{c}.png" for c in categories]
+    assert [path.name for path, _ in saved_figures] == names
+    for path, figure in saved_figures:
+        title = [text.get_text() for text in figure.texts]
+        assert title == [RANDOM_WEIGHTS], path.name
+
+    # The API, with its defaults, colours every category as the command does.
+    words, y, _ = _vocabulary(300, "artists", 0)
+    E = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu").transform(list(words))
+    pos = joblib.load(out / "pos_subspaces.joblib")["estimator"]
+    api = SubspaceScatterDisplay.from_estimator(pos, E, y, subspace="noun")
+    api_colours = {
+        name: to_rgb(points.get_facecolor()[0])
+        for name, points in api.scatters_.items()
+    }
+    assert api_colours["artist"] == to_rgb("tab:purple")
+    for path, figure in saved_figures[1:]:
+        (ax,) = [ax for ax in figure.axes if ax.collections]
+        drawn = {
+            points.get_label(): to_rgb(points.get_facecolor()[0])
+            for points in ax.collections
+        }
+        assert drawn == api_colours, path.name
+
+
 def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path):
     from sklearn_pos.embedding import CLIPEmbedder
 
@@ -234,6 +282,7 @@ def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path):
         "projected onto the noun subspace (tangent)",
     ]
     assert table["images"].tolist() == [12, 12]
+    assert f"template(s) 'simple' [{RANDOM_WEIGHTS}]" in result.stdout
     for accuracy in table["top-1 accuracy (%)"]:
         assert f"{accuracy:.1f}" in result.stdout
         # 12 images: every accuracy is a multiple of 1/12.

@@ -5,7 +5,8 @@ style, nothing heavy at import, and ``main(tiny=None, model=None,
 pretrained=None, output_dir=None, ...)`` reading ``SKLEARN_POS_EXAMPLE_TINY``
 and ``SKLEARN_POS_EXAMPLE_OUTPUT`` when called, returning its tables
 (DataFrames) and ``"figure"``, the saved PNG. The tests call ``main`` on the
-tiny model and check the returned tables.
+tiny model and check the returned tables, and that every table and figure
+made without pretrained weights says so.
 """
 
 import ast
@@ -19,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
+
+from sklearn_pos.caveats import RANDOM_WEIGHTS, SYNTHETIC_EMBEDDINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -46,8 +49,8 @@ def load_example(name):
     return runpy.run_path(str(EXAMPLES / name), run_name=name.removesuffix(".py"))
 
 
-def run_main(name, output_dir, **params):
-    result = load_example(name)["main"](tiny=True, output_dir=output_dir, **params)
+def run_main(name, output_dir, tiny=True, **params):
+    result = load_example(name)["main"](tiny=tiny, output_dir=output_dir, **params)
     check_result(result, output_dir, name)
     return result
 
@@ -61,6 +64,34 @@ def check_result(result, output_dir, name):
     figure = Path(result["figure"])
     assert figure == Path(output_dir) / name.replace(".py", ".png")
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def check_caveat(result, saved_figures, stdout, caveat):
+    """Every table, the figure's title and the printout carry ``caveat``."""
+    for key, table in result.items():
+        if key != "figure":
+            assert table.attrs.get("caveat") == caveat, key
+    figures = [fig for path, fig in saved_figures if path == Path(result["figure"])]
+    assert len(figures) == 1
+    title = "\n".join(text.get_text() for text in figures[0].texts)
+    if caveat is None:
+        assert "not a result" not in title and "not a result" not in stdout
+    else:
+        assert title.splitlines()[-1] == caveat, title
+        assert f"[{caveat}]" in stdout
+
+
+@pytest.fixture
+def run_example(_one_torch_thread, saved_figures, capsys):
+    """Run an example's ``main`` and check its tables, figure and caveat."""
+
+    def run(name, output_dir, caveat=RANDOM_WEIGHTS, **params):
+        capsys.readouterr()
+        result = run_main(name, output_dir, **params)
+        check_caveat(result, saved_figures, capsys.readouterr().out, caveat)
+        return result
+
+    return run
 
 
 def _probabilities(values):
@@ -137,13 +168,41 @@ def test_example_runs_as_a_script(_one_torch_thread, tmp_path):
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert (tmp_path / "counterfactual_loss.png").read_bytes()[:4] == b"\x89PNG"
     assert "Optimising CLIP-NCE" in completed.stdout
+    # the default bag-of-words embedder makes synthetic embeddings
+    assert f"Optimising CLIP-NCE [{SYNTHETIC_EMBEDDINGS}]" in completed.stdout
+
+
+def test_generated_embeddings_are_stamped_synthetic(run_example, tmp_path):
+    # The default of the PAE example: a bag-of-words embedder, no CLIP at all.
+    run_example(
+        "plot_pae_editing_target.py", tmp_path, SYNTHETIC_EMBEDDINGS, tiny=False
+    )
+
+
+def test_loaded_weights_are_not_stamped(run_example, tmp_path):
+    torch = pytest.importorskip("torch")
+    from sklearn_pos.embedding import CLIPEmbedder
+
+    # A checkpoint file counts as loaded weights, whatever it holds.
+    checkpoint = tmp_path / "tiny.pt"
+    model = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu").get_model().model
+    torch.save(model.state_dict(), checkpoint)
+    run_example(
+        "plot_nearest_prototype.py",
+        tmp_path,
+        caveat=None,
+        tiny=False,
+        model="sklearn-pos-tiny",
+        pretrained=str(checkpoint),
+        n_draws=1,
+    )
 
 
 # --------------------------------------------------------------------------- #
 # the tables each example returns
 # --------------------------------------------------------------------------- #
-def test_plot_zero_shot(_one_torch_thread, tmp_path):
-    result = run_main("plot_zero_shot.py", tmp_path)
+def test_plot_zero_shot(run_example, tmp_path):
+    result = run_example("plot_zero_shot.py", tmp_path)
     namespace = load_example("plot_zero_shot.py")
     from sklearn_pos.templates import TEMPLATES
 
@@ -164,17 +223,17 @@ def test_plot_zero_shot(_one_torch_thread, tmp_path):
     np.testing.assert_allclose(proba.iloc[:, 1:].sum(axis=1), 1, atol=0.01)
 
 
-def test_plot_zero_shot_on_an_image_folder(_one_torch_thread, tmp_path):
+def test_plot_zero_shot_on_an_image_folder(run_example, tmp_path):
     from sklearn_pos.datasets import make_image_folder
 
     make_image_folder(tmp_path / "images", classes=("red", "blue"), n_per_class=4)
-    result = run_main("plot_zero_shot.py", tmp_path, root=tmp_path / "images")
+    result = run_example("plot_zero_shot.py", tmp_path, root=tmp_path / "images")
     assert set(result["scores"]["n_samples"]) == {8}
     assert result["proba"].columns.tolist() == ["true", "blue", "red"]
 
 
-def test_plot_pos_zero_shot(_one_torch_thread, tmp_path):
-    result = run_main("plot_pos_zero_shot.py", tmp_path)
+def test_plot_pos_zero_shot(run_example, tmp_path):
+    result = run_example("plot_pos_zero_shot.py", tmp_path)
     methods = [
         "CLIP",
         "noun-tangent",
@@ -196,8 +255,8 @@ def test_plot_pos_zero_shot(_one_torch_thread, tmp_path):
     assert curve.groupby("geometry")["k"].apply(tuple).nunique() == 1
 
 
-def test_plot_nearest_prototype(_one_torch_thread, tmp_path):
-    result = run_main("plot_nearest_prototype.py", tmp_path, n_draws=2)
+def test_plot_nearest_prototype(run_example, tmp_path):
+    result = run_example("plot_nearest_prototype.py", tmp_path, n_draws=2)
     shots = load_example("plot_nearest_prototype.py")["SHOTS"]
     results = result["results"]
     assert results.columns.tolist() == ["shots", "draw", "method", "accuracy"]
@@ -219,8 +278,8 @@ def test_plot_nearest_prototype(_one_torch_thread, tmp_path):
     )
 
 
-def test_plot_grid_search_pos(_one_torch_thread, tmp_path):
-    result = run_main("plot_grid_search_pos.py", tmp_path)
+def test_plot_grid_search_pos(run_example, tmp_path, saved_figures):
+    result = run_example("plot_grid_search_pos.py", tmp_path)
     results = result["results"]
     assert results.columns.tolist() == [
         "lam",
@@ -234,13 +293,18 @@ def test_plot_grid_search_pos(_one_torch_thread, tmp_path):
     assert len(results) == 15 and _probabilities(results["mean_test_score"])
     best = result["best"].iloc[0]
     assert best["n_fits"] == 46 and best["n_vocabulary"] == 1000
+    # the colour bar says what its colours mean
+    (fig,) = [f for path, f in saved_figures if path == result["figure"]]
+    heatmap, colorbar = fig.axes
+    assert colorbar.get_ylabel() == "mean accuracy (3-fold CV)"
+    assert heatmap.get_xlabel() == "lambda"
     top = results.loc[results["rank_test_score"] == 1].iloc[0]
     assert best["mean_test_score"] == pytest.approx(top["mean_test_score"])
     assert (best["lam"], best["n_components"]) == (top["lam"], top["n_components"])
 
 
-def test_plot_tabular_column_transformer(_one_torch_thread, tmp_path):
-    result = run_main("plot_tabular_column_transformer.py", tmp_path)
+def test_plot_tabular_column_transformer(run_example, tmp_path):
+    result = run_example("plot_tabular_column_transformer.py", tmp_path)
     assert result["data"].columns.tolist() == ["image_path", "caption", "shape"]
     assert set(result["data"]["shape"]) <= {"circle", "square", "triangle"}
     results = result["results"]
@@ -261,8 +325,8 @@ def test_plot_tabular_column_transformer(_one_torch_thread, tmp_path):
     )
 
 
-def test_plot_clap_style_shift(_one_torch_thread, tmp_path):
-    result = run_main("plot_clap_style_shift.py", tmp_path)
+def test_plot_clap_style_shift(run_example, tmp_path):
+    result = run_example("plot_clap_style_shift.py", tmp_path)
     per_style = result["per_style"]
     assert per_style.index[-1] == "all" and len(per_style) > 2
     assert per_style.columns[0] == "raw embeddings"
@@ -275,8 +339,8 @@ def test_plot_clap_style_shift(_one_torch_thread, tmp_path):
     assert _probabilities(by_alpha["accuracy"])
 
 
-def test_plot_pae_editing_target(_one_torch_thread, tmp_path):
-    result = run_main("plot_pae_editing_target.py", tmp_path)
+def test_plot_pae_editing_target(run_example, tmp_path):
+    result = run_example("plot_pae_editing_target.py", tmp_path)
     alphas = load_example("plot_pae_editing_target.py")["ALPHAS"]
     table = result["table"]
     assert table.index.tolist() == ["image", "text 'an angry face'"] + [
@@ -291,8 +355,8 @@ def test_plot_pae_editing_target(_one_torch_thread, tmp_path):
     assert target["PAE alpha=0.5"] > target["image"]
 
 
-def test_counterfactual_loss(_one_torch_thread, tmp_path):
-    result = run_main("counterfactual_loss.py", tmp_path, steps=20)
+def test_counterfactual_loss(run_example, tmp_path):
+    result = run_example("counterfactual_loss.py", tmp_path, steps=20)
     history, final = result["history"], result["final"]
     assert history.columns[0] == "objective"
     assert "directional similarity" in history.columns
@@ -342,6 +406,10 @@ def test_zero_shot_benchmark_runs_on_generated_images(
     pd.testing.assert_frame_equal(pd.read_csv(csv), results)
     out = capsys.readouterr().out
     assert "Zero-shot top-1 accuracy (%)" in out and "500 WordNet words" in out
+    # random weights: the table printed and the one returned say so
+    assert f"500 WordNet words [{RANDOM_WEIGHTS}]" in out
+    assert f"{RANDOM_WEIGHTS}: random weights give accuracies near chance" in out
+    assert results.attrs["caveat"] == RANDOM_WEIGHTS
     assert "Oldfield et al." not in out  # no paper row for the demo dataset
 
 
@@ -408,3 +476,13 @@ def test_zero_shot_benchmark_torchvision_loader(
     X5, y5 = benchmark["embed_torchvision"](ds, tiny_image_embedder, 5, 0, 0)
     assert X5.shape == (5, 64) and y5.shape == (5,)
     assert benchmark["PAPER_TABLE_1"]["CIFAR10"] == (87.5, 87.9, 81.2)
+
+
+def test_clap_benchmark_says_its_embeddings_are_planted(_one_torch_thread, capsys):
+    main = runpy.run_path(str(BENCHMARKS / "bench_clap.py"))["main"]
+    argv = ["--n-classes", "3", "--dim", "32", "--hidden-dim", "16"]
+    argv += ["--prompts-per-class", "16", "--max-steps", "20", "--batch-size", "16"]
+    table = main([*argv, "--device", "cpu"])
+    assert table.attrs["caveat"] == SYNTHETIC_EMBEDDINGS
+    out = capsys.readouterr().out
+    assert f"zero-shot accuracy [{SYNTHETIC_EMBEDDINGS}]" in out

@@ -4,7 +4,8 @@ The three share one output folder, so that the embedding cache is reused.
 The class-invariance example first runs as a script in a fresh process
 (``SKLEARN_POS_EXAMPLE_TINY=1``, ``SKLEARN_POS_EXAMPLE_OUTPUT``), which also
 fills the cache; then every example's ``main`` is called on the tiny model
-and the tables it returns are checked.
+and the tables it returns are checked, with the caveat that every table and
+figure of random weights carries.
 """
 
 import os
@@ -16,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from sklearn_pos.caveats import RANDOM_WEIGHTS
 
 pytest.importorskip("open_clip")
 pytest.importorskip("matplotlib")
@@ -69,12 +72,30 @@ def run_script(name, output_dir):
     return result.stdout
 
 
-def run_main(name, output_dir):
-    main = runpy.run_path(str(EXAMPLES / name), run_name=name[:-3])["main"]
-    result = main(tiny=True, output_dir=output_dir)
-    assert Path(result["figure"]) == output_dir / name.replace(".py", ".png")
-    assert _is_png(result["figure"])
-    return result
+@pytest.fixture
+def run_main(saved_figures, capsys):
+    """Run an example's ``main`` on the tiny model; check its figure and caveat.
+
+    Returns the result, the saved figure and what was printed.
+    """
+
+    def run(name, output_dir):
+        main = runpy.run_path(str(EXAMPLES / name), run_name=name[:-3])["main"]
+        capsys.readouterr()
+        result = main(tiny=True, output_dir=output_dir)
+        stdout = capsys.readouterr().out
+        assert Path(result["figure"]) == output_dir / name.replace(".py", ".png")
+        assert _is_png(result["figure"])
+        for key, table in result.items():
+            if key != "figure":
+                assert table.attrs["caveat"] == RANDOM_WEIGHTS, key
+        (figure,) = [f for p, f in saved_figures if p == Path(result["figure"])]
+        title = "\n".join(text.get_text() for text in figure.texts)
+        assert title.splitlines()[-1] == RANDOM_WEIGHTS, title
+        assert f"[{RANDOM_WEIGHTS}]" in stdout
+        return result, figure, stdout
+
+    return run
 
 
 def _is_png(path):
@@ -87,13 +108,16 @@ def _check_square(table):
     assert table.index.name == "subspace" and table.columns.name == "data"
 
 
-def test_plot_class_invariance(output_dir):
+def test_plot_class_invariance(output_dir, run_main):
     stdout = run_script("plot_class_invariance.py", output_dir)
     assert _is_png(output_dir / "plot_class_invariance.png")
-    assert "Tiny random model" in stdout
+    assert f"{RANDOM_WEIGHTS}: the numbers only show that the example runs" in stdout
     (output_dir / "plot_class_invariance.png").unlink()
 
-    result = run_main("plot_class_invariance.py", output_dir)
+    result, figure, _ = run_main("plot_class_invariance.py", output_dir)
+    # The two panels of random weights say so; the published one does not.
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert [RANDOM_WEIGHTS in t for t in titles] == [True, True, False]
     assert set(result) == {"lam=0.5", "lam=0", "diagonal", "figure"}
     for lam in ("lam=0.5", "lam=0"):
         table = result[lam]
@@ -119,8 +143,18 @@ def test_plot_class_invariance(output_dir):
     assert diagonal["lam=0.5"].sum() > diagonal["lam=0"].sum()
 
 
-def test_plot_subspace_scatter(output_dir):
-    result = run_main("plot_subspace_scatter.py", output_dir)
+def test_plot_subspace_scatter(output_dir, run_main):
+    result, figure, _ = run_main("plot_subspace_scatter.py", output_dir)
+    # Every panel keeps its labels inside the figure.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)  # pyplot closed the figure's own canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax in figure.axes:
+        for label in (ax.xaxis.label, ax.yaxis.label):
+            box = label.get_window_extent(renderer)
+            assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1
     spread, contrast = result["spread"], result["contrast"]
     _check_square(spread)
     assert (spread.to_numpy() > 0).all()
@@ -136,8 +170,11 @@ def test_plot_subspace_scatter(output_dir):
         assert own > others
 
 
-def test_plot_remove_artist_theme(output_dir):
-    result = run_main("plot_remove_artist_theme.py", output_dir)
+def test_plot_remove_artist_theme(output_dir, run_main):
+    result, _, stdout = run_main("plot_remove_artist_theme.py", output_dir)
+    # With random weights the expected effect is not claimed.
+    assert "there is no artist theme to remove" in stdout
+    assert "should fall" not in stdout
     vocabulary = result["vocabulary"]["n_words"]
     assert vocabulary["artist"] == 916
     assert set(vocabulary.index) == {*ORDER, "artist"}

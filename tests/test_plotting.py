@@ -13,15 +13,20 @@ from sklearn_pos.metrics import class_invariance
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
 
 from sklearn_pos.plotting import (  # noqa: E402
+    PART_OF_SPEECH_COLORS,
     ClassInvarianceDisplay,
     SubspaceScatterDisplay,
+    category_colors,
+    category_order,
     plot_class_invariance,
     plot_subspace_scatter,
 )
 
 CATEGORIES = ["adj", "adv", "noun", "verb"]
+ORDER = ["noun", "adj", "verb", "adv"]  # the parts of speech in display order
 COUNTS = {"adj": 80, "adv": 30, "noun": 200, "verb": 50}
 
 
@@ -111,7 +116,7 @@ def test_subspace_scatter_counts_labels_and_coordinates(data):
     disp = SubspaceScatterDisplay.from_estimator(
         pos, X, y, subspace="adj", components=(0, 2), max_points_per_class=None
     )
-    assert list(disp.scatters_) == CATEGORIES
+    assert list(disp.scatters_) == ORDER
     for name in CATEGORIES:
         offsets = disp.scatters_[name].get_offsets()
         assert len(offsets) == COUNTS[name]
@@ -126,7 +131,7 @@ def test_subspace_scatter_counts_labels_and_coordinates(data):
     assert ax.get_xlabel() == "adj direction 1"
     assert ax.get_ylabel() == "adj direction 3"
     assert ax.get_title() == "Categories on the adj subspace"
-    assert [t.get_text() for t in disp.legend_.get_texts()] == CATEGORIES
+    assert [t.get_text() for t in disp.legend_.get_texts()] == ORDER
     assert disp.legend_.get_title().get_text() == "category"
     # Adjectives vary along the adjective subspace's first direction, the
     # others hardly at all.
@@ -170,6 +175,137 @@ def test_subspace_scatter_errors(data):
         plot_subspace_scatter(pos, X, y, components=(0,))
     with pytest.raises(ValueError, match=r"shape \(n_samples, 2\)"):
         SubspaceScatterDisplay(np.zeros((3, 3)), ["a", "b", "c"]).plot()
+
+
+@pytest.mark.parametrize("value", [-1, 0, 2.5, True, "10"])
+def test_subspace_scatter_rejects_a_bad_number_of_points(data, value):
+    X, y, pos = data
+    with pytest.raises(ValueError, match=r"max_points_per_class must be .* or None"):
+        plot_subspace_scatter(pos, X, y, max_points_per_class=value)
+    # 1 is the smallest count that makes sense: one point per category.
+    disp = plot_subspace_scatter(pos, X, y, max_points_per_class=1)
+    assert {
+        n: len(s.get_offsets()) for n, s in disp.scatters_.items()
+    } == dict.fromkeys(ORDER, 1)
+
+
+def test_subspace_scatter_rejects_non_finite_coordinates():
+    coordinates = np.zeros((4, 2))
+    coordinates[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN or infinite values \(first: row 2\)"):
+        SubspaceScatterDisplay(coordinates, ["a", "a", "b", "b"]).plot()
+
+
+def _inside(box, outer):
+    return (
+        outer.x0 <= box.x0
+        and box.x1 <= outer.x1
+        and outer.y0 <= box.y0
+        and box.y1 <= outer.y1
+    )
+
+
+@pytest.mark.parametrize("scale", [1e-5, 2e-4, 1.0, 1e4])
+@pytest.mark.parametrize("offset", [0.0, 0.3])
+def test_subspace_scatter_is_readable_at_any_scale(scale, offset):
+    # Random weights give coordinates of about 1e-5; points of another data
+    # set projected on a subspace can sit far from its origin.
+    rng = np.random.RandomState(0)
+    labels = np.repeat(ORDER, 50)
+    coordinates = offset + scale * rng.normal(size=(200, 2))
+    coordinates[labels == "noun", 0] = offset + 3 * scale * rng.normal(size=50)
+    disp = SubspaceScatterDisplay(coordinates, labels, subspace="noun").plot()
+    fig, ax = disp.figure_, disp.ax_
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for axis, limits, values in (
+        (ax.xaxis, ax.get_xlim(), coordinates[:, 0]),
+        (ax.yaxis, ax.get_ylim(), coordinates[:, 1]),
+    ):
+        low, high = limits
+        assert low <= values.min() and values.max() <= high
+        # The points fill the axis rather than a sliver of it.
+        assert values.max() - values.min() > 0.6 * (high - low)
+        shown = [
+            t.get_text()
+            for t, loc in zip(axis.get_ticklabels(), axis.get_majorticklocs())
+            if low <= loc <= high
+        ]
+        assert len(shown) >= 3 and len(set(shown)) == len(shown), shown
+        # What the ticks leave out (a power of ten, an offset) is shown once,
+        # inside the figure: x10⁻⁵ rather than 0.00001, 0.00002, ...
+        offset_text = axis.get_offset_text()
+        if offset_text.get_text():
+            assert _inside(offset_text.get_window_extent(renderer), fig.bbox)
+        if offset == 0 and scale != 1.0:
+            power = "10^{−" if scale < 1 else "10^{4}"
+            assert power in offset_text.get_text()
+    # Every label is inside the figure (the y label used to be cut off).
+    for text in (ax.xaxis.label, ax.yaxis.label, ax.title):
+        assert _inside(text.get_window_extent(renderer), fig.bbox), text.get_text()
+
+
+def test_category_colours_are_the_same_in_every_figure(data):
+    X, y, pos = data
+    default = SubspaceScatterDisplay.from_estimator(pos, X, y)
+    # The command line draws in its own order; the colours must not change.
+    other_order = SubspaceScatterDisplay.from_estimator(
+        pos, X, y, order=["verb", "adv", "noun", "adj"]
+    )
+    subset = SubspaceScatterDisplay.from_estimator(pos, X[y != "adj"], y[y != "adj"])
+    assert list(default.scatters_) == ORDER
+    for disp in (default, other_order, subset):
+        for name, points in disp.scatters_.items():
+            colour = tuple(points.get_facecolor()[0, :3])
+            assert colour == pytest.approx(to_rgb(PART_OF_SPEECH_COLORS[name]))
+    assert PART_OF_SPEECH_COLORS == {
+        "noun": "tab:blue",
+        "adj": "tab:orange",
+        "verb": "tab:green",
+        "adv": "tab:red",
+    }
+
+
+def test_other_categories_take_the_free_colours_in_order():
+    assert category_order(["zebra", "artist", "adv", "noun", "noun"]) == [
+        "noun",
+        "adv",
+        "artist",
+        "zebra",
+    ]
+    # with every part of speech: the colours after the four of them
+    everything = category_colors([*ORDER, "zebra", "artist"])
+    assert everything == {
+        **PART_OF_SPEECH_COLORS,
+        "artist": "tab:purple",
+        "zebra": "tab:brown",
+    }
+    # with some: the free ones, from the start of tab10
+    assert category_colors(["zebra", "artist", "adv", "noun"]) == {
+        "noun": "tab:blue",
+        "adv": "tab:red",
+        "artist": "tab:orange",
+        "zebra": "tab:green",
+    }
+    # with none: matplotlib's own cycle, which starts again after ten
+    many = category_colors([f"c{i:02d}" for i in range(11)])
+    assert list(many.values())[:4] == ["tab:blue", "tab:orange", "tab:green", "tab:red"]
+    assert len(set(many.values())) == 10 and many["c10"] == "tab:blue"
+    assert category_colors([2, 0, 1]) == {
+        0: "tab:blue",
+        1: "tab:orange",
+        2: "tab:green",
+    }
+    # the order and the counts of the labels do not matter
+    assert category_colors(["b", "a", "a"]) == category_colors(["a", "b"])
+
+    coordinates = np.zeros((2, 2))
+    disp = SubspaceScatterDisplay(coordinates, ["a", "b"]).plot(
+        colors={"a": "black", "b": "white"}
+    )
+    assert tuple(disp.scatters_["b"].get_facecolor()[0, :3]) == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"no colour for the categories \['b'\]"):
+        SubspaceScatterDisplay(coordinates, ["a", "b"]).plot(colors={"a": "black"})
 
 
 def test_plot_class_invariance_shortcut(data):
