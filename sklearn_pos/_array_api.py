@@ -34,7 +34,7 @@ def namespace(*arrays):
     Without ``array_api_dispatch`` (or for NumPy arrays) ``xp`` is
     :data:`NUMPY` and ``is_numpy`` is True. ``None`` entries are ignored.
     """
-    arrays = [a for a in arrays if a is not None and not isinstance(a, np.ndarray)]
+    arrays = [a for a in arrays if _is_array(a) and not isinstance(a, np.ndarray)]
     if not arrays:
         return NUMPY, True
     xp, is_array_api = get_namespace(*arrays)
@@ -58,12 +58,21 @@ def _own_namespace(array):
 
 
 def to_numpy(array):
-    """``array`` as a NumPy array (copied to the host from any device)."""
-    if isinstance(array, np.ndarray) or array is None:
+    """``array`` as a NumPy array (copied to the host from any device).
+
+    Anything that is not an Array API array (a list, a DataFrame, a sparse
+    matrix, ``None``) is returned unchanged, for the usual input validation.
+    """
+    if isinstance(array, np.ndarray) or not _is_array(array):
         return array
-    if not array_api_compat.is_array_api_obj(array):
-        return np.asarray(array)
     return _convert_to_numpy(array, _own_namespace(array))
+
+
+def _is_array(obj):
+    """Whether ``obj`` is an array of an Array API namespace (NumPy included)."""
+    if obj is None or type(obj).__module__.startswith("scipy.sparse"):
+        return False
+    return array_api_compat.is_array_api_obj(obj)
 
 
 def to_namespace(array, xp, device=None):
