@@ -6,6 +6,11 @@ private. Every module of sklearn_pos imports them from here, so that a
 scikit-learn release that moves or renames one of them is absorbed by this file
 alone. The supported range is the one declared in ``pyproject.toml``
 (scikit-learn >= 1.6).
+
+The Array API helpers (``get_namespace``, ``device``, ``_convert_to_numpy``,
+``_is_numpy_namespace``) and the vendored ``array_api_compat`` exist in every
+supported release; an older scikit-learn fails here with a message saying which
+release is needed.
 """
 
 import sklearn
@@ -22,6 +27,21 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import _assert_all_finite, _check_feature_names_in
 
+try:
+    from sklearn.externals import array_api_compat
+    from sklearn.utils._array_api import (
+        _convert_to_numpy,
+        _is_numpy_namespace,
+        device,
+        get_namespace,
+    )
+except ImportError as error:  # pragma: no cover - scikit-learn < 1.6
+    raise ImportError(
+        "sklearn_pos needs scikit-learn >= 1.6 (its Array API helpers); "
+        f"scikit-learn {sklearn.__version__} is installed. Upgrade it with "
+        "`pip install -U scikit-learn`."
+    ) from error
+
 __all__ = [
     "HasMethods",
     "Interval",
@@ -30,7 +50,12 @@ __all__ = [
     "StrOptions",
     "_assert_all_finite",
     "_check_feature_names_in",
+    "_convert_to_numpy",
     "_fit_context",
+    "_is_numpy_namespace",
+    "array_api_compat",
+    "device",
+    "get_namespace",
     "keep_series_index",
     "validate_params",
 ]

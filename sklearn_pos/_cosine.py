@@ -4,14 +4,21 @@
 :class:`~sklearn_pos.NearestPrototypeClassifier` (prototypes from labelled
 embeddings) differ in how ``fit`` builds the prototypes; scoring, the
 ``predict*`` methods and the width checks live here, once.
+
+Under ``array_api_dispatch`` the scoring methods take arrays of any Array API
+namespace (PyTorch, CuPy, ...) and compute there, on the array's device: the
+prototypes (``n_classes x d``) are copied to it. ``predict`` returns numeric
+labels in that namespace and other labels (strings) as NumPy arrays.
 """
 
 import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _sphere
+from ._array_api import device_of, namespace, to_namespace, to_numpy
 from ._labels import plain_label
 
 __all__ = [
@@ -24,7 +31,10 @@ __all__ = [
 
 def float_unit_rows(X):
     """Unit rows as float64; zero rows (no direction) stay zero."""
-    return _sphere.normalize_rows(np.asarray(X, dtype=np.float64))
+    xp, is_numpy = namespace(X)
+    if is_numpy:
+        return _sphere.normalize_rows(np.asarray(X, dtype=np.float64))
+    return _sphere.normalize_rows(xp.astype(X, xp.float64))
 
 
 def check_class_directions(P, classes, where=None):
@@ -49,14 +59,17 @@ def check_class_directions(P, classes, where=None):
 
 def check_nonzero_rows(U, what="X"):
     """Raise if a row of the unit rows ``U`` is zero (the input row had no direction)."""
-    bad = np.flatnonzero(~np.all(np.isfinite(U), axis=1))
-    if bad.size:
+    xp, _ = namespace(U)
+    bad = ~xp.all(xp.isfinite(U), axis=1)
+    if bool(xp.any(bad)):
+        bad = np.flatnonzero(to_numpy(bad))
         raise ValueError(
             f"{what} has {bad.size} row(s) with NaN or infinite values (first at "
             f"index {bad[0]}); every row must be a finite embedding."
         )
-    zero = np.flatnonzero(~(np.einsum("ij,ij->i", U, U) > 0))
-    if zero.size:
+    zero = ~(xp.sum(U * U, axis=1) > 0)
+    if bool(xp.any(zero)):
+        zero = np.flatnonzero(to_numpy(zero))
         raise ValueError(
             f"{what} has {zero.size} row(s) of zero norm (first at index "
             f"{zero[0]}): a zero embedding has no direction, so it is as similar "
@@ -81,10 +94,12 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
 
     def _embed(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        xp, is_numpy = namespace(X)
+        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
         transform = getattr(self, "image_transform_", None)
         if transform is not None:
-            X = np.asarray(transform.transform(X))
+            Z = transform.transform(X)
+            X = np.asarray(Z) if is_numpy else to_namespace(Z, xp, device_of(X))
             what = "The transformed X"
         else:
             what = "X"
@@ -122,7 +137,8 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
         """
         Z = self._embed(X)
         self._check_widths(Z.shape[1], "The embeddings")
-        return Z @ self.prototypes_.T
+        xp, _ = namespace(Z)
+        return Z @ to_namespace(self.prototypes_, xp, device_of(Z)).T
 
     def decision_function(self, X):
         """Logits ``logit_scale * cosine`` of each row against each class.
@@ -157,7 +173,41 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
             Predicted labels.
         """
         cosine = self.cosine_similarity(X)
-        return self.classes_[np.argmax(cosine, axis=1)]
+        xp, is_numpy = namespace(cosine)
+        if is_numpy:
+            return self.classes_[np.argmax(cosine, axis=1)]
+        labels = self.classes_[to_numpy(xp.argmax(cosine, axis=1))]
+        if labels.dtype.kind in "biuf":
+            return xp.asarray(labels, device=device_of(cosine))
+        return labels
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+
+        y : array-like of shape (n_samples,)
+            True labels (NumPy, a list, or an array of the namespace of ``X``).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Fraction of rows (weighted) whose label is predicted correctly.
+        """
+        # Labels are compared on the host, whatever the namespace of X.
+        return float(
+            accuracy_score(
+                to_numpy(y),
+                to_numpy(self.predict(X)),
+                sample_weight=to_numpy(sample_weight),
+            )
+        )
 
     def predict_proba(self, X):
         """Softmax of ``logit_scale * cosine`` over the classes.
@@ -172,7 +222,12 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Class probabilities, columns in the order of ``classes_``.
         """
-        return softmax(self.logit_scale * self.cosine_similarity(X), axis=1)
+        logits = self.logit_scale * self.cosine_similarity(X)
+        xp, is_numpy = namespace(logits)
+        if is_numpy:
+            return softmax(logits, axis=1)
+        e = xp.exp(logits - xp.max(logits, axis=1, keepdims=True))
+        return e / xp.sum(e, axis=1, keepdims=True)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably.
@@ -187,4 +242,9 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities, columns in the order of ``classes_``.
         """
-        return log_softmax(self.logit_scale * self.cosine_similarity(X), axis=1)
+        logits = self.logit_scale * self.cosine_similarity(X)
+        xp, is_numpy = namespace(logits)
+        if is_numpy:
+            return log_softmax(logits, axis=1)
+        z = logits - xp.max(logits, axis=1, keepdims=True)
+        return z - xp.log(xp.sum(xp.exp(z), axis=1, keepdims=True))

@@ -24,14 +24,58 @@ Two singular cases are handled explicitly instead of producing NaN:
   (:func:`antipodal_direction`) is used, so results are reproducible. Points
   within ``sqrt(eps)`` of the antipode (about 3e-4 radians in float32, 1.5e-8
   in float64), where rounding decides the direction, are treated the same.
+
+Every function takes NumPy arrays, or under scikit-learn's
+``array_api_dispatch`` arrays of any Array API namespace (PyTorch, CuPy, ...),
+and computes in the namespace and on the device of its array arguments (see
+``sklearn_pos._array_api``). Base points and cosines passed in must then be of
+that namespace too. For NumPy, the code runs NumPy's own functions, with
+buffers reused in place where that saves memory.
 """
 
 import numpy as np
+
+from ._array_api import device_of, namespace
 
 #: Rows processed at once by the streaming reductions below: small enough for a
 #: block to stay in cache and to keep float32 partial sums accurate, large
 #: enough to amortise the Python overhead.
 CHUNK_ROWS = 1024
+
+
+def _finfo(xp, is_numpy, dtype):
+    """Floating-point limits of ``dtype``: NumPy's scalars for NumPy arrays."""
+    return np.finfo(dtype) if is_numpy else xp.finfo(dtype)
+
+
+def _row_dots(X, Y, xp, is_numpy):
+    """``sum_j X[i, j] Y[i, j]`` for every row ``i``."""
+    if is_numpy:
+        return np.einsum("ij,ij->i", X, Y)
+    return xp.sum(X * Y, axis=1)
+
+
+def _outer(a, b):
+    """Outer product of two vectors (as ``np.outer``, in any namespace)."""
+    return a[:, None] * b[None, :]
+
+
+def _vector_norm(v, xp, is_numpy):
+    """Euclidean norm of a vector, as a Python float."""
+    return float(np.linalg.norm(v) if is_numpy else xp.linalg.vector_norm(v))
+
+
+def _as_vector(mu, xp, like, dtype):
+    """The base point ``mu`` in the namespace, on the device and of ``dtype``."""
+    mu = xp.asarray(mu, device=device_of(like))
+    return xp.astype(mu, dtype, copy=False)
+
+
+def _take_rows(A, block, xp, is_numpy):
+    """``A[block]`` for a slice or an index array of ``block``'s namespace."""
+    if isinstance(block, slice) or is_numpy:
+        return A[block]
+    return xp.take(A, block, axis=0)
 
 
 def row_norms(X):
@@ -43,18 +87,29 @@ def row_norms(X):
     so only an all-zero row has norm 0 and only a row with NaN or infinite
     values a non-finite norm.
     """
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X).astype(np.float64))
-    info = np.finfo(X.dtype)
+    xp, is_numpy = namespace(X)
+    norms = xp.sqrt(xp.astype(_row_dots(X, X, xp, is_numpy), xp.float64))
+    info = _finfo(xp, is_numpy, X.dtype)
     # Below this, the sum of squares is subnormal: imprecise, or zero.
-    small = np.sqrt(info.tiny / info.eps)
-    redo = np.flatnonzero(~(norms >= small) | ~np.isfinite(norms))
-    if redo.size:
-        rows = np.asarray(X[redo], dtype=np.float64)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            peak = np.max(np.abs(rows), axis=1) if rows.shape[1] else 0 * redo
-            scaled = rows / np.where(peak > 0, peak, 1)[:, None]
-            norms[redo] = peak * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
-    return norms
+    small = float(np.sqrt(info.smallest_normal / info.eps))
+    redo = ~(norms >= small) | ~xp.isfinite(norms)
+    if not bool(xp.any(redo)):
+        return norms
+    # NumPy: only the rows to redo; other namespaces, which cannot assign to
+    # selected rows, redo all rows and keep the new norms where needed.
+    redo_rows = np.flatnonzero(redo) if is_numpy else slice(None)
+    rows = xp.astype(X[redo_rows, ...], xp.float64)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if rows.shape[1]:
+            peak = xp.max(xp.abs(rows), axis=1)
+        else:
+            peak = xp.zeros(rows.shape[0], dtype=xp.float64, device=device_of(X))
+        scaled = rows / xp.where(peak > 0, peak, 1.0)[:, None]
+        redone = peak * xp.sqrt(_row_dots(scaled, scaled, xp, is_numpy))
+    if is_numpy:
+        norms[redo_rows] = redone
+        return norms
+    return xp.where(redo, redone, norms)
 
 
 def normalize_rows(X):
@@ -62,17 +117,19 @@ def normalize_rows(X):
 
     Rows of zero norm are left as zeros; callers validate them first.
     """
+    xp, _ = namespace(X)
     norms = row_norms(X)
-    norms[norms == 0] = 1
-    return _divide_rows(X, norms)
+    return _divide_rows(X, xp.where(norms == 0, 1.0, norms))
 
 
 def _divide_rows(X, norms):
     """``X / norms[:, None]`` in the dtype of ``X``."""
-    if X.dtype == np.float64 or np.all(norms >= np.finfo(X.dtype).tiny):
-        return X / norms[:, None].astype(X.dtype, copy=False)
+    xp, is_numpy = namespace(X)
+    tiny = _finfo(xp, is_numpy, X.dtype).smallest_normal
+    if X.dtype == xp.float64 or bool(xp.all(norms >= tiny)):
+        return X / xp.astype(norms[:, None], X.dtype, copy=False)
     # A tiny row's norm is not representable in the narrower dtype.
-    return (X / norms[:, None]).astype(X.dtype, copy=False)
+    return xp.astype(X / norms[:, None], X.dtype, copy=False)
 
 
 def unit_rows(X, what="X", row_names=None):
@@ -83,10 +140,11 @@ def unit_rows(X, what="X", row_names=None):
     given (e.g. the class of a prototype), else by its index. ``what``
     describes ``X`` in the message.
     """
+    xp, _ = namespace(X)
     norms = row_norms(X)
-    bad = np.flatnonzero(~np.isfinite(norms) | (norms == 0))
-    if bad.size:
-        i = bad[0]
+    bad = ~xp.isfinite(norms) | (norms == 0)
+    if bool(xp.any(bad)):
+        i = int(xp.argmax(xp.astype(bad, xp.int8)))
         row = f"index {i}"
         if row_names is not None:
             name = np.asarray(row_names, dtype=object)[i]
@@ -105,14 +163,15 @@ def antipodal_direction(mu):
     along which ``mu`` has its smallest absolute coordinate (the best
     conditioned choice), normalised. Deterministic for a given ``mu``.
     """
-    mu = np.asarray(mu)
-    e = np.zeros_like(mu)
+    xp, is_numpy = namespace(mu)
+    mu = xp.asarray(mu)
+    e = xp.zeros_like(mu)
     if mu.shape[0] == 1:
         # S^0 has a zero-dimensional tangent space.
         return e
-    e[np.argmin(np.abs(mu))] = 1
-    e -= (e @ mu) * mu
-    return e / np.linalg.norm(e)
+    e[int(xp.argmin(xp.abs(mu)))] = 1
+    e = e - (e @ mu) * mu
+    return e / _vector_norm(e, xp, is_numpy)
 
 
 #: Below this ``sin(theta)``, on the far side of the sphere, the logarithm is
@@ -120,7 +179,7 @@ def antipodal_direction(mu):
 _NEAR_ANTIPODE = 1e-2
 
 
-def _log_scale(cos, sin, dtype):
+def _log_scale(cos, sin, dtype, xp, is_numpy):
     """Factor ``theta / sin(theta)`` of the log map, ``theta`` and the antipode mask.
 
     ``sin`` is ``||x - cos * mu||``. Below ``sqrt(eps)`` of ``dtype`` the
@@ -128,12 +187,12 @@ def _log_scale(cos, sin, dtype):
     ``mu`` the factor tends to 1 and is harmless, on the side of ``-mu`` the
     point is flagged as antipodal (its logarithm has no usable direction).
     """
-    theta = np.arctan2(sin, cos)
+    theta = xp.atan2(sin, cos)
     zero = sin == 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(zero, 1, theta / np.where(zero, 1, sin))
-    antipode = (sin <= np.sqrt(np.finfo(dtype).eps)) & (cos < 0)
-    return scale.astype(cos.dtype, copy=False), theta, antipode
+        scale = xp.where(zero, 1.0, theta / xp.where(zero, 1.0, sin))
+    antipode = (sin <= float(np.sqrt(_finfo(xp, is_numpy, dtype).eps))) & (cos < 0)
+    return xp.astype(scale, cos.dtype, copy=False), theta, antipode
 
 
 def cosines(X, mu, *, inv_norms=None):
@@ -142,21 +201,24 @@ def cosines(X, mu, *, inv_norms=None):
     One matrix-vector product in the dtype of ``X``; the result is float64,
     clipped to [-1, 1].
     """
-    cos = np.asarray(X @ np.asarray(mu).astype(X.dtype), dtype=np.float64)
+    xp, is_numpy = namespace(X)
+    cos = xp.astype(X @ _as_vector(mu, xp, X, X.dtype), xp.float64, copy=False)
     if inv_norms is not None:
-        cos *= inv_norms
-    return np.clip(cos, -1.0, 1.0, out=cos)
+        cos = cos * inv_norms
+    if is_numpy:
+        return np.clip(cos, -1.0, 1.0, out=cos)
+    return xp.clip(cos, -1.0, 1.0)
 
 
-def _log_coefficients(cos):
+def _log_coefficients(cos, xp, is_numpy):
     """Per-row ``s = theta / sin(theta)``, ``theta`` and the near-antipode mask.
 
     ``cos`` holds ``c = <mu, x>`` (float64) and ``sin(theta)`` is taken as
     ``sqrt(1 - c^2)``: accurate except close to the antipode, where rows are
     flagged in ``near`` for the explicit computation.
     """
-    sin = np.sqrt(1.0 - cos * cos)
-    scale, theta, _ = _log_scale(cos, sin, np.float64)
+    sin = xp.sqrt(1.0 - cos * cos)
+    scale, theta, _ = _log_scale(cos, sin, xp.float64, xp, is_numpy)
     near = (sin < _NEAR_ANTIPODE) & (cos < 0)
     return scale, theta, near
 
@@ -167,14 +229,15 @@ def _log_explicit(X, mu):
     Accurate everywhere, including near the antipode; used for the few rows
     that :func:`_log_coefficients` flags.
     """
-    mu = np.asarray(mu, dtype=X.dtype)
+    xp, is_numpy = namespace(X)
+    mu = _as_vector(mu, xp, X, X.dtype)
     cos = X @ mu
     V = X - cos[:, None] * mu
-    sin = np.sqrt(np.einsum("ij,ij->i", V, V))
-    scale, _, antipode = _log_scale(cos, sin, X.dtype)
-    V *= scale[:, None]
-    if antipode.any():
-        V[antipode] = np.pi * antipodal_direction(mu)
+    sin = xp.sqrt(_row_dots(V, V, xp, is_numpy))
+    scale, _, antipode = _log_scale(cos, sin, X.dtype, xp, is_numpy)
+    V = V * scale[:, None]
+    if bool(xp.any(antipode)):
+        V = xp.where(antipode[:, None], np.pi * antipodal_direction(mu), V)
     return V
 
 
@@ -202,15 +265,25 @@ def log_map(X, mu, *, inv_norms=None):
         Tangent vectors at ``mu`` (orthogonal to ``mu``) of length equal to the
         geodesic distance ``arccos(<mu, x>)``; same dtype as ``X``.
     """
-    mu = np.asarray(mu, dtype=np.float64)
+    xp, is_numpy = namespace(X)
+    mu = _as_vector(mu, xp, X, xp.float64)
     cos = cosines(X, mu, inv_norms=inv_norms)
-    scale, _, near = _log_coefficients(cos)
+    scale, _, near = _log_coefficients(cos, xp, is_numpy)
     weights = scale if inv_norms is None else scale * inv_norms
-    V = X * weights[:, None].astype(X.dtype)
-    V -= (scale * cos)[:, None].astype(X.dtype) * mu.astype(X.dtype)
-    if near.any():
-        rows = X[near] if inv_norms is None else X[near] * inv_norms[near, None]
-        V[near] = _log_explicit(rows.astype(X.dtype, copy=False), mu)
+    V = X * xp.astype(weights[:, None], X.dtype)
+    V -= xp.astype((scale * cos)[:, None], X.dtype) * xp.astype(mu, X.dtype)
+    if bool(xp.any(near)):
+        # NumPy: only the near rows; other namespaces, which cannot assign to
+        # selected rows, all rows, of which the near ones are kept.
+        sel = near if is_numpy else slice(None)
+        rows = (
+            X[sel, ...] if inv_norms is None else X[sel, ...] * inv_norms[sel][:, None]
+        )
+        explicit = _log_explicit(xp.astype(rows, X.dtype, copy=False), mu)
+        if is_numpy:
+            V[near] = explicit
+        else:
+            V = xp.where(near[:, None], explicit, V)
     return V
 
 
@@ -250,46 +323,63 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows
     total : ndarray of shape (n_features,)
         ``sum_n v_n`` in float64.
     """
-    mu = np.asarray(mu, dtype=np.float64)
+    xp, is_numpy = namespace(X)
+    on = device_of(X)
+    mu = _as_vector(mu, xp, X, xp.float64)
     d = X.shape[1]
+    # Row indices are bookkeeping on the host, whatever the namespace of X.
     rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
     contiguous = rows.size > 0 and rows[-1] - rows[0] == rows.size - 1
-    explicit_gram, scaled_gram = np.zeros((d, d)), np.zeros((d, d))
-    total, u = np.zeros(d), np.zeros(d)
+    explicit_gram = xp.zeros((d, d), dtype=xp.float64, device=on)
+    scaled_gram = xp.zeros((d, d), dtype=xp.float64, device=on)
+    total = xp.zeros(d, dtype=xp.float64, device=on)
+    u = xp.zeros(d, dtype=xp.float64, device=on)
     normal_sq = 0.0
-    eps = np.finfo(X.dtype).eps
-    # One block of scaled rows at a time, reused: memory stays at one block.
-    buffer = np.empty((min(chunk_rows, rows.size), d), dtype=X.dtype)
+    eps = _finfo(xp, is_numpy, X.dtype).eps
+    if is_numpy:
+        # One block of scaled rows at a time, reused: memory stays at one block.
+        buffer = np.empty((min(chunk_rows, rows.size), d), dtype=X.dtype)
     for start in range(0, rows.size, chunk_rows):
         block = rows[start : start + chunk_rows]
         if contiguous:
-            block = slice(block[0], block[-1] + 1)
-            B = X[block]
-        else:
+            block = slice(int(block[0]), int(block[-1]) + 1)
+            B = X[block, ...]
+        elif is_numpy:
             # mode="clip" (a no-op: the indices are valid) writes straight into
             # the buffer; the default mode would go through a temporary copy.
             B = np.take(X, block, axis=0, out=buffer[: block.size], mode="clip")
-        a = None if inv_norms is None else inv_norms[block]
-        c = cosines(B, mu, inv_norms=a) if cos is None else cos[block]
-        scale, theta, near = _log_coefficients(c)
+        else:
+            block = xp.asarray(block, device=on)
+            B = xp.take(X, block, axis=0)
+        a = None if inv_norms is None else _take_rows(inv_norms, block, xp, is_numpy)
+        c = (
+            cosines(B, mu, inv_norms=a)
+            if cos is None
+            else _take_rows(cos, block, xp, is_numpy)
+        )
+        scale, theta, near = _log_coefficients(c, xp, is_numpy)
         normal = scale * c
         spread = max(float(theta @ theta), np.finfo(np.float64).tiny)
-        if near.any() or eps * float(normal @ normal) / spread > 1e-6:
+        if bool(xp.any(near)) or eps * float(normal @ normal) / spread > 1e-6:
             V = log_map(B, mu, inv_norms=a)
             explicit_gram += V.T @ V
-            total += V.sum(axis=0, dtype=np.float64)
+            total += xp.sum(V, axis=0, dtype=xp.float64)
             continue
-        weights = (scale if a is None else scale * a)[:, None].astype(X.dtype)
-        W = np.multiply(B, weights, out=buffer[: B.shape[0]])
+        weights = xp.astype((scale if a is None else scale * a)[:, None], X.dtype)
+        if is_numpy:
+            W = np.multiply(B, weights, out=buffer[: B.shape[0]])
+        else:
+            W = B * weights
         scaled_gram += W.T @ W
         # One pass for both sum_n p_n w_n r_n and sum_n w_n r_n.
-        sums = W.T @ np.column_stack([normal, np.ones_like(normal)]).astype(X.dtype)
+        both = xp.stack([normal, xp.ones_like(normal)], axis=1)
+        sums = W.T @ xp.astype(both, X.dtype)
         u += sums[:, 0]
         normal_sq += float(normal @ normal)
-        total += sums[:, 1] - normal.sum() * mu
-    scaled_gram -= np.outer(u, mu)
-    scaled_gram -= np.outer(mu, u)
-    scaled_gram += normal_sq * np.outer(mu, mu)
+        total += sums[:, 1] - xp.sum(normal) * mu
+    scaled_gram -= _outer(u, mu)
+    scaled_gram -= _outer(mu, u)
+    scaled_gram += normal_sq * _outer(mu, mu)
     return explicit_gram + scaled_gram, total
 
 
@@ -312,11 +402,17 @@ def exp_map(V, mu):
     X : ndarray of shape (n_samples, n_features)
         Unit-norm points on the sphere; same dtype as ``V``.
     """
-    mu = np.asarray(mu, dtype=V.dtype)
+    xp, is_numpy = namespace(V)
+    mu = _as_vector(mu, xp, V, V.dtype)
     V = V - (V @ mu)[:, None] * mu
-    r = np.sqrt(np.einsum("ij,ij->i", V, V))
-    # sin(r) / r written with np.sinc, which is exact (1) at r = 0.
-    X = np.cos(r)[:, None] * mu + np.sinc(r / np.pi)[:, None] * V
+    r = xp.sqrt(_row_dots(V, V, xp, is_numpy))
+    if is_numpy:
+        # sin(r) / r written with np.sinc, which is exact (1) at r = 0.
+        sinc = np.sinc(r / np.pi)
+    else:
+        zero = r == 0
+        sinc = xp.where(zero, 1.0, xp.sin(r) / xp.where(zero, 1.0, r))
+    X = xp.cos(r)[:, None] * mu + sinc[:, None] * V
     return normalize_rows(X)
 
 
@@ -345,7 +441,8 @@ def mean_log(X, mu, *, inv_norms=None, cos_out=None, chunk_rows=CHUNK_ROWS):
         If given, filled with ``<mu, x>`` for every row (float64), the
         cosines computed on the way (see :func:`cosines`).
     chunk_rows : int
-        Rows per block.
+        Rows per block (NumPy; other namespaces take all rows in one block,
+        the fewest operations for an accelerator).
 
     Returns
     -------
@@ -364,26 +461,30 @@ def mean_log(X, mu, *, inv_norms=None, cos_out=None, chunk_rows=CHUNK_ROWS):
         the other sums. Rows at the antipode, where the Hessian is not
         defined, count as 0.
     """
-    mu = np.asarray(mu, dtype=np.float64)
-    total = np.zeros_like(mu)
+    xp, is_numpy = namespace(X)
+    mu = _as_vector(mu, xp, X, xp.float64)
+    if not is_numpy:
+        chunk_rows = max(X.shape[0], 1)
+    total = xp.zeros_like(mu)
     sum_sq = sum_sc = 0.0
     for start in range(0, X.shape[0], chunk_rows):
-        B = X[start : start + chunk_rows]
+        B = X[start : start + chunk_rows, ...]
         a = None if inv_norms is None else inv_norms[start : start + chunk_rows]
         cos = cosines(B, mu, inv_norms=a)
         if cos_out is not None:
             cos_out[start : start + chunk_rows] = cos
-        scale, theta, near = _log_coefficients(cos)
-        if near.any():
-            rows = B[near] if a is None else B[near] * a[near, None]
-            V = _log_explicit(rows.astype(np.float64), mu)
-            total += V.sum(axis=0)
-            sum_sq += float(np.sum(V * V))
-            scale[near] = theta[near] = 0
+        scale, theta, near = _log_coefficients(cos, xp, is_numpy)
+        if bool(xp.any(near)):
+            rows = B[near] if a is None else B[near] * a[near][:, None]
+            V = _log_explicit(xp.astype(rows, xp.float64), mu)
+            total += xp.sum(V, axis=0)
+            sum_sq += float(xp.sum(V * V))
+            scale = xp.where(near, 0.0, scale)
+            theta = xp.where(near, 0.0, theta)
         sum_sq += float(theta @ theta)
         sum_sc += float(scale @ cos)
         weights = scale if a is None else scale * a
-        total += B.T @ weights.astype(X.dtype)
+        total += B.T @ xp.astype(weights, X.dtype)
     total -= sum_sc * mu
     total -= (total @ mu) * mu
     n, d = X.shape
@@ -393,13 +494,16 @@ def mean_log(X, mu, *, inv_norms=None, cos_out=None, chunk_rows=CHUNK_ROWS):
 
 def extrinsic_mean(X, *, inv_norms=None):
     """Euclidean mean of the rows of ``X`` scaled by ``inv_norms`` (float64)."""
-    total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], CHUNK_ROWS):
-        B = X[start : start + CHUNK_ROWS]
+    xp, is_numpy = namespace(X)
+    chunk_rows = CHUNK_ROWS if is_numpy else max(X.shape[0], 1)
+    total = xp.zeros(X.shape[1], dtype=xp.float64, device=device_of(X))
+    for start in range(0, X.shape[0], chunk_rows):
+        B = X[start : start + chunk_rows, ...]
         if inv_norms is None:
-            total += B.sum(axis=0, dtype=np.float64)
+            total += xp.sum(B, axis=0, dtype=xp.float64)
         else:
-            total += B.T @ inv_norms[start : start + CHUNK_ROWS].astype(X.dtype)
+            a = inv_norms[start : start + chunk_rows]
+            total += B.T @ xp.astype(a, X.dtype)
     return total / X.shape[0]
 
 
@@ -466,8 +570,9 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=
         If the Euclidean mean of the points is zero, where the intrinsic mean
         is not determined (e.g. points spread symmetrically over the sphere).
     """
+    xp, is_numpy = namespace(X)
     extrinsic = extrinsic_mean(X, inv_norms=inv_norms)
-    norm = np.linalg.norm(extrinsic)
+    norm = _vector_norm(extrinsic, xp, is_numpy)
     if not norm > 1e-12:
         raise ValueError(
             "The Euclidean mean of the normalised rows is zero, so the points are "
@@ -479,19 +584,22 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=
     # The cosines at mu and at the candidate; they swap when a step is taken.
     cos = candidate_cos = None
     if return_cosines:
-        cos, candidate_cos = np.empty(X.shape[0]), np.empty(X.shape[0])
+        cos, candidate_cos = (
+            xp.empty(X.shape[0], dtype=xp.float64, device=device_of(X))
+            for _ in range(2)
+        )
     center, variance, curvature = mean_log(X, mu, inv_norms=inv_norms, cos_out=cos)
     # Changes of F below this are rounding noise of the dtype, not increases.
-    slack = 16 * np.finfo(X.dtype).eps
+    slack = 16 * _finfo(xp, is_numpy, X.dtype).eps
     step = _newton_step(curvature)
     converged = False
     for n_iter in range(1, max_iter + 1):
-        if np.linalg.norm(center) <= tol:
+        if _vector_norm(center, xp, is_numpy) <= tol:
             converged = True
             break
         if n_iter == max_iter:
             break
-        candidate = exp_map(step * center[None, :], mu)[0]
+        candidate = exp_map(step * center[None, :], mu)[0, ...]
         new_center, new_variance, curvature = mean_log(
             X, candidate, inv_norms=inv_norms, cos_out=candidate_cos
         )
@@ -502,9 +610,10 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=
             # near the mean), or the Newton step of the mean curvature when the
             # gradients give no positive curvature.
             change = center - new_center
-            secant = step * (center @ change)
+            secant = step * float(center @ change)
             if secant > 0:
-                step = float(np.clip(step**2 * (center @ center) / secant, 0.1, 10))
+                step = step**2 * float(center @ center) / secant
+                step = float(np.clip(step, 0.1, 10))
             else:
                 step = _newton_step(curvature)
             mu, center, variance = candidate, new_center, new_variance

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from . import _sphere
+from ._array_api import device_of, namespace, to_namespace, to_numpy
 from ._compat import (
     Interval,
     StrOptions,
@@ -55,22 +56,26 @@ def _inverse_row_norms(X):
     The norms double as the check for NaN and infinite values (``X`` is
     validated with ``ensure_all_finite=False``), which saves a pass over it.
     """
+    xp, is_numpy = namespace(X)
     norms = _sphere.row_norms(X)
-    if not np.all(np.isfinite(norms)):
-        _assert_all_finite(X, input_name="X")  # NaN or infinity: sklearn's message
+    if not bool(xp.all(xp.isfinite(norms))):
+        # NaN or infinity: sklearn's message
+        _assert_all_finite(to_numpy(X), input_name="X")
         raise ValueError("The row norms of X overflow float64; rescale X.")
-    zero = np.flatnonzero(norms == 0)
-    if zero.size:
+    zero = norms == 0
+    if bool(xp.any(zero)):
+        zero = np.flatnonzero(to_numpy(zero))
         raise ValueError(
             f"X has {zero.size} row(s) of zero norm (first at index {zero[0]}). "
             "Each row is scaled to unit norm to lie on the sphere, which a zero "
             "row cannot; remove or replace these rows."
         )
     inv_norms = 1.0 / norms
-    if not np.all(inv_norms <= np.finfo(X.dtype).max):
-        tiny = np.flatnonzero(inv_norms > np.finfo(X.dtype).max)
+    largest = (np.finfo if is_numpy else xp.finfo)(X.dtype).max
+    if not bool(xp.all(inv_norms <= largest)):
+        tiny = np.flatnonzero(to_numpy(inv_norms) > largest)
         raise ValueError(
-            f"X has {tiny.size} row(s) of norm below {1 / np.finfo(X.dtype).max:.1e} "
+            f"X has {tiny.size} row(s) of norm below {1 / largest:.1e} "
             f"(first at index {tiny[0]}), too small to be scaled to unit norm in "
             f"{X.dtype}; convert X to float64 or rescale these rows."
         )
@@ -391,8 +396,11 @@ class PartOfSpeechComponentAnalysis(
         self : object
             Fitted estimator.
         """
+        # Labels are sorted and counted on the host, whatever the namespace.
+        y = to_numpy(y)
+        xp, is_numpy = namespace(X)
         X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False
+            self, X, y, dtype=[xp.float64, xp.float32], ensure_all_finite=False
         )
         n_samples, n_features = X.shape
         self.classes_, codes = encode_labels(y)
@@ -434,7 +442,7 @@ class PartOfSpeechComponentAnalysis(
             if not converged:
                 warnings.warn(
                     f"The intrinsic mean did not converge in max_iter={self.max_iter} "
-                    f"iterations (last step {np.linalg.norm(center):.2e} > "
+                    f"iterations (last step {np.linalg.norm(to_numpy(center)):.2e} > "
                     f"tol={self.tol:.1e}). Increase max_iter or tol.",
                     ConvergenceWarning,
                 )
@@ -446,9 +454,12 @@ class PartOfSpeechComponentAnalysis(
         covariances, self.class_counts_ = self._class_covariances(
             X, inv_norms, cos, codes, self.classes_.shape[0]
         )
+        # The d x d eigenproblems are solved by LAPACK on the host, whatever
+        # the namespace of X: a copy of n_classes d x d matrices.
+        covariances = to_numpy(covariances)
         # M_i = (1 - lam) C_i - lam * sum_{j != i} C_j = C_i - lam * sum_j C_j
         contrast = self.lam * covariances.sum(axis=0)
-        normal = self.mean_ if self.geometry == "tangent" else None
+        normal = to_numpy(self.mean_) if self.geometry == "tangent" else None
 
         # scipy's LAPACK runs on its own copy of OpenBLAS, whose threads would
         # compete for the cores with numpy's, still spinning after the products
@@ -467,10 +478,16 @@ class PartOfSpeechComponentAnalysis(
                 pairs = [solve(C) for C in covariances]
         self.class_eigenvalues_ = np.stack([values for values, _ in pairs])
         self.class_components_ = np.stack([vectors for _, vectors in pairs])
+        if not is_numpy:
+            # Fitted attributes live in the namespace and on the device of X.
+            on = device_of(X)
+            self.class_eigenvalues_ = xp.asarray(self.class_eigenvalues_, device=on)
+            self.class_components_ = xp.asarray(self.class_components_, device=on)
+            self.class_counts_ = xp.asarray(self.class_counts_, device=on)
         self.n_components_ = k
         self.target_ = self.classes_[target_index]
-        self.components_ = self.class_components_[target_index]
-        self.eigenvalues_ = self.class_eigenvalues_[target_index]
+        self.components_ = self.class_components_[target_index, ...]
+        self.eigenvalues_ = self.class_eigenvalues_[target_index, ...]
         return self
 
     def _target_index(self):
@@ -498,16 +515,27 @@ class PartOfSpeechComponentAnalysis(
             )
         return int(matches[0])
 
+    def _fitted(self, name, X):
+        """Fitted attribute ``name`` in the namespace and on the device of ``X``.
+
+        The attribute itself when it is there already (the estimator was fitted
+        on arrays of that kind); a copy otherwise, e.g. NumPy attributes used on
+        CUDA tensors.
+        """
+        xp, _ = namespace(X)
+        return to_namespace(getattr(self, name), xp, device_of(X))
+
     def _to_space(self, X, inv_norms):
         """Map rows of ``X`` (scaled by ``inv_norms``) into the fitted space."""
         if self.geometry == "tangent":
-            return _sphere.log_map(X, self.mean_, inv_norms=inv_norms)
-        return X * inv_norms[:, None].astype(X.dtype, copy=False)
+            return _sphere.log_map(X, self._fitted("mean_", X), inv_norms=inv_norms)
+        xp, _ = namespace(X)
+        return X * xp.astype(inv_norms[:, None], X.dtype, copy=False)
 
     def _from_space(self, V):
         """Inverse of :meth:`_to_space` (onto the sphere for ``"tangent"``)."""
         if self.geometry == "tangent":
-            return _sphere.exp_map(V, self.mean_)
+            return _sphere.exp_map(V, self._fitted("mean_", V))
         return V
 
     def _class_covariances(self, X, inv_norms, cos, codes, n_classes):
@@ -520,38 +548,47 @@ class PartOfSpeechComponentAnalysis(
         ``<mean_, x>`` for every row in the tangent geometry (from the last
         iteration of the intrinsic mean), ``None`` in the Euclidean one.
         """
+        xp, is_numpy = namespace(X)
+        on = device_of(X)
         n_features = X.shape[1]
-        covariances = np.zeros((n_classes, n_features, n_features))
+        # Row bookkeeping on the host; the products in the namespace of X.
         counts = np.bincount(codes, minlength=n_classes)
         order = np.argsort(codes, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(counts)])
         m = self.center_
         class_rows = [order[bounds[c] : bounds[c + 1]] for c in range(n_classes)]
+        covariances = []
         if self.geometry == "tangent":
             for c, rows in enumerate(class_rows):
                 gram, total = _sphere.log_second_moments(
                     X, self.mean_, inv_norms=inv_norms, rows=rows, cos=cos
                 )
-                mean_c = total / counts[c]
-                covariances[c] = (
-                    gram / counts[c]
-                    + np.outer(m, m)
-                    - np.outer(mean_c, m)
-                    - np.outer(m, mean_c)
+                mean_c = total / float(counts[c])
+                covariances.append(
+                    gram / float(counts[c])
+                    + _sphere._outer(m, m)
+                    - _sphere._outer(mean_c, m)
+                    - _sphere._outer(m, mean_c)
                 )
-            return covariances, counts
-        buffer = np.empty((min(_GRAM_CHUNK_ROWS, codes.size), n_features), X.dtype)
+            return xp.stack(covariances), counts
+        if is_numpy:
+            buffer = np.empty((min(_GRAM_CHUNK_ROWS, codes.size), n_features), X.dtype)
         for c, rows in enumerate(class_rows):
+            covariance = xp.zeros((n_features, n_features), dtype=xp.float64, device=on)
             for start in range(0, rows.size, _GRAM_CHUNK_ROWS):
                 block = rows[start : start + _GRAM_CHUNK_ROWS]
-                # Copied into the buffer (see _sphere.log_second_moments for the
-                # mode), scaled to the sphere and centred in place.
-                Y = np.take(X, block, axis=0, out=buffer[: block.size], mode="clip")
-                Y *= inv_norms[block, None].astype(X.dtype)
-                Y -= m.astype(X.dtype)
-                covariances[c] += Y.T @ Y
-            covariances[c] /= counts[c]
-        return covariances, counts
+                if is_numpy:
+                    # Copied into the buffer (see _sphere.log_second_moments for
+                    # the mode), scaled to the sphere and centred in place.
+                    Y = np.take(X, block, axis=0, out=buffer[: block.size], mode="clip")
+                else:
+                    block = xp.asarray(block, device=on)
+                    Y = xp.take(X, block, axis=0)
+                Y *= xp.astype(xp.take(inv_norms, block, axis=0)[:, None], X.dtype)
+                Y -= xp.astype(m, X.dtype)
+                covariance += Y.T @ Y
+            covariances.append(covariance / float(counts[c]))
+        return xp.stack(covariances), counts
 
     def tangent_vectors(self, X):
         """Centred vectors of ``X`` in the space where the subspaces live.
@@ -607,16 +644,18 @@ class PartOfSpeechComponentAnalysis(
         """
         check_is_fitted(self)
         # No rows in, no rows out: an empty partition of a Dask collection.
+        xp, _ = namespace(X)
         X = validate_data(
             self,
             X,
-            dtype=[np.float64, np.float32],
+            dtype=[xp.float64, xp.float32],
             reset=False,
             ensure_all_finite=False,
             ensure_min_samples=0,
         )
         V = self._to_space(X, _inverse_row_norms(X))
-        V -= self.center_.astype(V.dtype)
+        xp, _ = namespace(V)
+        V -= xp.astype(self._fitted("center_", V), V.dtype)
         return V
 
     def project(self, X, *, subspace=None, output=None):
@@ -689,11 +728,12 @@ class PartOfSpeechComponentAnalysis(
                 "these, or None for the estimator's output."
             )
         Y = self.tangent_vectors(X)
-        W = self.class_components_[index].astype(Y.dtype)
+        xp, _ = namespace(Y)
+        W = xp.astype(self._fitted("class_components_", Y)[index, ...], Y.dtype)
         coordinates = Y @ W.T
         if output == "coordinates":
             return coordinates
-        center = self.center_.astype(Y.dtype)
+        center = xp.astype(self._fitted("center_", Y), Y.dtype)
         if output == "projection":
             V = coordinates @ W + center
         else:
@@ -743,17 +783,20 @@ class PartOfSpeechComponentAnalysis(
                 f"output={self.output!r} already returns embeddings in the input "
                 "space. Use output='coordinates' to get invertible coordinates."
             )
-        X = check_array(X, dtype=[np.float64, np.float32])
+        xp, _ = namespace(X)
+        X = check_array(X, dtype=[xp.float64, xp.float32])
         if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} columns, but inverse_transform expects "
                 f"{self.n_components_} coordinates (n_components_)."
             )
-        V = X @ self.components_.astype(X.dtype) + self.center_.astype(X.dtype)
+        W = xp.astype(self._fitted("components_", X), X.dtype)
+        V = X @ W + xp.astype(self._fitted("center_", X), X.dtype)
         return self._from_space(V)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.array_api_support = True
         return tags

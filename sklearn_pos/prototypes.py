@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from . import _sphere
+from ._array_api import to_numpy
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._cosine import (
     CosinePrototypeClassifier,
@@ -184,7 +185,10 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
         self : NearestPrototypeClassifier
             The fitted classifier.
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        # Fitted on the host: a few labelled rows per class (see predict).
+        X, y = validate_data(
+            self, to_numpy(X), to_numpy(y), dtype=[np.float64, np.float32]
+        )
         check_classification_targets(check_labels(y, allow_continuous=True))
         self.classes_, codes = encode_labels(y, allow_continuous=True)
         U = float_unit_rows(X)

@@ -29,6 +29,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from . import _sphere
+from ._array_api import to_numpy
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._cosine import (
     CosinePrototypeClassifier,
@@ -458,9 +459,12 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
             if y is not None:
                 raise ValueError("y was given without X; pass the embeddings of y.")
         elif y is None:
-            X = validate_data(self, X, dtype=[np.float64, np.float32])
+            # Fitted on the host: the prototypes are few rows (see predict).
+            X = validate_data(self, to_numpy(X), dtype=[np.float64, np.float32])
         else:
-            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+            X, y = validate_data(
+                self, to_numpy(X), to_numpy(y), dtype=[np.float64, np.float32]
+            )
             check_classification_targets(check_labels(y, allow_continuous=True))
 
         if self._has_text_side():
