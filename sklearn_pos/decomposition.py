@@ -124,12 +124,11 @@ def _top_eigenvectors(M, k, normal=None):
         u[j] += np.copysign(1.0, normal[j])
         u /= np.linalg.norm(u)
         Mu = M @ u
-        reflected = (
-            M
-            - 2 * np.outer(u, Mu)
-            - 2 * np.outer(Mu, u)
-            + 4 * (u @ Mu) * np.outer(u, u)
-        )
+        # H M H = M - u w^T - w u^T with w = 2 M u - 2 (u^T M u) u: two rank-one
+        # updates, one d x d temporary at a time.
+        w = 2 * Mu - 2 * (u @ Mu) * u
+        reflected = M - np.outer(u, w)
+        reflected -= np.outer(w, u)
         axes = np.delete(np.arange(d), j)
         n_tangent = min(k, d - 1)
         V = np.zeros((d, n_tangent))
@@ -467,7 +466,8 @@ class PartOfSpeechComponentAnalysis(
         # The categories' problems are independent: solve them side by side, one
         # core each (LAPACK releases the GIL).
         def solve(C):
-            return _top_eigenvectors(C - contrast, k, normal)
+            C -= contrast  # in place: the covariances are not used again
+            return _top_eigenvectors(C, k, normal)
 
         n_threads = min(len(covariances), cpu_count())
         with threadpool_limits(limits=1, user_api="blas"):
