@@ -82,9 +82,10 @@ def _inverse_row_norms(X):
     return inv_norms
 
 
-#: Largest k / d for which LAPACK's subset solver (``evr``) beats the full
-#: divide-and-conquer solve (``evd``) followed by taking the top k: about 0.2
-#: for d = 512, 768 and 1024 (``python benchmarks/bench_fit.py --eigensolvers``).
+#: Largest k / d for which LAPACK's subset solver (``evr``) is used rather than
+#: the full divide-and-conquer solve (``evd``) followed by taking the top k. For
+#: d = 512, 768 and 1024 the two cost the same at k / d = 0.25-0.3
+#: (``python benchmarks/bench_fit.py --eigensolvers``); 0.2 keeps a margin.
 _SUBSET_MAX_FRACTION = 0.2
 
 
