@@ -1311,13 +1311,14 @@ def main(argv=None):
     ...       "--vocabulary-size", "400", "--no-plots", "--no-progress",
     ...       "--output-dir", "out"])
     Class invariance: share of each subspace's energy (rows) taken by each
-    category of words (columns)
+    category of words (columns) [random weights — not a result]
     sklearn-pos-tiny with random weights, 400 words, k=16, lambda=0.5, tangent
+    <BLANKLINE>
     data      noun  adj  verb  adv
     subspace
     noun      ...
     mean diagonal: ... (1/4 = 0.25 is chance)
-    Random weights: these numbers only show that the pipeline runs.
+    random weights — not a result: these numbers only show that the pipeline runs.
     saved: out/pos_subspaces.joblib
     table: out/class_invariance.csv
     0
