@@ -338,7 +338,9 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows
     eps = _finfo(xp, is_numpy, X.dtype).eps
     if is_numpy:
         # One block of scaled rows at a time, reused: memory stays at one block.
-        buffer = np.empty((min(chunk_rows, rows.size), d), dtype=X.dtype)
+        # Two more columns hold p and 1, so that one symmetric product (BLAS
+        # syrk) gives the Gram matrix and both sums in a single pass.
+        buffer = np.empty((min(chunk_rows, rows.size), d + 2), dtype=X.dtype)
     for start in range(0, rows.size, chunk_rows):
         block = rows[start : start + chunk_rows]
         if contiguous:
@@ -347,7 +349,7 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows
         elif is_numpy:
             # mode="clip" (a no-op: the indices are valid) writes straight into
             # the buffer; the default mode would go through a temporary copy.
-            B = np.take(X, block, axis=0, out=buffer[: block.size], mode="clip")
+            B = np.take(X, block, axis=0, out=buffer[: block.size, :d], mode="clip")
         else:
             block = xp.asarray(block, device=on)
             B = xp.take(X, block, axis=0)
@@ -367,13 +369,20 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows
             continue
         weights = xp.astype((scale if a is None else scale * a)[:, None], X.dtype)
         if is_numpy:
-            W = np.multiply(B, weights, out=buffer[: B.shape[0]])
+            n_block = B.shape[0]
+            A = buffer[:n_block]
+            np.multiply(B, weights, out=A[:, :d])
+            A[:, d] = normal
+            A[:, d + 1] = 1.0
+            G = A.T @ A  # syrk: the Gram matrix, sum_n p_n w_n r_n, sum_n w_n r_n
+            scaled_gram += G[:d, :d]
+            sums = G[:d, d:]
         else:
             W = B * weights
-        scaled_gram += W.T @ W
-        # One pass for both sum_n p_n w_n r_n and sum_n w_n r_n.
-        both = xp.stack([normal, xp.ones_like(normal)], axis=1)
-        sums = W.T @ xp.astype(both, X.dtype)
+            scaled_gram += W.T @ W
+            # One pass for both sum_n p_n w_n r_n and sum_n w_n r_n.
+            both = xp.stack([normal, xp.ones_like(normal)], axis=1)
+            sums = W.T @ xp.astype(both, X.dtype)
         u += sums[:, 0]
         normal_sq += float(normal @ normal)
         total += sums[:, 1] - xp.sum(normal) * mu
