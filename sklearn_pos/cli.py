@@ -178,6 +178,29 @@ def _template_sets():
     return dict(TEMPLATES)
 
 
+def _add_hardware_options(group, *, batch_size, batch_help, device_note=""):
+    """``--device``, ``--precision`` and ``--batch-size``, shared by the commands."""
+    group.add_argument(
+        "--device",
+        default="auto",
+        help="torch device: 'auto' (a GPU if there is one, else the CPU), 'cpu', "
+        "'cuda', 'cuda:1', 'mps'" + device_note,
+    )
+    group.add_argument(
+        "--precision",
+        choices=["fp32", "fp16", "bf16"],
+        default="fp32",
+        help="arithmetic of the model; fp16/bf16 are much faster on a GPU",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=batch_size,
+        metavar="N",
+        help=batch_help,
+    )
+
+
 def _add_runtime_options(parser, *, model_default):
     group = parser.add_argument_group("model and hardware")
     if model_default:
@@ -203,25 +226,7 @@ def _add_runtime_options(parser, *, model_default):
             "checkpoint file of the weights the subspaces were fitted with "
             "(default: the weights recorded in --subspaces)",
         )
-    group.add_argument(
-        "--device",
-        default="auto",
-        help="torch device: 'auto' (a GPU if there is one, else the CPU), 'cpu', "
-        "'cuda', 'cuda:1', 'mps'",
-    )
-    group.add_argument(
-        "--precision",
-        choices=["fp32", "fp16", "bf16"],
-        default="fp32",
-        help="arithmetic of the model; fp16/bf16 are much faster on a GPU",
-    )
-    group.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=256,
-        metavar="N",
-        help="inputs per forward pass",
-    )
+    _add_hardware_options(group, batch_size=256, batch_help="inputs per forward pass")
     if model_default:
         group.add_argument(
             "--seed",
@@ -546,11 +551,11 @@ def _weights_message(model, pretrained, exc):
     )
 
 
-def _load_embedder(args, model, pretrained, modality, memory=None, num_workers=None):
-    """A fitted CLIPEmbedder with its model loaded, or a CommandError."""
+def _embedder(args, model, pretrained, modality, memory=None, num_workers=None):
+    """The CLIPEmbedder the options describe; nothing is loaded yet."""
     from .embedding import CLIPEmbedder
 
-    embedder = CLIPEmbedder(
+    return CLIPEmbedder(
         model,
         pretrained,
         modality=modality,
@@ -562,6 +567,11 @@ def _load_embedder(args, model, pretrained, modality, memory=None, num_workers=N
         random_state=args.seed,
         verbose=not args.no_progress,
     )
+
+
+def _load_embedder(args, model, pretrained, modality, memory=None, num_workers=None):
+    """A CLIPEmbedder with its model loaded, or a CommandError."""
+    embedder = _embedder(args, model, pretrained, modality, memory, num_workers)
     with _model_errors(model, pretrained):
         embedder.get_model()
     return embedder
@@ -766,7 +776,6 @@ def _run_fit(args):
     from . import __version__
     from .caveats import caption, caveat_for, stamp_table
     from .decomposition import PartOfSpeechComponentAnalysis
-    from .embedding import CLIPEmbedder
     from .metrics import class_invariance
 
     # Everything the user gave is checked before a model is loaded (or torch
@@ -781,16 +790,8 @@ def _run_fit(args):
             f"--target {args.target!r} is not a category of the vocabulary; choose "
             f"one of {_display_order(vocab_meta['counts'])}."
         )
-    embedder = CLIPEmbedder(
-        args.model,
-        pretrained,
-        modality="text",
-        device=args.device,
-        precision=args.precision,
-        batch_size=args.batch_size,
-        memory=out_dir / CACHE_DIR,
-        random_state=args.seed,
-        verbose=not args.no_progress,
+    embedder = _embedder(
+        args, args.model, pretrained, "text", memory=out_dir / CACHE_DIR
     )
     _info(f"Embedding words with {_describe_weights(args.model, pretrained)} ...")
     with _model_errors(args.model, pretrained):
@@ -1156,33 +1157,20 @@ def _add_embed_parser(commands):
     )
     group.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help="seed of the random weights (--pretrained none)",
     )
-    group.add_argument(
-        "--device",
-        default="auto",
-        help="torch device: 'auto' (a GPU if there is one, else the CPU), 'cpu', "
-        "'cuda', 'cuda:1', 'mps'; with --scheduler local:N and several GPUs, "
-        "'auto' gives worker i GPU i",
-    )
-    group.add_argument(
-        "--precision",
-        choices=["fp32", "fp16", "bf16"],
-        default="fp32",
-        help="arithmetic of the model; fp16/bf16 are much faster on a GPU",
-    )
-    group.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=None,
-        metavar="N",
-        help="inputs per forward pass (default: 128; 32 for images on the CPU)",
+    _add_hardware_options(
+        group,
+        batch_size=None,
+        batch_help="inputs per forward pass (default: 128; 32 for images on the CPU)",
+        device_note="; with --scheduler local:N and several GPUs, 'auto' gives "
+        "worker i GPU i",
     )
     group.add_argument(
         "--num-workers",
-        type=int,
+        type=_non_negative_int,
         default=None,
         metavar="N",
         help="processes decoding images per job process or worker (default: up to 4)",

@@ -120,14 +120,7 @@ def file_digest(path):
     rewrite a file and restore its modification time (``cp -p``, ``rsync -t``)
     cannot restore its change time, so a rewritten file is always read again.
     """
-    st = os.stat(path)
-    memo = (
-        os.path.abspath(path),
-        st.st_ino,
-        st.st_size,
-        st.st_mtime_ns,
-        st.st_ctime_ns,
-    )
+    memo = tuple(full_status(path))
     digest = _FILE_DIGESTS.get(memo)
     if digest is None:
         h = hashlib.blake2b(digest_size=16)
@@ -176,7 +169,7 @@ def store_item_key(item, modality):
     from ..store import item_key
 
     if modality == "text":
-        return item_key(b"text\0" + item.encode("utf-8", "surrogatepass"))
+        return store_item_keys([item], "text")[0]
     if isinstance(item, (str, os.PathLike)):
         try:
             return item_key(b"file\0" + bytes.fromhex(file_digest(os.fspath(item))))
