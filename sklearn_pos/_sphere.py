@@ -37,10 +37,30 @@ import numpy as np
 
 from ._array_api import device_of, namespace
 
-#: Rows processed at once by the streaming reductions below: small enough for a
-#: block to stay in cache and to keep float32 partial sums accurate, large
-#: enough to amortise the Python overhead.
-CHUNK_ROWS = 1024
+#: Bytes of rows processed at once by the streaming reductions below: small
+#: enough for a block to stay in cache and to keep float32 partial sums
+#: accurate, large enough to amortise the Python overhead (2,048 rows of width
+#: 512 in float32, 1,024 of width 1024).
+CHUNK_BYTES = 4 * 2**20
+
+
+def block_rows(X):
+    """Rows per block of the streaming reductions over ``X``: see :data:`CHUNK_BYTES`.
+
+    All rows at once outside NumPy, the fewest operations for an accelerator.
+    """
+    _, is_numpy = namespace(X)
+    if not is_numpy:
+        return max(X.shape[0], 1)
+    row_bytes = max(X.shape[1], 1) * X.dtype.itemsize
+    return max(256, CHUNK_BYTES // row_bytes)
+
+
+#: Rows per block of the Gram matrices in :func:`log_second_moments`: BLAS's
+#: symmetric product reaches the speed of one product over all rows at about
+#: 16,384 rows, where 8,192 take 10-20% longer (d = 512 to 1024,
+#: ``python benchmarks/bench_fit.py``).
+GRAM_CHUNK_ROWS = 16_384
 
 
 def _finfo(xp, is_numpy, dtype):
@@ -55,9 +75,17 @@ def _row_dots(X, Y, xp, is_numpy):
     return xp.sum(X * Y, axis=1)
 
 
-def _outer(a, b):
-    """Outer product of two vectors (as ``np.outer``, in any namespace)."""
-    return a[:, None] * b[None, :]
+def subtract_symmetric(G, a, b):
+    """``G - (a b^T + b a^T)`` for a square ``G`` and vectors ``a``, ``b``.
+
+    In place for NumPy (one product with two columns, one temporary); a new
+    array in other namespaces.
+    """
+    xp, is_numpy = namespace(G)
+    if is_numpy:
+        G -= np.stack([a, b], axis=1) @ np.stack([b, a])
+        return G
+    return G - (a[:, None] * b[None, :] + b[:, None] * a[None, :])
 
 
 def _vector_norm(v, xp, is_numpy):
@@ -110,6 +138,36 @@ def row_norms(X):
         norms[redo_rows] = redone
         return norms
     return xp.where(redo, redone, norms)
+
+
+def norms_and_mean(X):
+    """Row norms of ``X`` (as :func:`row_norms`) and the mean of its rows scaled to unit norm.
+
+    One pass over ``X`` for both: each block of rows is scaled by its
+    reciprocal norms while it is in cache, as in :func:`extrinsic_mean`. The
+    mean (float64) is not finite when a row has zero or non-finite norm: check
+    the norms before using it.
+    """
+    xp, is_numpy = namespace(X)
+    n = X.shape[0]
+    step = block_rows(X)
+    if n <= step:
+        norms = row_norms(X)
+        return norms, _scaled_sum(X, norms, xp) / max(n, 1)
+    norms = np.empty(n)  # NumPy: every other namespace takes one block
+    total = np.zeros(X.shape[1])
+    for start in range(0, n, step):
+        B = X[start : start + step]
+        norms[start : start + step] = block = row_norms(B)
+        total += _scaled_sum(B, block, xp)
+    return norms, total / n
+
+
+def _scaled_sum(B, norms, xp):
+    """``sum_n B[n] / norms[n]`` in float64, products in the dtype of ``B``."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = xp.astype(1.0 / norms, B.dtype)
+        return xp.astype(B.T @ scale, xp.float64)
 
 
 def normalize_rows(X):
@@ -287,7 +345,17 @@ def log_map(X, mu, *, inv_norms=None):
     return V
 
 
-def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows=8192):
+def log_second_moments(
+    X,
+    mu,
+    *,
+    inv_norms=None,
+    rows=None,
+    cos=None,
+    chunk_rows=None,
+    buffer=None,
+    return_stats=False,
+):
     """Sums ``sum_n v_n v_n^T`` and ``sum_n v_n`` of the tangent vectors ``v_n = Log_mu(x_n)``.
 
     Streams over blocks of the selected rows. Written as ``v = w r - p mu``
@@ -313,8 +381,17 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows
         ``<mu, x>`` for every row of ``X``, as returned by :func:`cosines`
         (or by :func:`intrinsic_mean` with ``return_cosines=True``), which
         saves a pass over the data; computed when ``None``.
-    chunk_rows : int, default=8192
-        Rows per block.
+    chunk_rows : int, default=None
+        Rows per block; ``None`` for :data:`GRAM_CHUNK_ROWS`.
+    buffer : ndarray, default=None
+        Work space (NumPy) of the dtype of ``X`` and shape ``(m,
+        n_features + 2)`` with ``m`` at least ``min(chunk_rows, len(rows))``,
+        to reuse across calls; allocated when ``None``.
+    return_stats : bool, default=False
+        Also return the sums that :func:`mean_log` reduces to the gradient,
+        the Fréchet function and the curvature (see :func:`frechet_summary`),
+        which makes this pass an evaluation of the intrinsic mean's objective
+        at ``mu`` as well.
 
     Returns
     -------
@@ -322,6 +399,11 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows
         ``sum_n v_n v_n^T`` in float64.
     total : ndarray of shape (n_features,)
         ``sum_n v_n`` in float64.
+    sum_sq : float
+        Only with ``return_stats=True``: ``sum_n theta_n^2``.
+    sum_sc : float
+        Only with ``return_stats=True``: ``sum_n theta_n cot(theta_n)`` over
+        the rows not at the antipode.
     """
     xp, is_numpy = namespace(X)
     on = device_of(X)
@@ -329,14 +411,18 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows
     d = X.shape[1]
     # Row indices are bookkeeping on the host, whatever the namespace of X.
     rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+    chunk_rows = GRAM_CHUNK_ROWS if chunk_rows is None else chunk_rows
     contiguous = rows.size > 0 and rows[-1] - rows[0] == rows.size - 1
-    explicit_gram = xp.zeros((d, d), dtype=xp.float64, device=on)
-    scaled_gram = xp.zeros((d, d), dtype=xp.float64, device=on)
+    # Gram matrix of the scaled rows, and of the tangent vectors of the blocks
+    # where those are formed; the corrections along mu at the end apply to the
+    # former only and are linear, so both share one accumulator.
+    gram = xp.zeros((d, d), dtype=xp.float64, device=on)
     total = xp.zeros(d, dtype=xp.float64, device=on)
     u = xp.zeros(d, dtype=xp.float64, device=on)
     normal_sq = 0.0
     eps = _finfo(xp, is_numpy, X.dtype).eps
-    if is_numpy:
+    sum_sq = sum_sc = 0.0
+    if is_numpy and buffer is None:
         # One block of scaled rows at a time, reused: memory stays at one block.
         # Two more columns hold p and 1, so that one symmetric product (BLAS
         # syrk) gives the Gram matrix and both sums in a single pass.
@@ -364,8 +450,11 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows
         spread = max(float(theta @ theta), np.finfo(np.float64).tiny)
         if bool(xp.any(near)) or eps * float(normal @ normal) / spread > 1e-6:
             V = log_map(B, mu, inv_norms=a)
-            explicit_gram += V.T @ V
+            gram += V.T @ V
             total += xp.sum(V, axis=0, dtype=xp.float64)
+            if return_stats:
+                sum_sq += float(xp.sum(V * V))
+                sum_sc += float(xp.where(near, 0.0, scale) @ c)
             continue
         weights = xp.astype((scale if a is None else scale * a)[:, None], X.dtype)
         if is_numpy:
@@ -375,21 +464,38 @@ def log_second_moments(X, mu, *, inv_norms=None, rows=None, cos=None, chunk_rows
             A[:, d] = normal
             A[:, d + 1] = 1.0
             G = A.T @ A  # syrk: the Gram matrix, sum_n p_n w_n r_n, sum_n w_n r_n
-            scaled_gram += G[:d, :d]
+            gram += G[:d, :d]
             sums = G[:d, d:]
         else:
             W = B * weights
-            scaled_gram += W.T @ W
+            gram += W.T @ W
             # One pass for both sum_n p_n w_n r_n and sum_n w_n r_n.
             both = xp.stack([normal, xp.ones_like(normal)], axis=1)
             sums = W.T @ xp.astype(both, X.dtype)
         u += sums[:, 0]
         normal_sq += float(normal @ normal)
-        total += sums[:, 1] - xp.sum(normal) * mu
-    scaled_gram -= _outer(u, mu)
-    scaled_gram -= _outer(mu, u)
-    scaled_gram += normal_sq * _outer(mu, mu)
-    return explicit_gram + scaled_gram, total
+        normal_sum = float(xp.sum(normal))
+        total += sums[:, 1] - normal_sum * mu
+        sum_sq += float(theta @ theta)
+        sum_sc += normal_sum
+    # - u mu^T - mu u^T + normal_sq mu mu^T, as one symmetric rank-two update
+    gram = subtract_symmetric(gram, u - (normal_sq / 2) * mu, mu)
+    if return_stats:
+        return gram, total, sum_sq, sum_sc
+    return gram, total
+
+
+def frechet_summary(total, sum_sq, sum_sc, n, mu):
+    """Gradient, Fréchet function and mean curvature at ``mu`` from sums over rows.
+
+    ``total`` is ``sum_n Log_mu(x_n)``, ``sum_sq`` is ``sum_n theta_n^2`` and
+    ``sum_sc`` is ``sum_n theta_n cot(theta_n)`` over the ``n`` rows (see
+    :func:`mean_log` for the three results).
+    """
+    d = mu.shape[0]
+    total = total - (total @ mu) * mu
+    curvature = (1 + (d - 2) * sum_sc / n) / max(d - 1, 1)
+    return total / n, sum_sq / (2 * n), curvature
 
 
 def exp_map(V, mu):
@@ -425,7 +531,7 @@ def exp_map(V, mu):
     return normalize_rows(X)
 
 
-def mean_log(X, mu, *, inv_norms=None, cos_out=None, chunk_rows=CHUNK_ROWS):
+def mean_log(X, mu, *, inv_norms=None, cos_out=None, chunk_rows=None):
     """Mean of ``Log_mu(x)`` over the rows of ``X``, with the Fréchet function.
 
     Streams over blocks of rows without materialising the tangent vectors or
@@ -449,9 +555,9 @@ def mean_log(X, mu, *, inv_norms=None, cos_out=None, chunk_rows=CHUNK_ROWS):
     cos_out : ndarray of shape (n_samples,), default=None
         If given, filled with ``<mu, x>`` for every row (float64), the
         cosines computed on the way (see :func:`cosines`).
-    chunk_rows : int
-        Rows per block (NumPy; other namespaces take all rows in one block,
-        the fewest operations for an accelerator).
+    chunk_rows : int, default=None
+        Rows per block (NumPy), ``None`` for :func:`block_rows`; other
+        namespaces take all rows in one block.
 
     Returns
     -------
@@ -472,8 +578,8 @@ def mean_log(X, mu, *, inv_norms=None, cos_out=None, chunk_rows=CHUNK_ROWS):
     """
     xp, is_numpy = namespace(X)
     mu = _as_vector(mu, xp, X, xp.float64)
-    if not is_numpy:
-        chunk_rows = max(X.shape[0], 1)
+    if chunk_rows is None or not is_numpy:
+        chunk_rows = block_rows(X)
     total = xp.zeros_like(mu)
     sum_sq = sum_sc = 0.0
     for start in range(0, X.shape[0], chunk_rows):
@@ -495,16 +601,13 @@ def mean_log(X, mu, *, inv_norms=None, cos_out=None, chunk_rows=CHUNK_ROWS):
         weights = scale if a is None else scale * a
         total += B.T @ xp.astype(weights, X.dtype)
     total -= sum_sc * mu
-    total -= (total @ mu) * mu
-    n, d = X.shape
-    curvature = (1 + (d - 2) * sum_sc / n) / max(d - 1, 1)
-    return total / n, sum_sq / (2 * n), curvature
+    return frechet_summary(total, sum_sq, sum_sc, X.shape[0], mu)
 
 
 def extrinsic_mean(X, *, inv_norms=None):
     """Euclidean mean of the rows of ``X`` scaled by ``inv_norms`` (float64)."""
     xp, is_numpy = namespace(X)
-    chunk_rows = CHUNK_ROWS if is_numpy else max(X.shape[0], 1)
+    chunk_rows = block_rows(X)
     total = xp.zeros(X.shape[1], dtype=xp.float64, device=device_of(X))
     for start in range(0, X.shape[0], chunk_rows):
         B = X[start : start + chunk_rows, ...]
@@ -525,7 +628,16 @@ def _newton_step(curvature):
     return float(np.clip(1 / curvature, 0.1, 10)) if curvature > 0 else 1.0
 
 
-def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=False):
+def intrinsic_mean(
+    X,
+    *,
+    tol=1e-7,
+    max_iter=100,
+    inv_norms=None,
+    extrinsic=None,
+    return_cosines=False,
+    evaluate=None,
+):
     """Intrinsic (Karcher / Fréchet) mean of points on the sphere.
 
     Riemannian gradient descent on the Fréchet function
@@ -555,9 +667,23 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=
         Maximum number of gradient evaluations.
     inv_norms : ndarray of shape (n_samples,), default=None
         Reciprocal row norms, see :func:`mean_log`.
+    extrinsic : ndarray of shape (n_features,), default=None
+        The Euclidean mean of the normalised rows, where the starting point
+        has been computed already (e.g. by :func:`norms_and_mean`); computed
+        when ``None``.
     return_cosines : bool, default=False
         Also return ``<mu, x>`` for every row at the returned ``mu``, which
         the last iteration computed anyway (see :func:`log_second_moments`).
+    evaluate : callable, default=None
+        ``evaluate(candidate) -> (center, variance, curvature)``, the results
+        of :func:`mean_log` at ``candidate``, computed by the caller together
+        with work it needs at the mean anyway (e.g. the second moments of
+        :func:`log_second_moments` with ``return_stats=True``). It replaces
+        the pass of :func:`mean_log` at a candidate expected to be the last:
+        when the gradient norms at the last two points, extrapolated at their
+        rate, fall to ``tol`` or below. Convergence is still decided on the
+        gradient ``evaluate`` returns; when it is not reached, the iterations
+        go on with :func:`mean_log` (``evaluate`` is called at most once).
 
     Returns
     -------
@@ -570,8 +696,10 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=
         Number of gradient evaluations (>= 1).
     converged : bool
         Whether the gradient fell to ``tol`` within ``max_iter`` evaluations.
-    cos : ndarray of shape (n_samples,)
-        Only with ``return_cosines=True``: ``<mu, x>`` for every row (float64).
+    cos : ndarray of shape (n_samples,) or None
+        Only with ``return_cosines=True``: ``<mu, x>`` for every row (float64);
+        ``None`` when ``mu`` was evaluated by ``evaluate``, whose results then
+        belong to the returned ``mu``.
 
     Raises
     ------
@@ -580,7 +708,8 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=
         is not determined (e.g. points spread symmetrically over the sphere).
     """
     xp, is_numpy = namespace(X)
-    extrinsic = extrinsic_mean(X, inv_norms=inv_norms)
+    if extrinsic is None:
+        extrinsic = extrinsic_mean(X, inv_norms=inv_norms)
     norm = _vector_norm(extrinsic, xp, is_numpy)
     if not norm > 1e-12:
         raise ValueError(
@@ -602,16 +731,26 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=
     slack = 16 * _finfo(xp, is_numpy, X.dtype).eps
     step = _newton_step(curvature)
     converged = False
+    # Gradient norm at the previous accepted point (None: no rate to go by).
+    previous = None
     for n_iter in range(1, max_iter + 1):
-        if _vector_norm(center, xp, is_numpy) <= tol:
+        norm = _vector_norm(center, xp, is_numpy)
+        if norm <= tol:
             converged = True
             break
         if n_iter == max_iter:
             break
         candidate = exp_map(step * center[None, :], mu)[0, ...]
-        new_center, new_variance, curvature = mean_log(
-            X, candidate, inv_norms=inv_norms, cos_out=candidate_cos
+        last = (
+            evaluate is not None and previous is not None and norm**2 <= tol * previous
         )
+        if last:
+            evaluate, evaluated = None, evaluate  # once: its pass is costly
+            new_center, new_variance, new_curvature = evaluated(candidate)
+        else:
+            new_center, new_variance, new_curvature = mean_log(
+                X, candidate, inv_norms=inv_norms, cos_out=candidate_cos
+            )
         if new_variance <= variance * (1 + slack):
             # Barzilai-Borwein step length from the last step s = step * g and
             # the change of gradient, -(g_new - g) (tangent spaces at nearby
@@ -624,11 +763,18 @@ def intrinsic_mean(X, *, tol=1e-7, max_iter=100, inv_norms=None, return_cosines=
                 step = step**2 * float(center @ center) / secant
                 step = float(np.clip(step, 0.1, 10))
             else:
-                step = _newton_step(curvature)
+                step = _newton_step(new_curvature)
+            previous = norm
             mu, center, variance = candidate, new_center, new_variance
-            cos, candidate_cos = candidate_cos, cos
+            if last:
+                cos = None
+            elif return_cosines:
+                cos, candidate_cos = candidate_cos, cos
+                if candidate_cos is None:
+                    candidate_cos = xp.empty_like(cos)
         else:
             step /= 2
+            previous = None  # no extrapolation across a rejected step
     if return_cosines:
         return mu, center, n_iter, converged, cos
     return mu, center, n_iter, converged

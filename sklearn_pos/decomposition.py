@@ -29,9 +29,6 @@ from ._compat import (
 )
 from ._labels import encode_labels
 
-#: Rows per block when accumulating the class covariances.
-_GRAM_CHUNK_ROWS = 4096
-
 #: What ``transform`` and ``project`` can return.
 _OUTPUTS = ("coordinates", "projection", "complement")
 
@@ -50,14 +47,19 @@ def _check_one_label(label, name):
         )
 
 
-def _inverse_row_norms(X):
+def _inverse_row_norms(X, return_mean=False):
     """Reciprocal L2 norms of the rows, with clear errors for non-finite and zero rows.
 
     The norms double as the check for NaN and infinite values (``X`` is
     validated with ``ensure_all_finite=False``), which saves a pass over it.
+    With ``return_mean=True``, also the Euclidean mean of the normalised rows,
+    from the same pass (:func:`_sphere.norms_and_mean`).
     """
     xp, is_numpy = namespace(X)
-    norms = _sphere.row_norms(X)
+    if return_mean:
+        norms, mean = _sphere.norms_and_mean(X)
+    else:
+        norms = _sphere.row_norms(X)
     if not bool(xp.all(xp.isfinite(norms))):
         # NaN or infinity: sklearn's message
         _assert_all_finite(to_numpy(X), input_name="X")
@@ -79,26 +81,40 @@ def _inverse_row_norms(X):
             f"(first at index {tiny[0]}), too small to be scaled to unit norm in "
             f"{X.dtype}; convert X to float64 or rescale these rows."
         )
-    return inv_norms
+    return (inv_norms, mean) if return_mean else inv_norms
+
+
+def _class_rows(codes, n_classes):
+    """Row indices of each class (ascending) and the class sizes."""
+    counts = np.bincount(codes, minlength=n_classes)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return [order[bounds[c] : bounds[c + 1]] for c in range(n_classes)], counts
 
 
 #: Largest k / d for which LAPACK's subset solver (``evr``) is used rather than
 #: the full divide-and-conquer solve (``evd``) followed by taking the top k. For
-#: d = 512, 768 and 1024 the two cost the same at k / d = 0.25-0.3
+#: d = 512 and 768 the two cost the same at k / d = 0.25 (float64) to 0.3
+#: (float32), for d = 1024 at 0.3 and 0.5
 #: (``python benchmarks/bench_fit.py --eigensolvers``); 0.2 keeps a margin.
 _SUBSET_MAX_FRACTION = 0.2
 
 
 def _eigh_top(M, k):
-    """The ``k`` largest eigenpairs of symmetric ``M``, in ascending order."""
+    """The ``k`` largest eigenpairs of symmetric ``M``, in ascending order.
+
+    Solved in the dtype of ``M``.
+    """
     d = M.shape[0]
     if k <= _SUBSET_MAX_FRACTION * d:
-        return linalg.eigh(M, subset_by_index=[d - k, d - 1], driver="evr")
-    values, vectors = linalg.eigh(M, driver="evd")
+        return linalg.eigh(
+            M, subset_by_index=[d - k, d - 1], driver="evr", check_finite=False
+        )
+    values, vectors = linalg.eigh(M, driver="evd", check_finite=False)
     return values[d - k :], vectors[:, d - k :]
 
 
-def _top_eigenvectors(M, k, normal=None):
+def _top_eigenvectors(M, k, normal=None, dtype=np.float64):
     """The ``k`` largest eigenpairs of symmetric ``M``, largest first.
 
     With ``normal`` (a unit vector), the problem is solved in its orthogonal
@@ -106,41 +122,47 @@ def _top_eigenvectors(M, k, normal=None):
     itself, along which no tangent vector varies, comes last, with eigenvalue
     0, and only when all ``d`` directions are asked for.
 
+    The eigensolver runs in ``dtype``, the dtype of the data: float32 data get
+    a float32 solve, as in scikit-learn's PCA, in half the time of a float64
+    one. Both results are returned in ``dtype``. ``M`` (float64) may be
+    overwritten.
+
     Signs are fixed so that the largest-magnitude entry of each eigenvector is
     positive, which makes the result independent of the LAPACK path taken:
     scikit-learn's ``svd_flip`` convention on the columns of ``u``, here the
     eigenvectors as columns.
     """
     d = M.shape[0]
-    if normal is None:
-        values, vectors = _eigh_top(M, k)
-        values, vectors = values[::-1], vectors[:, ::-1].T
-    else:
-        # The Householder reflection H = I - 2 u u^T (symmetric, orthogonal)
-        # maps normal to the axis j where it is largest, and so its orthogonal
-        # complement to the other d - 1 axes: M restricted to the tangent space
-        # is H M H without row and column j. Exact, whatever the scale of M.
-        j = int(np.argmax(np.abs(normal)))
-        u = normal.astype(np.float64, copy=True)
-        u[j] += np.copysign(1.0, normal[j])
-        u /= np.linalg.norm(u)
-        Mu = M @ u
-        # H M H = M - u w^T - w u^T with w = 2 M u - 2 (u^T M u) u: two rank-one
-        # updates, one d x d temporary at a time.
-        w = 2 * Mu - 2 * (u @ Mu) * u
-        reflected = M - np.outer(u, w)
-        reflected -= np.outer(w, u)
-        axes = np.delete(np.arange(d), j)
-        n_tangent = min(k, d - 1)
-        V = np.zeros((d, n_tangent))
-        values = np.zeros(n_tangent)
-        if n_tangent:
-            values, V[axes] = _eigh_top(reflected[np.ix_(axes, axes)], n_tangent)
-            values, V = values[::-1], V[:, ::-1]
-        vectors = (V - 2 * np.outer(u, u @ V)).T  # back through H
+    n_solved = k
+    if normal is not None:
+        # With P = I - n n^T, the tangent problem is P M P on the complement of
+        # n, and n is an eigenvector of P M P with eigenvalue 0, which may lie
+        # among the wanted ones (M is indefinite). Adding sigma n n^T with sigma
+        # below the spectrum (-2 ||M||_inf, as ||M||_2 <= ||M||_inf) moves it to
+        # the bottom, so the top d - 1 eigenpairs of
+        #     P M P + sigma n n^T = M - n b^T - b n^T,
+        #     b = M n - (n^T M n + sigma) / 2 n,
+        # are those of the tangent space. One rank-two update, no change of basis.
+        normal = np.asarray(normal, dtype=np.float64)
+        Mn = M @ normal
+        sigma = -2.0 * float(np.max(np.sum(np.abs(M), axis=1))) or -1.0
+        b = Mn - 0.5 * (float(normal @ Mn) + sigma) * normal
+        M = _sphere.subtract_symmetric(M, b, normal)
+        n_solved = min(k, d - 1)
+    values = np.zeros(0, dtype=dtype)
+    vectors = np.zeros((0, d), dtype=dtype)
+    if n_solved:
+        values, vectors = _eigh_top(M.astype(dtype, copy=False), n_solved)
+        values, vectors = values[::-1], np.ascontiguousarray(vectors[:, ::-1].T)
+    if normal is not None:
+        # Rounding leaves a component along normal of the order of the
+        # precision of dtype; remove it and renormalise.
+        n = normal.astype(dtype, copy=False)
+        vectors -= (vectors @ n)[:, None] * n
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         if k == d:
-            values = np.append(values, 0.0)
-            vectors = np.vstack([vectors, normal])
+            values = np.append(values, np.zeros(1, dtype=dtype))
+            vectors = np.vstack([vectors, n[None, :]])
     # svd_flip flips the columns of its first argument in place: the transposed
     # view of the rows, so that ``vectors`` itself comes out flipped.
     svd_flip(vectors.T, None, u_based_decision=True)
@@ -292,7 +314,9 @@ class PartOfSpeechComponentAnalysis(
     class_components_ : ndarray of shape (n_classes, n_components_, n_features)
         Orthonormal basis of every category's subspace, rows ordered by
         decreasing eigenvalue; ``class_components_[i]`` belongs to
-        ``classes_[i]``.
+        ``classes_[i]``. Of the dtype of ``X``: the covariances are summed
+        in float64, and for float32 data the eigenproblems are solved in
+        float32, as scikit-learn's PCA does, in about half the time.
 
     class_eigenvalues_ : ndarray of shape (n_classes, n_components_)
         The matching eigenvalues of ``M_i`` (decreasing; may be negative).
@@ -428,38 +452,25 @@ class PartOfSpeechComponentAnalysis(
                 f"components, e.g. n_components={max(1, span // 2)}.",
                 UserWarning,
             )
-        inv_norms = _inverse_row_norms(X)
+        inv_norms, extrinsic = _inverse_row_norms(X, return_mean=True)
+        class_rows, self.class_counts_ = _class_rows(codes, self.classes_.shape[0])
 
-        cos = None
         if self.geometry == "tangent":
-            mean, center, self.n_iter_, converged, cos = _sphere.intrinsic_mean(
-                X,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                inv_norms=inv_norms,
-                return_cosines=True,
+            self.mean_, self.center_, self.n_iter_, moments = self._intrinsic_moments(
+                X, inv_norms, extrinsic, class_rows
             )
-            if not converged:
-                warnings.warn(
-                    f"The intrinsic mean did not converge in max_iter={self.max_iter} "
-                    f"iterations (last step {np.linalg.norm(to_numpy(center)):.2e} > "
-                    f"tol={self.tol:.1e}). Increase max_iter or tol.",
-                    ConvergenceWarning,
-                )
+            covariances = self._tangent_covariances(moments)
         else:
-            mean = center = _sphere.extrinsic_mean(X, inv_norms=inv_norms)
+            self.mean_ = self.center_ = extrinsic
             self.n_iter_ = 0
-        self.mean_, self.center_ = mean, center
-
-        covariances, self.class_counts_ = self._class_covariances(
-            X, inv_norms, cos, codes, self.classes_.shape[0]
-        )
+            covariances = self._euclidean_covariances(X, inv_norms, class_rows)
         # The d x d eigenproblems are solved by LAPACK on the host, whatever
         # the namespace of X: a copy of n_classes d x d matrices.
         covariances = to_numpy(covariances)
         # M_i = (1 - lam) C_i - lam * sum_{j != i} C_j = C_i - lam * sum_j C_j
         contrast = self.lam * covariances.sum(axis=0)
         normal = to_numpy(self.mean_) if self.geometry == "tangent" else None
+        dtype = np.float32 if X.dtype == xp.float32 else np.float64
 
         # scipy's LAPACK runs on its own copy of OpenBLAS, whose threads would
         # compete for the cores with numpy's, still spinning after the products
@@ -468,7 +479,7 @@ class PartOfSpeechComponentAnalysis(
         # core each (LAPACK releases the GIL).
         def solve(C):
             C -= contrast  # in place: the covariances are not used again
-            return _top_eigenvectors(C, k, normal)
+            return _top_eigenvectors(C, k, normal, dtype)
 
         n_threads = min(len(covariances), cpu_count())
         with threadpool_limits(limits=1, user_api="blas"):
@@ -539,45 +550,108 @@ class PartOfSpeechComponentAnalysis(
             return _sphere.exp_map(V, self._fitted("mean_", V))
         return V
 
-    def _class_covariances(self, X, inv_norms, cos, codes, n_classes):
-        """Per-class covariances about ``center_``, accumulated in blocks.
+    def _intrinsic_moments(self, X, inv_norms, extrinsic, class_rows):
+        """The intrinsic mean and every class's sums of tangent vectors there.
 
-        The second moments of each class are summed in float64 and centred at
-        the end, ``C = S / n - s m^T / n - m s^T / n + m m^T`` (``m =
-        center_``); in the Euclidean geometry, where ``m`` is far from zero,
-        each block is centred before its Gram matrix is formed. ``cos`` holds
-        ``<mean_, x>`` for every row in the tangent geometry (from the last
-        iteration of the intrinsic mean), ``None`` in the Euclidean one.
+        Returns ``mean_``, ``center_``, ``n_iter_`` and, per class, the
+        ``(gram, total)`` sums of :func:`_sphere.log_second_moments` at the
+        mean. The pass that forms them also evaluates the mean's gradient, so
+        the last iteration of :func:`_sphere.intrinsic_mean` takes place in it
+        rather than in a pass of its own.
+        """
+        _, is_numpy = namespace(X)
+        buffer = None
+        if is_numpy:
+            # One work space for all classes (see log_second_moments).
+            n_rows = min(_sphere.GRAM_CHUNK_ROWS, max(r.size for r in class_rows))
+            buffer = np.empty((n_rows, X.shape[1] + 2), dtype=X.dtype)
+
+        def moments_at(mu, cos=None, return_stats=False):
+            return [
+                _sphere.log_second_moments(
+                    X,
+                    mu,
+                    inv_norms=inv_norms,
+                    rows=rows,
+                    cos=cos,
+                    buffer=buffer,
+                    return_stats=return_stats,
+                )
+                for rows in class_rows
+            ]
+
+        evaluated = {}
+
+        def evaluate(candidate):
+            evaluated["moments"] = moments = moments_at(candidate, return_stats=True)
+            return _sphere.frechet_summary(
+                sum(m[1] for m in moments),
+                sum(m[2] for m in moments),
+                sum(m[3] for m in moments),
+                X.shape[0],
+                candidate,
+            )
+
+        mean, center, n_iter, converged, cos = _sphere.intrinsic_mean(
+            X,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            inv_norms=inv_norms,
+            extrinsic=extrinsic,
+            return_cosines=True,
+            evaluate=evaluate,
+        )
+        if not converged:
+            warnings.warn(
+                f"The intrinsic mean did not converge in max_iter={self.max_iter} "
+                f"iterations (last step {np.linalg.norm(to_numpy(center)):.2e} > "
+                f"tol={self.tol:.1e}). Increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+        if cos is None:  # the last evaluation formed the moments at mean
+            moments = [m[:2] for m in evaluated["moments"]]
+        else:
+            moments = moments_at(mean, cos=cos)
+        return mean, center, n_iter, moments
+
+    def _tangent_covariances(self, moments):
+        """Per-class covariances about ``center_`` from the sums at ``mean_``.
+
+        ``C = S / n - s m^T / n - m s^T / n + m m^T`` for the sums ``S`` of
+        ``v v^T`` and ``s`` of ``v`` over the ``n`` rows of a class (``m =
+        center_``).
+        """
+        xp, _ = namespace(moments[0][0])
+        m = self.center_
+        covariances = []
+        for (gram, total), count in zip(moments, self.class_counts_):
+            gram /= float(count)
+            mean_c = total / float(count)
+            # + m m^T - mean_c m^T - m mean_c^T, one symmetric rank-two update
+            covariances.append(_sphere.subtract_symmetric(gram, mean_c - m / 2, m))
+        return xp.stack(covariances)
+
+    def _euclidean_covariances(self, X, inv_norms, class_rows):
+        """Per-class covariances of the normalised rows about ``center_``.
+
+        ``center_`` is far from zero here, so each block is centred before its
+        Gram matrix is formed; the products are summed in float64.
         """
         xp, is_numpy = namespace(X)
         on = device_of(X)
         n_features = X.shape[1]
-        # Row bookkeeping on the host; the products in the namespace of X.
-        counts = np.bincount(codes, minlength=n_classes)
-        order = np.argsort(codes, kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(counts)])
         m = self.center_
-        class_rows = [order[bounds[c] : bounds[c + 1]] for c in range(n_classes)]
-        covariances = []
-        if self.geometry == "tangent":
-            for c, rows in enumerate(class_rows):
-                gram, total = _sphere.log_second_moments(
-                    X, self.mean_, inv_norms=inv_norms, rows=rows, cos=cos
-                )
-                mean_c = total / float(counts[c])
-                covariances.append(
-                    gram / float(counts[c])
-                    + _sphere._outer(m, m)
-                    - _sphere._outer(mean_c, m)
-                    - _sphere._outer(m, mean_c)
-                )
-            return xp.stack(covariances), counts
+        step = _sphere.GRAM_CHUNK_ROWS
         if is_numpy:
-            buffer = np.empty((min(_GRAM_CHUNK_ROWS, codes.size), n_features), X.dtype)
-        for c, rows in enumerate(class_rows):
-            covariance = xp.zeros((n_features, n_features), dtype=xp.float64, device=on)
-            for start in range(0, rows.size, _GRAM_CHUNK_ROWS):
-                block = rows[start : start + _GRAM_CHUNK_ROWS]
+            n_rows = min(step, max(r.size for r in class_rows))
+            buffer = np.empty((n_rows, n_features), X.dtype)
+        # Accumulated in place: no stacked copy of the n_classes d x d matrices.
+        covariances = xp.zeros(
+            (len(class_rows), n_features, n_features), dtype=xp.float64, device=on
+        )
+        for c, (rows, count) in enumerate(zip(class_rows, self.class_counts_)):
+            for start in range(0, rows.size, step):
+                block = rows[start : start + step]
                 if is_numpy:
                     # Copied into the buffer (see _sphere.log_second_moments for
                     # the mode), scaled to the sphere and centred in place.
@@ -587,9 +661,9 @@ class PartOfSpeechComponentAnalysis(
                     Y = xp.take(X, block, axis=0)
                 Y *= xp.astype(xp.take(inv_norms, block, axis=0)[:, None], X.dtype)
                 Y -= xp.astype(m, X.dtype)
-                covariance += Y.T @ Y
-            covariances.append(covariance / float(counts[c]))
-        return xp.stack(covariances), counts
+                covariances[c, ...] += Y.T @ Y
+            covariances[c, ...] /= float(count)
+        return covariances
 
     def tangent_vectors(self, X):
         """Centred vectors of ``X`` in the space where the subspaces live.

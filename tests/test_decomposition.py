@@ -12,7 +12,6 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sklearn_pos import PartOfSpeechComponentAnalysis, _sphere
-from sklearn_pos import decomposition as decomposition_module
 from sklearn_pos.decomposition import _top_eigenvectors
 
 D = 12
@@ -92,7 +91,7 @@ def planted():
 def test_matches_the_closed_form(planted, geometry, lam, monkeypatch):
     X, y, _, _ = planted
     # Small blocks exercise the blocked accumulation, including a permuted y.
-    monkeypatch.setattr(decomposition_module, "_GRAM_CHUNK_ROWS", 97)
+    monkeypatch.setattr(_sphere, "GRAM_CHUNK_ROWS", 97)
     order = np.random.default_rng(1).permutation(len(y))
     X, y = X[order], y[order]
     est = PartOfSpeechComponentAnalysis(
@@ -270,6 +269,33 @@ def test_float32_is_preserved_and_close_to_float64(planted):
     Z = est32.transform(X32)
     assert Z.dtype == np.float32
     np.testing.assert_allclose(Z, est64.transform(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
+@pytest.mark.parametrize("k", [3, D])
+def test_float32_data_get_float32_subspaces(planted, geometry, k):
+    # The eigenproblems of float32 data are solved in float32 (as in PCA):
+    # orthonormal, tangent, and the planted subspaces of the float64 fit.
+    X, y, _, _ = planted
+    params = {"n_components": k, "geometry": geometry}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # k = D spans the space
+        est32 = PartOfSpeechComponentAnalysis(**params).fit(X.astype(np.float32), y)
+        est64 = PartOfSpeechComponentAnalysis(**params).fit(X, y)
+    assert est32.class_components_.dtype == np.float32
+    assert est32.class_eigenvalues_.dtype == np.float32
+    assert est64.class_components_.dtype == np.float64
+    for i in range(len(est32.classes_)):
+        W32 = est32.class_components_[i].astype(np.float64)
+        np.testing.assert_allclose(W32 @ W32.T, np.eye(k), atol=1e-6)
+        if geometry == "tangent" and k < D:
+            np.testing.assert_allclose(W32 @ est32.mean_, 0, atol=1e-6)
+        # the well-separated leading directions agree with float64
+        W64 = est64.class_components_[i]
+        assert np.max(subspace_angles(W32[:1].T, W64[:1].T)) < 1e-4
+    np.testing.assert_allclose(
+        est32.class_eigenvalues_, est64.class_eigenvalues_, rtol=1e-3, atol=1e-6
+    )
 
 
 def test_any_labels_and_default_target():

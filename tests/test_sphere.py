@@ -215,6 +215,70 @@ def test_intrinsic_mean_reports_non_convergence(cone):
     assert np.linalg.norm(center) > 1e-15
 
 
+def _evaluate_with_second_moments(X, calls):
+    """An ``evaluate`` for intrinsic_mean: the objective from the Gram pass."""
+
+    def evaluate(candidate):
+        calls.append(candidate)
+        _, total, sum_sq, sum_sc = _sphere.log_second_moments(
+            X, candidate, chunk_rows=64, return_stats=True
+        )
+        return _sphere.frechet_summary(total, sum_sq, sum_sc, X.shape[0], candidate)
+
+    return evaluate
+
+
+def test_second_moment_stats_evaluate_the_objective_like_mean_log(cone):
+    X, axis = cone
+    mu = _unit(axis + 0.2)
+    ours = _sphere.log_second_moments(X, mu, chunk_rows=64, return_stats=True)
+    summary = _sphere.frechet_summary(ours[1], ours[2], ours[3], X.shape[0], mu)
+    for got, expected in zip(summary, _sphere.mean_log(X, mu)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    # Rows near the antipode take the explicit path, in both.
+    far = np.vstack([X, -mu + 1e-4 * _unit(axis - mu)])
+    far = _unit(far)
+    ours = _sphere.log_second_moments(far, mu, chunk_rows=64, return_stats=True)
+    summary = _sphere.frechet_summary(ours[1], ours[2], ours[3], far.shape[0], mu)
+    for got, expected in zip(summary, _sphere.mean_log(far, mu)):
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_intrinsic_mean_takes_its_last_step_in_evaluate(cone):
+    X, _ = cone
+    plain, plain_center, plain_iter, _ = _sphere.intrinsic_mean(X, tol=1e-10)
+    calls = []
+    mu, center, n_iter, converged, cos = _sphere.intrinsic_mean(
+        X,
+        tol=1e-10,
+        return_cosines=True,
+        evaluate=_evaluate_with_second_moments(X, calls),
+    )
+    # One call, at the returned mean, which needs no pass of its own.
+    assert converged and len(calls) == 1 and calls[0] is mu and cos is None
+    assert n_iter == plain_iter
+    np.testing.assert_allclose(mu, plain, atol=1e-14)
+    assert np.linalg.norm(center) <= 1e-10
+
+
+def test_intrinsic_mean_goes_on_when_evaluate_does_not_converge(cone):
+    X, _ = cone
+    calls = []
+    honest = _evaluate_with_second_moments(X, calls)
+
+    def off(candidate):  # a gradient that misses tol: the iterations go on
+        center, variance, curvature = honest(candidate)
+        return center + 1e-6 * _unit(np.ones_like(center)), variance, curvature
+
+    mu, center, n_iter, converged, cos = _sphere.intrinsic_mean(
+        X, tol=1e-10, return_cosines=True, evaluate=off
+    )
+    assert converged and len(calls) == 1 and calls[0] is not mu
+    np.testing.assert_allclose(cos, X @ mu, atol=1e-14)
+    plain, *_ = _sphere.intrinsic_mean(X, tol=1e-12)
+    np.testing.assert_allclose(mu, plain, atol=1e-9)
+
+
 def test_intrinsic_mean_rejects_symmetric_data():
     X = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
     with pytest.raises(ValueError, match="intrinsic mean is not"):
