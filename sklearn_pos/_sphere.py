@@ -153,21 +153,23 @@ def norms_and_mean(X):
     step = block_rows(X)
     if n <= step:
         norms = row_norms(X)
-        return norms, _scaled_sum(X, norms, xp) / max(n, 1)
+        with np.errstate(divide="ignore"):
+            return norms, _scaled_row_sum(X, 1.0 / norms) / max(n, 1)
     norms = np.empty(n)  # NumPy: every other namespace takes one block
     total = np.zeros(X.shape[1])
     for start in range(0, n, step):
         B = X[start : start + step]
         norms[start : start + step] = block = row_norms(B)
-        total += _scaled_sum(B, block, xp)
+        with np.errstate(divide="ignore"):
+            total += _scaled_row_sum(B, 1.0 / block)
     return norms, total / n
 
 
-def _scaled_sum(B, norms, xp):
-    """``sum_n B[n] / norms[n]`` in float64, products in the dtype of ``B``."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        scale = xp.astype(1.0 / norms, B.dtype)
-        return xp.astype(B.T @ scale, xp.float64)
+def _scaled_row_sum(B, scale):
+    """``sum_n scale[n] B[n]`` in float64, the product in the dtype of ``B``."""
+    xp, _ = namespace(B)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return xp.astype(B.T @ xp.astype(scale, B.dtype), xp.float64)
 
 
 def normalize_rows(X):
@@ -452,9 +454,8 @@ def log_second_moments(
             V = log_map(B, mu, inv_norms=a)
             gram += V.T @ V
             total += xp.sum(V, axis=0, dtype=xp.float64)
-            if return_stats:
-                sum_sq += float(xp.sum(V * V))
-                sum_sc += float(xp.where(near, 0.0, scale) @ c)
+            sum_sq += float(xp.sum(V * V))
+            sum_sc += float(xp.where(near, 0.0, scale) @ c)
             continue
         weights = xp.astype((scale if a is None else scale * a)[:, None], X.dtype)
         if is_numpy:
@@ -614,8 +615,7 @@ def extrinsic_mean(X, *, inv_norms=None):
         if inv_norms is None:
             total += xp.sum(B, axis=0, dtype=xp.float64)
         else:
-            a = inv_norms[start : start + chunk_rows]
-            total += B.T @ xp.astype(a, X.dtype)
+            total += _scaled_row_sum(B, inv_norms[start : start + chunk_rows])
     return total / X.shape[0]
 
 
@@ -733,6 +733,8 @@ def intrinsic_mean(
     converged = False
     # Gradient norm at the previous accepted point (None: no rate to go by).
     previous = None
+    # Whether ``cos`` holds the cosines at mu (not after an ``evaluate``).
+    cos_at_mu = True
     for n_iter in range(1, max_iter + 1):
         norm = _vector_norm(center, xp, is_numpy)
         if norm <= tol:
@@ -766,15 +768,12 @@ def intrinsic_mean(
                 step = _newton_step(new_curvature)
             previous = norm
             mu, center, variance = candidate, new_center, new_variance
-            if last:
-                cos = None
-            elif return_cosines:
+            cos_at_mu = not last
+            if cos_at_mu:
                 cos, candidate_cos = candidate_cos, cos
-                if candidate_cos is None:
-                    candidate_cos = xp.empty_like(cos)
         else:
             step /= 2
             previous = None  # no extrapolation across a rejected step
     if return_cosines:
-        return mu, center, n_iter, converged, cos
+        return mu, center, n_iter, converged, cos if cos_at_mu else None
     return mu, center, n_iter, converged

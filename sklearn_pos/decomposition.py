@@ -92,6 +92,15 @@ def _class_rows(codes, n_classes):
     return [order[bounds[c] : bounds[c + 1]] for c in range(n_classes)], counts
 
 
+def _block_buffer(X, class_rows, n_columns):
+    """Work space for one block of rows of the Gram passes (NumPy; else None)."""
+    _, is_numpy = namespace(X)
+    if not is_numpy:
+        return None
+    n_rows = min(_sphere.GRAM_CHUNK_ROWS, max(rows.size for rows in class_rows))
+    return np.empty((n_rows, n_columns), dtype=X.dtype)
+
+
 #: Largest k / d for which LAPACK's subset solver (``evr``) is used rather than
 #: the full divide-and-conquer solve (``evd``) followed by taking the top k. For
 #: d = 512 and 768 the two cost the same at k / d = 0.25 (float64) to 0.3
@@ -559,12 +568,9 @@ class PartOfSpeechComponentAnalysis(
         the last iteration of :func:`_sphere.intrinsic_mean` takes place in it
         rather than in a pass of its own.
         """
-        _, is_numpy = namespace(X)
-        buffer = None
-        if is_numpy:
-            # One work space for all classes (see log_second_moments).
-            n_rows = min(_sphere.GRAM_CHUNK_ROWS, max(r.size for r in class_rows))
-            buffer = np.empty((n_rows, X.shape[1] + 2), dtype=X.dtype)
+        # One work space for all classes, with two more columns for the sums
+        # (see log_second_moments).
+        buffer = _block_buffer(X, class_rows, X.shape[1] + 2)
 
         def moments_at(mu, cos=None, return_stats=False):
             return [
@@ -642,9 +648,7 @@ class PartOfSpeechComponentAnalysis(
         n_features = X.shape[1]
         m = self.center_
         step = _sphere.GRAM_CHUNK_ROWS
-        if is_numpy:
-            n_rows = min(step, max(r.size for r in class_rows))
-            buffer = np.empty((n_rows, n_features), X.dtype)
+        buffer = _block_buffer(X, class_rows, n_features)
         # Accumulated in place: no stacked copy of the n_classes d x d matrices.
         covariances = xp.zeros(
             (len(class_rows), n_features, n_features), dtype=xp.float64, device=on
