@@ -5,7 +5,7 @@ scikit-learn keeps parameter validation (``Interval``, ``StrOptions``,
 private. Every module of sklearn_pos imports them from here, so that a
 scikit-learn release that moves or renames one of them is absorbed by this file
 alone. The supported range is the one declared in ``pyproject.toml``
-(scikit-learn >= 1.6).
+(scikit-learn >= 1.7).
 
 The Array API helpers (``get_namespace``, ``device``, ``_convert_to_numpy``,
 ``_is_numpy_namespace``) and the vendored ``array_api_compat`` exist in every
@@ -35,9 +35,9 @@ try:
         device,
         get_namespace,
     )
-except ImportError as error:  # pragma: no cover - scikit-learn < 1.6
+except ImportError as error:  # pragma: no cover - scikit-learn < 1.7
     raise ImportError(
-        "sklearn_pos needs scikit-learn >= 1.6 (its Array API helpers); "
+        "sklearn_pos needs scikit-learn >= 1.7 (its Array API helpers); "
         f"scikit-learn {sklearn.__version__} is installed. Upgrade it with "
         "`pip install -U scikit-learn`."
     ) from error
@@ -61,8 +61,8 @@ __all__ = [
 ]
 
 # scikit-learn 1.8 gives the DataFrames of set_output(transform="pandas") the
-# index of a pandas Series input; 1.6 and 1.7 only do so for a DataFrame input
-# and number the rows 0, 1, ... otherwise.
+# index of a pandas Series input; 1.7 only does so for a DataFrame input
+# and numbers the rows 0, 1, ... otherwise.
 _SET_OUTPUT_KEEPS_SERIES_INDEX = parse_version(
     parse_version(sklearn.__version__).base_version
 ) >= parse_version("1.8")

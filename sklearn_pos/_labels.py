@@ -68,13 +68,19 @@ def check_labels(y, *, what="y", allow_continuous=False):
         If ``y`` is not 1-D, holds missing labels (None or NaN), mixes labels of
         different types (e.g. int and str), or holds continuous values.
     """
+    return _checked_labels(y, what, allow_continuous)[0]
+
+
+def _checked_labels(y, what, allow_continuous):
+    """:func:`check_labels`, and whether ``y`` is a non-empty object array of texts."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(
             f"{what} must be one-dimensional (one label per row), got shape {y.shape}."
         )
-    if y.dtype.kind == "O" and _all_text(y):
-        return y  # the common case (texts in an object array), checked in C loops
+    if y.dtype.kind == "O" and y.size and _all_text(y):
+        # the common case (texts in an object array), checked in C loops
+        return y, True
     if y.dtype.kind == "f":
         missing = np.isnan(y)
     elif y.dtype.kind == "O":
@@ -114,7 +120,7 @@ def check_labels(y, *, what="y", allow_continuous=False):
                 "label per category (e.g. 'noun', 'verb'); cast float codes such "
                 "as 0.0, 1.0 to int."
             )
-    return y
+    return y, False
 
 
 def encode_labels(y, *, what="y", allow_continuous=False):
@@ -128,8 +134,8 @@ def encode_labels(y, *, what="y", allow_continuous=False):
     codes : ndarray of shape (n_samples,)
         ``classes[codes]`` equals ``y``.
     """
-    y = check_labels(y, what=what, allow_continuous=allow_continuous)
-    if y.dtype.kind == "O" and y.size and _all_text(y):
+    y, text = _checked_labels(y, what, allow_continuous)
+    if text:
         # Sorting fixed-width text is several times faster than sorting Python
         # objects; the classes stay an object array, as scikit-learn keeps them.
         classes, codes = np.unique(y.astype(str), return_inverse=True)

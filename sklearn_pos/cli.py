@@ -47,8 +47,6 @@ TABLE_CSV = "class_invariance.csv"
 TABLE_PNG = "class_invariance.png"
 SCATTER_PNG = "subspace_scatter_{}.png"
 
-#: Order of the categories in printed tables and figures (the paper's N, A, V, R).
-_DISPLAY_ORDER = ("noun", "adj", "verb", "adv", "artist")
 _THEMES = ("none", "artists")
 _RANDOM_WEIGHTS = ("none", "random")
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt", ".npz")
@@ -577,12 +575,6 @@ def _load_embedder(args, model, pretrained, modality, memory=None, num_workers=N
     return embedder
 
 
-def _display_order(labels):
-    labels = [str(label) for label in labels]
-    known = [c for c in _DISPLAY_ORDER if c in labels]
-    return known + sorted(c for c in labels if c not in known)
-
-
 def _vocabulary(size, theme, seed):
     """Words and labels to fit on, plus a description for the saved metadata."""
     import numpy as np
@@ -777,6 +769,7 @@ def _run_fit(args):
     from .caveats import caption, caveat_for, stamp_table
     from .decomposition import PartOfSpeechComponentAnalysis
     from .metrics import class_invariance
+    from .plotting import category_order
 
     # Everything the user gave is checked before a model is loaded (or torch
     # imported), so that a mistake fails in a second, not after the encoding.
@@ -788,7 +781,7 @@ def _run_fit(args):
     if args.target not in vocab_meta["counts"]:
         raise CommandError(
             f"--target {args.target!r} is not a category of the vocabulary; choose "
-            f"one of {_display_order(vocab_meta['counts'])}."
+            f"one of {category_order(list(vocab_meta['counts']))}."
         )
     embedder = _embedder(
         args, args.model, pretrained, "text", memory=out_dir / CACHE_DIR
@@ -808,7 +801,8 @@ def _run_fit(args):
             "whole space."
         )
     counts = ", ".join(
-        f"{vocab_meta['counts'][c]:,} {c}" for c in _display_order(vocab_meta["counts"])
+        f"{vocab_meta['counts'][c]:,} {c}"
+        for c in category_order(list(vocab_meta["counts"]))
     )
     _info(
         f"Embedding {len(words):,} words ({counts}); stored embeddings are reused "
@@ -830,7 +824,7 @@ def _run_fit(args):
         f"in {fit_s:.1f} s."
     )
 
-    order = _display_order(pos.classes_)
+    order = category_order(pos.classes_)
     caveat = caveat_for(embedder)
     table = stamp_table(class_invariance(pos, E, y, labels=order), caveat)
 
@@ -968,6 +962,7 @@ def _run_zero_shot(args):
     import pandas as pd
 
     from .caveats import caption, caveat_for, stamp_table
+    from .plotting import category_order
 
     bundle = _load_bundle(args.subspaces)
     fitted = bundle["estimator"]
@@ -983,7 +978,7 @@ def _run_zero_shot(args):
     if target not in fitted.classes_:
         raise CommandError(
             f"--target {target!r} is not a saved subspace; choose one of "
-            f"{_display_order(fitted.classes_)}."
+            f"{category_order(fitted.classes_)}."
         )
     pos = _projection_onto(fitted, target)
     if pretrained is None or not str(pretrained).startswith(("hf-hub:", "local-dir:")):

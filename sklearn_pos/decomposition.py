@@ -102,28 +102,93 @@ def _block_buffer(X, class_rows, n_columns):
 
 
 #: Largest k / d for which LAPACK's subset solver (``evr``) is used rather than
-#: the full divide-and-conquer solve (``evd``) followed by taking the top k. For
-#: d = 512 and 768 the two cost the same at k / d = 0.25 (float64) to 0.3
-#: (float32), for d = 1024 at 0.3 and 0.5
-#: (``python benchmarks/bench_fit.py --eigensolvers``); 0.2 keeps a margin.
-_SUBSET_MAX_FRACTION = 0.2
+#: the divide-and-conquer route of :func:`_eigh_divide_and_conquer`. The two
+#: cost the same at k / d = 0.1 (d = 512) to 0.15 (d = 768 and 1024), in
+#: float32 and float64 alike (``python benchmarks/bench_fit.py --eigensolvers``).
+_SUBSET_MAX_FRACTION = 0.1
 
 
-def _eigh_top(M, k):
+def _lapack_check(info, routine):
+    if info != 0:
+        raise np.linalg.LinAlgError(
+            f"LAPACK's {routine} failed (info={info}) on a category's contrast "
+            "matrix; check that the embeddings are finite and not all identical."
+        )
+
+
+def _eigh_divide_and_conquer(M, k, overwrite=False):
+    """The ``k`` largest eigenpairs of symmetric ``M`` by divide and conquer.
+
+    The steps of LAPACK's ``syevd`` taken one by one: reduction to tridiagonal
+    form (``sytrd``), every eigenpair of the tridiagonal matrix (``stevd``),
+    then the reflectors of the reduction applied to the ``k`` wanted vectors
+    only (``ormqr``, as ``ormtr`` does), where ``syevd`` applies them to all
+    ``d``. Faster than ``scipy.linalg.eigh(driver="evd")`` at every k, by
+    about a third for k = d / 2
+    (``python benchmarks/bench_fit.py --eigensolvers``). scipy exposes
+    ``stevd`` from release 1.16; with older releases this is ``syevd``.
+    ``M`` is overwritten when ``overwrite`` is true.
+    """
+    d = M.shape[0]
+    try:
+        routines = linalg.get_lapack_funcs(
+            ("sytrd", "sytrd_lwork", "stevd", "ormqr"), (M,)
+        )
+    except ValueError:  # scipy < 1.16
+        routines = None
+    if d == 1:  # its own eigenproblem (scipy 1.10's evd asks too little work)
+        return M[0].copy(), np.ones((1, 1), dtype=M.dtype)
+    if routines is None:
+        values, vectors = linalg.eigh(
+            M, driver="evd", overwrite_a=overwrite, check_finite=False
+        )
+        return values[d - k :], vectors[:, d - k :]
+    sytrd, sytrd_lwork, stevd, ormqr = routines
+    lwork, info = sytrd_lwork(d, lower=1)
+    _lapack_check(info, "sytrd_lwork")
+    # M is symmetric: its transpose is the same matrix in Fortran order.
+    reflectors, diagonal, offdiagonal, tau, info = sytrd(
+        M.T, lower=1, lwork=int(lwork), overwrite_a=overwrite
+    )
+    _lapack_check(info, "sytrd")
+    values, Z, info = stevd(
+        diagonal, offdiagonal, compute_v=1, overwrite_d=1, overwrite_e=1
+    )
+    _lapack_check(info, "stevd")
+    # With lower=1, Q = H(1) ... H(d-1) acts on rows 2..d, its reflectors held
+    # below the subdiagonal: the first row of the vectors is left as it is.
+    vectors = np.empty((d, k), dtype=M.dtype, order="F")
+    vectors[0] = Z[0, d - k :]
+    rest = np.asfortranarray(Z[1:, d - k :])
+    reflectors = reflectors[1:, : d - 1]
+    work, info = ormqr("L", "N", reflectors, tau, rest, -1)[1:]
+    _lapack_check(info, "ormqr")
+    vectors[1:], _, info = ormqr(
+        "L", "N", reflectors, tau, rest, int(work[0]), overwrite_c=1
+    )
+    _lapack_check(info, "ormqr")
+    return values[d - k :], vectors
+
+
+def _eigh_top(M, k, overwrite=False):
     """The ``k`` largest eigenpairs of symmetric ``M``, in ascending order.
 
-    Solved in the dtype of ``M``.
+    Solved in the dtype of ``M``, which is overwritten when ``overwrite`` is
+    true.
     """
     d = M.shape[0]
     if k <= _SUBSET_MAX_FRACTION * d:
         return linalg.eigh(
-            M, subset_by_index=[d - k, d - 1], driver="evr", check_finite=False
+            M,
+            subset_by_index=[d - k, d - 1],
+            driver="evr",
+            overwrite_a=overwrite,
+            check_finite=False,
         )
-    values, vectors = linalg.eigh(M, driver="evd", check_finite=False)
-    return values[d - k :], vectors[:, d - k :]
+    return _eigh_divide_and_conquer(M, k, overwrite)
 
 
-def _top_eigenvectors(M, k, normal=None, dtype=np.float64):
+def _top_eigenvectors(M, k, normal=None, dtype=np.float64, overwrite=False):
     """The ``k`` largest eigenpairs of symmetric ``M``, largest first.
 
     With ``normal`` (a unit vector), the problem is solved in its orthogonal
@@ -133,8 +198,8 @@ def _top_eigenvectors(M, k, normal=None, dtype=np.float64):
 
     The eigensolver runs in ``dtype``, the dtype of the data: float32 data get
     a float32 solve, as in scikit-learn's PCA, in half the time of a float64
-    one. Both results are returned in ``dtype``. ``M`` (float64) may be
-    overwritten.
+    one. Both results are returned in ``dtype``. ``M`` (float64) is
+    overwritten when ``overwrite`` is true, and left as it is otherwise.
 
     Signs are fixed so that the largest-magnitude entry of each eigenvector is
     positive, which makes the result independent of the LAPACK path taken:
@@ -143,6 +208,8 @@ def _top_eigenvectors(M, k, normal=None, dtype=np.float64):
     """
     d = M.shape[0]
     n_solved = k
+    if not overwrite:
+        M = M.copy()
     if normal is not None:
         # With P = I - n n^T, the tangent problem is P M P on the complement of
         # n, and n is an eigenvector of P M P with eigenvalue 0, which may lie
@@ -161,7 +228,9 @@ def _top_eigenvectors(M, k, normal=None, dtype=np.float64):
     values = np.zeros(0, dtype=dtype)
     vectors = np.zeros((0, d), dtype=dtype)
     if n_solved:
-        values, vectors = _eigh_top(M.astype(dtype, copy=False), n_solved)
+        values, vectors = _eigh_top(
+            M.astype(dtype, copy=False), n_solved, overwrite=True
+        )
         values, vectors = values[::-1], np.ascontiguousarray(vectors[:, ::-1].T)
     if normal is not None:
         # Rounding leaves a component along normal of the order of the
@@ -488,7 +557,7 @@ class PartOfSpeechComponentAnalysis(
         # core each (LAPACK releases the GIL).
         def solve(C):
             C -= contrast  # in place: the covariances are not used again
-            return _top_eigenvectors(C, k, normal, dtype)
+            return _top_eigenvectors(C, k, normal, dtype, overwrite=True)
 
         n_threads = min(len(covariances), cpu_count())
         with threadpool_limits(limits=1, user_api="blas"):

@@ -161,7 +161,9 @@ def test_tangent_eigenproblem_is_exact_at_any_scale(scale):
     np.testing.assert_allclose(values, ref_values[:5], rtol=1e-10)
     np.testing.assert_allclose(np.abs(np.sum(vectors * ref_vectors[:5], axis=1)), 1)
     np.testing.assert_allclose(vectors @ vectors.T, np.eye(5), atol=1e-12)
+    given = M.copy()
     values, vectors = _top_eigenvectors(M, d, mu)
+    np.testing.assert_array_equal(M, given)  # the input is left as it is
     np.testing.assert_allclose(values[:-1], ref_values, rtol=1e-10)
     assert values[-1] == 0 and abs(vectors[-1] @ mu) == pytest.approx(1)
 
@@ -492,25 +494,38 @@ def test_eigenvector_signs_follow_the_largest_entry(tangent):
         raw_values, raw = linalg.eigh(M, subset_by_index=[D - k, D - 1], driver="evr")
         raw = raw[:, ::-1].T
         signs = np.sign(raw[np.arange(k), np.argmax(np.abs(raw), axis=1)])
-        # (to rounding: above k/d = 0.2 the full solver runs instead)
+        # (to rounding: above k/d = 0.1 the divide-and-conquer route runs)
         np.testing.assert_allclose(vectors, raw * signs[:, None], atol=1e-12)
         np.testing.assert_allclose(values, raw_values[::-1], atol=1e-12)
 
 
-@pytest.mark.parametrize("d", [40, 101])
-def test_both_eigensolvers_give_the_same_subspaces(d):
+@pytest.mark.parametrize(
+    "dtype, rtol, atol", [(np.float64, 1e-10, 1e-8), (np.float32, 1e-4, 1e-4)]
+)
+@pytest.mark.parametrize("d", [1, 2, 40, 101])
+def test_both_eigensolvers_give_the_same_subspaces(d, dtype, rtol, atol):
     from sklearn_pos import decomposition
 
     rng = np.random.RandomState(0)
     A = rng.normal(size=(d, d))
     M = A @ A.T
-    for k in (1, int(0.2 * d), int(0.2 * d) + 1, d // 2, d - 1, d):
-        fast_values, fast = decomposition._eigh_top(M, k)
-        full_values, full = linalg.eigh(M)
-        np.testing.assert_allclose(fast_values, full_values[d - k :], rtol=1e-10)
+    full_values, full = linalg.eigh(M)
+    cut = int(decomposition._SUBSET_MAX_FRACTION * d)
+    for k in sorted({min(max(k, 1), d) for k in (cut, cut + 1, d // 2, d - 1, d)}):
+        before = M.astype(dtype)
+        given = before.copy()
+        fast_values, fast = decomposition._eigh_top(given, k)
+        np.testing.assert_array_equal(given, before)  # the input is left as it is
+        assert fast_values.dtype == fast.dtype == dtype
+        assert fast.shape == (d, k)
+        # backward stable: errors of the order of rtol times the largest
+        np.testing.assert_allclose(
+            fast_values, full_values[d - k :], rtol=0, atol=rtol * full_values[-1]
+        )
+        np.testing.assert_allclose(fast.T @ fast, np.eye(k), atol=atol)
         # the same subspace: equal orthogonal projectors
         np.testing.assert_allclose(
-            fast @ fast.T, full[:, d - k :] @ full[:, d - k :].T, atol=1e-8
+            fast @ fast.T, full[:, d - k :] @ full[:, d - k :].T, atol=atol
         )
 
 
