@@ -1,5 +1,6 @@
 """Part-of-speech component analysis (Oldfield et al., NeurIPS 2023)."""
 
+import functools
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
@@ -16,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import _sphere
 from ._array_api import device_of, namespace, to_namespace, to_numpy
@@ -244,6 +245,54 @@ def _top_eigenvectors(M, k, normal=None, dtype=np.float64, overwrite=False):
     # svd_flip flips the columns of its first argument in place: the transposed
     # view of the rows, so that ``vectors`` itself comes out flipped.
     svd_flip(vectors.T, None, u_based_decision=True)
+    return values, vectors
+
+
+@functools.cache
+def _blas_controller():
+    """One controller of the loaded BLAS libraries, made at the first fit.
+
+    Finding the libraries takes milliseconds (more with torch loaded), a cost
+    paid once rather than at every fit; scipy's and numpy's BLAS, the ones
+    limited, are loaded with this module.
+    """
+    return ThreadpoolController()
+
+
+def _contrastive_subspaces(covariances, lam, k, normal=None, dtype=np.float64):
+    """The top ``k`` eigenpairs of every category's contrast matrix.
+
+    ``covariances`` (n_classes x d x d, float64) are the categories' second
+    moments ``C_i``; category ``i``'s subspace holds the top eigenvectors of
+    ``M_i = (1 - lam) C_i - lam * sum_{j != i} C_j = C_i - lam * sum_j C_j``,
+    found by :func:`_top_eigenvectors` (in the complement of ``normal`` when
+    it is given). ``covariances`` is overwritten with the ``M_i``.
+
+    Returns the eigenvalues (n_classes x k) and the eigenvectors as rows
+    (n_classes x k x d), largest first, in ``dtype``.
+    """
+    contrast = lam * covariances.sum(axis=0)
+
+    # scipy's LAPACK runs on its own copy of OpenBLAS, whose threads would
+    # compete for the cores with numpy's, still spinning after the products
+    # that made the covariances; one thread solves these d x d problems faster
+    # than that. The problems are independent, so they are solved side by side,
+    # one thread each. scipy's LAPACK wrappers hold the GIL, but the numpy work
+    # between those calls releases it, so the solves overlap only in part:
+    # about 15% off four 1024 x 1024 problems on two cores.
+    def solve(C):
+        C -= contrast
+        return _top_eigenvectors(C, k, normal, dtype, overwrite=True)
+
+    n_threads = min(len(covariances), cpu_count())
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        if n_threads > 1:
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                pairs = list(pool.map(solve, covariances))
+        else:
+            pairs = [solve(C) for C in covariances]
+    values = np.stack([values for values, _ in pairs])
+    vectors = np.stack([vectors for _, vectors in pairs])
     return values, vectors
 
 
@@ -545,29 +594,11 @@ class PartOfSpeechComponentAnalysis(
         # The d x d eigenproblems are solved by LAPACK on the host, whatever
         # the namespace of X: a copy of n_classes d x d matrices.
         covariances = to_numpy(covariances)
-        # M_i = (1 - lam) C_i - lam * sum_{j != i} C_j = C_i - lam * sum_j C_j
-        contrast = self.lam * covariances.sum(axis=0)
         normal = to_numpy(self.mean_) if self.geometry == "tangent" else None
         dtype = np.float32 if X.dtype == xp.float32 else np.float64
-
-        # scipy's LAPACK runs on its own copy of OpenBLAS, whose threads would
-        # compete for the cores with numpy's, still spinning after the products
-        # above; one thread solves these d x d problems faster than that.
-        # The categories' problems are independent: solve them side by side, one
-        # core each (LAPACK releases the GIL).
-        def solve(C):
-            C -= contrast  # in place: the covariances are not used again
-            return _top_eigenvectors(C, k, normal, dtype, overwrite=True)
-
-        n_threads = min(len(covariances), cpu_count())
-        with threadpool_limits(limits=1, user_api="blas"):
-            if n_threads > 1:
-                with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                    pairs = list(pool.map(solve, covariances))
-            else:
-                pairs = [solve(C) for C in covariances]
-        self.class_eigenvalues_ = np.stack([values for values, _ in pairs])
-        self.class_components_ = np.stack([vectors for _, vectors in pairs])
+        self.class_eigenvalues_, self.class_components_ = _contrastive_subspaces(
+            covariances, self.lam, k, normal, dtype
+        )
         if not is_numpy:
             # Fitted attributes live in the namespace and on the device of X.
             on = device_of(X)
