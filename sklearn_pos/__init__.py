@@ -17,8 +17,10 @@ from .embedding import (
 )
 from .evaluation import evaluate_classifiers
 from .jobs import (
+    DamagedOutputError,
     EmbedItemError,
     ManifestMismatchError,
+    OutputLockedError,
     embed_collection,
     read_embeddings,
 )
@@ -33,11 +35,13 @@ __all__ = [
     "CLAPDisentangler",
     "CLIPEmbedder",
     "CorruptStoreWarning",
+    "DamagedOutputError",
     "EmbedItemError",
     "EmbeddingStore",
     "ImageReadError",
     "ManifestMismatchError",
     "NearestPrototypeClassifier",
+    "OutputLockedError",
     "PartOfSpeechComponentAnalysis",
     "ProjectionAugmentationEmbedding",
     "TEMPLATES",

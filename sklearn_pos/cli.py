@@ -1210,7 +1210,7 @@ def _add_embed_parser(commands):
 
 def _run_embed(args):
     from .embedding import WeightsUnavailableError
-    from .jobs import EmbedItemError, embed_collection
+    from .jobs import EmbedItemError, OutputLockedError, embed_collection
 
     pretrained = _pretrained_value(args.pretrained)
     _info(
@@ -1241,7 +1241,7 @@ def _run_embed(args):
         raise CommandError(
             _weights_message(args.model, shown, exc), EXIT_WEIGHTS
         ) from None
-    except EmbedItemError as exc:
+    except (EmbedItemError, OutputLockedError) as exc:
         raise CommandError(str(exc)) from None
     except (ValueError, TypeError, ImportError, OSError) as exc:
         raise CommandError(str(exc)) from None
@@ -1250,6 +1250,12 @@ def _run_embed(args):
         f"{s.n_rows:,} rows in {s.output} ({s.n_partitions} partitions: "
         f"{s.n_written} written, {s.n_skipped} already complete), on {s.executor}"
     )
+    if s.damaged:
+        print(
+            f"{len(s.damaged)} damaged partitions embedded again: "
+            + ", ".join(s.damaged[:5])
+            + (", ..." if len(s.damaged) > 5 else "")
+        )
     if s.n_errors:
         print(f"{s.n_errors:,} rows could not be embedded (see the 'error' column):")
         for row, source, error in s.errors[:5]:

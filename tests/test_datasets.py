@@ -502,6 +502,29 @@ def test_load_image_folder_layout_and_suffixes(tmp_path):
             assert image.size == (12, 10)
 
 
+def test_load_image_folder_data_is_the_paths_as_for_the_other_loaders(tmp_path):
+    pytest.importorskip("PIL")
+    from sklearn.model_selection import train_test_split
+
+    from sklearn_pos.datasets import load_image_folder
+
+    for colour in ("red", "blue"):
+        for i in range(3):
+            _write_image(tmp_path / colour / f"{i}.png")
+    folder = load_image_folder(tmp_path)
+    artists = load_artists()
+    assert isinstance(folder.data, np.ndarray)
+    assert (folder.data.dtype, folder.data.ndim) == (artists.data.dtype, 1)
+    assert folder.data.tolist() == folder.paths
+    assert len(folder.data) == len(folder.target) == 6
+    # the usual split of (data, target) keeps each path with its class
+    X_train, X_test, y_train, y_test = train_test_split(
+        folder.data, folder.target, test_size=2, stratify=folder.target, random_state=0
+    )
+    for X, y in ((X_train, y_train), (X_test, y_test)):
+        assert [Path(p).parent.name for p in X] == list(y)
+
+
 def test_load_image_folder_duplicate_class_names(tmp_path):
     pytest.importorskip("PIL")
     from sklearn_pos.datasets import load_image_folder

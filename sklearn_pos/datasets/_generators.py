@@ -360,7 +360,8 @@ def make_image_folder(
     -------
     folder : :class:`~sklearn.utils.Bunch`
         The Bunch of :func:`load_image_folder` for the images written:
-        ``root``, ``paths`` (class by class), ``target`` (colour name per
+        ``root``, ``data`` and ``paths`` (the paths, class by class, as an
+        object array and a list), ``target`` (colour name per
         image), ``target_names`` (the colours, sorted) and ``folders``; with
         ``pattern="shapes"`` also ``shape``, the shape drawn in each image.
 
@@ -440,8 +441,11 @@ def make_image_folder(
             target.append(name)
     labels = np.empty(len(target), dtype=object)
     labels[:] = target
+    data = np.empty(len(paths), dtype=object)
+    data[:] = paths
     folder = Bunch(
         root=root,
+        data=data,
         paths=paths,
         target=labels,
         target_names=names,

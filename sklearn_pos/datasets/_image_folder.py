@@ -61,8 +61,12 @@ def load_image_folder(root):
 
         root : Path
             The folder read.
+        data : ndarray of shape (n_images,), dtype=object
+            The image files (``str`` paths), class by class: the ``X`` of
+            :class:`~sklearn_pos.CLIPEmbedder` (``modality="image"``), as
+            ``data`` is for the other loaders of :mod:`sklearn_pos.datasets`.
         paths : list of str
-            The image files, class by class.
+            The same paths, as a list.
         target : ndarray of shape (n_images,), dtype=object
             The class name of each image, as the strings listed in
             ``target_names`` (not integer codes), so that a classifier's
@@ -97,6 +101,8 @@ def load_image_folder(root):
     ['blue', 'red']
     >>> len(folder.paths), folder.target.tolist()
     (4, ['blue', 'blue', 'red', 'red'])
+    >>> folder.data.shape, folder.data.tolist() == folder.paths
+    ((4,), True)
     """
     root = Path(root)
     if not root.is_dir():
@@ -144,8 +150,11 @@ def load_image_folder(root):
         )
     labels = np.empty(len(target), dtype=object)
     labels[:] = target
+    data = np.empty(len(paths), dtype=object)
+    data[:] = paths
     return Bunch(
         root=root,
+        data=data,
         paths=paths,
         target=labels,
         target_names=[class_name(f.name) for f in folders],

@@ -9,9 +9,11 @@ and since a partition is one file renamed into place, a task run twice leaves
 its rows once.
 """
 
+import asyncio
 import logging
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 _LOCAL_N = re.compile(r"local:(\d+)")
@@ -77,6 +79,81 @@ def _import_distributed():
     return distributed
 
 
+def _connect_timeout():
+    """Seconds to wait for a scheduler: Dask's ``distributed.comm.timeouts.connect``.
+
+    Set it with ``dask.config.set`` or the environment variable
+    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`` (e.g. ``10s``).
+    """
+    import dask
+    from dask.utils import parse_timedelta
+
+    return parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+
+
+def _unreachable(address, exc, timeout):
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        reason = f"no answer within {timeout:g} s"
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    return (
+        f"Cannot reach the Dask scheduler at {address} ({reason}). Check the "
+        "address and that a scheduler runs there (dask scheduler; dask worker "
+        "ADDRESS), or use --scheduler local:N. The wait is set by the Dask "
+        "setting distributed.comm.timeouts.connect "
+        "(DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=60s)."
+    )
+
+
+def _probe_scheduler(address, timeout):
+    """Check that a Dask scheduler answers at ``address`` within ``timeout`` s.
+
+    ``distributed.Client`` waits without end for a server that accepts the
+    connection and never answers, and fails with a raw error (a
+    multi-exabyte allocation) on one that answers something else, e.g. HTTP.
+    One identity request, with a deadline on the whole exchange, tells these
+    apart from a scheduler first. It runs its own event loop in a thread, so
+    it works under a running loop (Jupyter) too. Addresses other than TCP
+    (TLS needs the cluster's security settings) are left to the client.
+    """
+    from distributed.comm import connect
+    from distributed.comm.addressing import parse_address
+
+    try:
+        protocol = parse_address(address)[0]
+    except ValueError as exc:
+        raise ValueError(_unreachable(address, exc, timeout)) from None
+    if protocol != "tcp":
+        return
+
+    async def identity():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    def ask():
+        return asyncio.run(asyncio.wait_for(identity(), timeout))
+
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            answer = pool.submit(ask).result()
+        except Exception as exc:  # noqa: BLE001 - any failure is the address's
+            if isinstance(exc, MemoryError):
+                exc = ValueError("the answer is not the Dask protocol")
+            raise ValueError(_unreachable(address, exc, timeout)) from None
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise ValueError(
+            _unreachable(
+                address,
+                ValueError(f"not a Dask scheduler; it answered {answer!r:.80}"),
+                timeout,
+            )
+        )
+
+
 @contextmanager
 def open_executor(scheduler):
     """The executor of ``scheduler`` (see :func:`~sklearn_pos.embed_collection`)."""
@@ -134,13 +211,12 @@ def open_executor(scheduler):
         return
     if "://" in scheduler or re.fullmatch(r"[\w.-]+:\d+", scheduler):
         distributed = _import_distributed()
+        timeout = _connect_timeout()
+        _probe_scheduler(scheduler, timeout)
         try:
-            client = distributed.Client(scheduler, timeout="30s")
-        except OSError as exc:
-            raise ValueError(
-                f"Cannot reach the Dask scheduler at {scheduler}: {exc}. Start one "
-                "(dask scheduler; dask worker ADDRESS) or use --scheduler local:N."
-            ) from None
+            client = distributed.Client(scheduler, timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - any failure is the address's
+            raise ValueError(_unreachable(scheduler, exc, timeout)) from None
         with client:
             yield DaskExecutor(client, description=f"the cluster at {scheduler}")
         return

@@ -9,7 +9,9 @@ run twice (a worker lost after writing, before reporting) writes the same
 file twice, never two copies of its rows.
 """
 
+import errno
 import functools
+import hashlib
 import multiprocessing
 import os
 import time
@@ -74,7 +76,42 @@ def _static_error(item, modality):
         return "missing value"
     if not item.strip():
         return "empty text" if modality == "text" else "empty path"
+    if not is_unicode(item):
+        # A file name of bytes that are not UTF-8 (os.walk gives them as lone
+        # surrogates): the row is kept, under a readable form of the name, and
+        # flagged like an unreadable image, so one such name does not stop the
+        # job and the rows keep their positions.
+        if modality == "text":
+            return "the text is not valid Unicode (it holds a lone surrogate)"
+        return (
+            "UnicodeError: the file name is not valid UTF-8; rename the file "
+            "(e.g. convmv -f latin1 -t utf8) to embed it"
+        )
     return None
+
+
+def is_unicode(item):
+    """Whether ``item`` can be written as UTF-8 (no lone surrogates)."""
+    try:
+        item.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(item):
+    """``item`` as it can be stored in a string column (UTF-8).
+
+    A name read from bytes that are not UTF-8 shows its bad bytes escaped
+    (``caf\\xe9.png``).
+    """
+    if item is None or is_unicode(item):
+        return item
+    try:
+        raw = item.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return item.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def _resolve(item, base_dir):
@@ -250,7 +287,7 @@ def partition_table(rows, items, ok, E, errors, *, dim, dtype, job_id):
     return pa.Table.from_arrays(
         [
             pa.array(rows, type=pa.int64()),
-            pa.array(items, type=pa.string()),
+            pa.array([shown(item) for item in items], type=pa.string()),
             embedding,
             pa.array(errors, type=pa.string()),
         ],
@@ -258,10 +295,43 @@ def partition_table(rows, items, ok, E, errors, *, dim, dtype, job_id):
     )
 
 
-def write_table(table, path):
+def output_error(path, exc, what="write"):
+    """An OSError on the output as one that names ``path`` and what to do."""
+    hint = "check the folder's permissions, or choose another output folder"
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
+        hint = (
+            "free space (or raise the file size limit or quota), or choose another "
+            "output folder (--output)"
+        )
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "make the folder writable, or choose another output folder (--output)"
+    reason = exc.strerror or str(exc)
+    return OSError(exc.errno, f"could not {what} {path}: {reason}; {hint}.")
+
+
+def table_bytes(table):
+    """The Parquet file of ``table``, in memory, with page checksums.
+
+    Serialised once, so that the bytes hashed into the manifest are the bytes
+    written; each data page also carries its CRC, which readers verify.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    atomic_write(path, lambda f: pq.write_table(table, f))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, write_page_checksum=True)
+    return sink.getvalue()
+
+
+def write_table(table, path):
+    """Write ``table`` to ``path`` atomically; ``(sha256, size)`` of the file."""
+    data = table_bytes(table)
+    checksum = hashlib.sha256(data).hexdigest()
+    try:
+        atomic_write(path, lambda f: f.write(data))
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    return checksum, data.size
 
 
 def embed_partition(task):
@@ -278,7 +348,8 @@ def embed_partition(task):
     Returns
     -------
     result : dict
-        ``index``, ``n_rows``, ``n_errors``, ``errors`` (up to
+        ``index``, ``sha256`` and ``bytes`` (of the file written),
+        ``n_rows``, ``n_errors``, ``errors`` (up to
         :data:`MAX_REPORTED_ERRORS` ``(row, source, error)`` triples),
         ``seconds``, ``pid``.
     """
@@ -299,10 +370,14 @@ def embed_partition(task):
         dtype=task["dtype"],
         job_id=task["job_id"],
     )
-    write_table(table, Path(task["file"]))
-    failed = [(rows[i], items[i], e) for i, e in enumerate(errors) if e is not None]
+    checksum, size = write_table(table, Path(task["file"]))
+    failed = [
+        (rows[i], shown(items[i]), e) for i, e in enumerate(errors) if e is not None
+    ]
     return {
         "index": task["index"],
+        "sha256": checksum,
+        "bytes": size,
         "n_rows": len(items),
         "n_errors": len(failed),
         "errors": failed[:MAX_REPORTED_ERRORS],

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ._manifest import MANIFEST, read_manifest
+from ._verify import DamagedOutputError, checked_plan, damaged_message, load_partition
 
 
 def read_embeddings(path, *, errors="nan", dtype=np.float32, allow_incomplete=False):
@@ -47,6 +48,11 @@ def read_embeddings(path, *, errors="nan", dtype=np.float32, allow_incomplete=Fa
     ValueError
         If partitions are missing (the job has not finished) and
         ``allow_incomplete`` is False.
+    DamagedOutputError
+        If a partition is not what was written: its bytes differ from the
+        SHA-256 recorded in the manifest, a page fails its checksum, or it
+        holds other rows than its own (a copy of another partition). The
+        message names each such file; rerunning the job re-embeds them.
 
     See Also
     --------
@@ -74,7 +80,7 @@ def read_embeddings(path, *, errors="nan", dtype=np.float32, allow_incomplete=Fa
 
     try:
         import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow.parquet  # noqa: F401
     except ImportError as exc:
         raise ImportError(
             'Reading the output needs pyarrow: pip install "sklearn_pos[distributed]" '
@@ -90,10 +96,32 @@ def read_embeddings(path, *, errors="nan", dtype=np.float32, allow_incomplete=Fa
             "embed_collection (sklearn-pos embed). Plain Parquet files can be read "
             "with pandas.read_parquet."
         )
-    parts = manifest["partitions"]
-    present = [p for p in parts if (folder / p["file"]).is_file()]
-    if len(present) < len(parts) and not allow_incomplete:
-        missing = [p["file"] for p in parts if p not in present]
+    parts = checked_plan(manifest, folder)
+    # Each partition is checked as it is read: its bytes against the digest
+    # recorded when it was written, its pages against their checksums, its
+    # rows against its place in the plan (so rows are unique and complete).
+    tables, missing, damaged = [], [], {}
+    for part in parts:
+        table, _, problem = load_partition(
+            folder / part["file"], part, manifest["job_id"]
+        )
+        if problem == "missing":
+            missing.append(part["file"])
+        elif problem is not None:
+            damaged[part["file"]] = problem
+        else:
+            tables.append(table)
+    if damaged:
+        raise DamagedOutputError(
+            damaged_message(
+                folder,
+                damaged,
+                action="Run the same embed command again: it embeds these "
+                "partitions anew and keeps the others.",
+            ),
+            damaged=damaged,
+        )
+    if missing and not allow_incomplete:
         raise ValueError(
             f"{folder} is incomplete: {len(missing)} of {len(parts)} partitions are "
             f"missing ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}). "
@@ -103,7 +131,6 @@ def read_embeddings(path, *, errors="nan", dtype=np.float32, allow_incomplete=Fa
     dim = int(manifest["embedding_dim"])
     stored = np.float16 if manifest["job"].get("dtype") == "float16" else np.float32
     out_dtype = stored if dtype is None else np.dtype(dtype)
-    tables = [pq.read_table(folder / p["file"]) for p in present]
     if tables:
         table = pa.concat_tables(tables)
     else:

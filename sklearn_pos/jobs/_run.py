@@ -2,6 +2,7 @@
 
 import os
 import time
+import warnings
 from numbers import Integral
 from pathlib import Path
 
@@ -9,8 +10,8 @@ from sklearn.utils import Bunch
 
 from .._io import TMP_PREFIX
 from ._execute import open_executor
+from ._lock import output_lock
 from ._manifest import (
-    JOB_KEY,
     MANIFEST,
     ManifestMismatchError,
     describe_job,
@@ -21,8 +22,12 @@ from ._manifest import (
     read_manifest,
     write_manifest,
 )
-from ._partition import embed_partition
+from ._partition import embed_partition, output_error
 from ._source import read_source
+from ._verify import checked_plan, damaged_message, load_partition
+
+#: Seconds between two writes of the manifest while partitions complete.
+_SAVE_EVERY_S = 2.0
 
 _PYARROW = (
     'The output is written with pyarrow: pip install "sklearn_pos[distributed]" '
@@ -70,12 +75,7 @@ def _absolute(value):
 
 
 def _prepare_folder(output, job, recorded):
-    """Check that ``output`` may receive the job's partitions."""
-    if output.exists() and not output.is_dir():
-        raise ValueError(
-            f"output={str(output)!r} exists and is not a folder: give a folder for "
-            "the Parquet partitions (it is created if missing)."
-        )
+    """Check that ``output`` (a folder) may receive the job's partitions."""
     if recorded is not None:
         diff = differences(job, recorded.get("job", {}))
         if diff:
@@ -89,35 +89,14 @@ def _prepare_folder(output, job, recorded):
                 differences=diff,
             )
         return
-    if output.is_dir():
-        stray = sorted(p.name for p in output.glob("*.parquet"))
-        if stray:
-            raise ManifestMismatchError(
-                f"{output} already holds Parquet files ({stray[:3]}...) but no "
-                f"{MANIFEST}: they were not written by this job. Write to another "
-                "folder, or remove them.",
-                differences=[f"{MANIFEST}: missing"],
-            )
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create output={str(output)!r}: {exc}") from None
-
-
-def _is_complete(path, part, job_id):
-    """Whether ``path`` is a whole partition file of this job."""
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.read_metadata(path)
-    except FileNotFoundError:
-        return False
-    except Exception:  # noqa: BLE001 - unreadable: written again
-        return False
-    return (
-        meta.num_rows == part["stop"] - part["start"]
-        and (meta.metadata or {}).get(JOB_KEY) == job_id.encode()
-    )
+    stray = sorted(p.name for p in output.glob("*.parquet"))
+    if stray:
+        raise ManifestMismatchError(
+            f"{output} already holds Parquet files ({stray[:3]}...) but no "
+            f"{MANIFEST}: they were not written by this job. Write to another "
+            "folder, or remove them.",
+            differences=[f"{MANIFEST}: missing"],
+        )
 
 
 def _count_errors(path):
@@ -309,31 +288,120 @@ num_workers, memory, random_state
         "random_state": random_state,
         "verbose": False,
     }
+    created = _create_folder(output)
+    try:
+        # Taken before anything is loaded, so that a second job on the folder
+        # fails at once.
+        with output_lock(output):
+            summary = _run_locked(
+                src, output, params, scheduler, partition_size, dtype, on_error,
+                progress, started,
+            )
+    except BaseException:
+        if created:
+            # A job that failed before writing anything leaves no folder.
+            try:
+                output.rmdir()
+            except OSError:
+                pass
+        raise
+    return summary
+
+
+def _create_folder(output):
+    """Create ``output`` if missing; whether it was created."""
+    if output.exists() and not output.is_dir():
+        raise ValueError(
+            f"output={str(output)!r} exists and is not a folder: give a folder for "
+            "the Parquet partitions (it is created if missing)."
+        )
+    if output.is_dir():
+        return False
+    try:
+        output.mkdir(parents=True)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise output_error(output, exc, what="create the folder") from None
+    return True
+
+
+def _write_manifest(output, manifest):
+    try:
+        write_manifest(output, manifest)
+    except OSError as exc:
+        raise output_error(output / MANIFEST, exc) from None
+
+
+def _check_done(output, parts, job_id):
+    """Split ``parts`` into the sound ones and the others; remove damaged files.
+
+    A partition whose digest is recorded is compared by it (its bytes are
+    read and hashed, nothing parsed); one without is parsed and checked (page
+    checksums, rows), and its digest recorded. A damaged file is removed, so
+    that an interrupted rewrite cannot leave it to be trusted later.
+    """
+    done, damaged = [], {}
+    for part in parts:
+        path = output / part["file"]
+        _, checksum, problem = load_partition(path, part, job_id, verify_only=True)
+        if problem is None:
+            if part.get("sha256") is None:
+                part["sha256"], part["bytes"] = checksum, path.stat().st_size
+            done.append(part)
+            continue
+        if problem != "missing":
+            damaged[part["file"]] = problem
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise output_error(path, exc, what="remove the damaged partition")
+        part.pop("sha256", None)
+        part.pop("bytes", None)
+    return done, damaged
+
+
+def _run_locked(
+    src, output, params, scheduler, partition_size, dtype, on_error, progress, started
+):
     with open_executor(scheduler) as executor:
-        if num_workers is None and executor.decode_workers is not None:
+        if params["num_workers"] is None and executor.decode_workers is not None:
             params["num_workers"] = executor.decode_workers
         model, dim = executor.call(model_identity, params, executor.spread_gpus)
         job = describe_job(
             src, model, params, partition_size=partition_size, dtype=dtype
         )
-        recorded = read_manifest(output) if output.is_dir() else None
+        recorded = read_manifest(output)
         _prepare_folder(output, job, recorded)
-        parts = plan_partitions(len(src.items), partition_size)
         settings = {
-            "device": device,
-            "batch_size": batch_size,
-            "num_workers": num_workers,
+            "device": params["device"],
+            "batch_size": params["batch_size"],
+            "num_workers": params["num_workers"],
             "memory": params["memory"],
             "scheduler": scheduler if isinstance(scheduler, str) else repr(scheduler),
             "on_error": on_error,
             "source_location": src.location,
         }
-        manifest = recorded or new_manifest(job, parts, dim, settings)
         if recorded is None:
-            write_manifest(output, manifest)
+            parts = plan_partitions(len(src.items), partition_size)
+            manifest = new_manifest(job, parts, dim, settings)
+        else:
+            manifest = recorded
+            parts = checked_plan(manifest, output)
         job_id = manifest["job_id"]
         _remove_temporary(output)
-        done = [p for p in parts if _is_complete(output / p["file"], p, job_id)]
+        done, damaged = _check_done(output, parts, job_id)
+        if damaged:
+            warnings.warn(
+                damaged_message(
+                    output, damaged, action="This run embeds them again."
+                ),
+                stacklevel=3,
+            )
+        manifest["complete"] = False
+        _write_manifest(output, manifest)
         done_index = {p["index"] for p in done}
         todo = [p for p in parts if p["index"] not in done_index]
         base_dir = os.getcwd()
@@ -357,15 +425,26 @@ num_workers, memory, random_state
         rows_done = sum(p["stop"] - p["start"] for p in done)
         bar = _progress(len(src.items), rows_done, progress)
         results = []
+        last_saved = time.monotonic()
         try:
             for result in executor.run(embed_partition, tasks):
                 results.append(result)
+                part = parts[result["index"]]
+                part["sha256"], part["bytes"] = result["sha256"], result["bytes"]
+                # The digests reach the manifest at most every few seconds (a
+                # partition written but not yet recorded is checked by its
+                # pages and rows on a rerun, and recorded then).
+                if time.monotonic() - last_saved > _SAVE_EVERY_S:
+                    _write_manifest(output, manifest)
+                    last_saved = time.monotonic()
                 if bar is not None:
                     bar.update(result["n_rows"])
                     bar.set_postfix(errors=sum(r["n_errors"] for r in results))
         finally:
             if bar is not None:
                 bar.close()
+            if results:
+                _write_manifest(output, manifest)
         description = executor.description
     _remove_temporary(output)
     n_errors = sum(r["n_errors"] for r in results) + sum(
@@ -385,13 +464,14 @@ num_workers, memory, random_state
         seconds=seconds,
         rows_per_s=rows_written / seconds if seconds > 0 else float("nan"),
         errors=sorted(e for r in results for e in r["errors"]),
+        damaged=sorted(damaged),
         executor=description,
     )
-    manifest = dict(manifest, complete=True)
+    manifest["complete"] = True
     manifest["summary"] = {
         "n_rows": summary.n_rows,
         "n_errors": summary.n_errors,
         "embedding_dim": dim,
     }
-    write_manifest(output, manifest)
+    _write_manifest(output, manifest)
     return summary

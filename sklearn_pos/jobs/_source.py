@@ -36,7 +36,9 @@ class Source:
         """Digest of the items, in order: equal fingerprints, equal rows."""
         h = hashlib.blake2b(digest_size=16)
         for item in self.items:
-            h.update(b"\1" if item is None else b"\0" + item.encode("utf-8", "replace"))
+            # surrogatepass: names of non-UTF-8 bytes stay distinct
+            raw = None if item is None else item.encode("utf-8", "surrogatepass")
+            h.update(b"\1" if raw is None else b"\0" + raw)
         return h.hexdigest()
 
 
@@ -105,6 +107,20 @@ def _as_item(value):
     except (TypeError, ValueError):  # an array-like cell
         pass
     return str(value)
+
+
+def _lines(text):
+    """The lines of ``text`` as ``wc -l`` counts them: split on ``\\n`` only.
+
+    A ``\\r`` before the ``\\n`` (Windows line ends) is not part of the line; a
+    final line without a newline is a line. ``str.splitlines`` is not used: it
+    also splits on form feeds, vertical tabs, U+0085, U+2028 and others, which
+    a text may hold, and row ``i`` must be line ``i + 1`` of the file.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline ending the last line starts no new one
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def read_source(source, *, modality=None, column=None):
@@ -180,7 +196,7 @@ def read_source(source, *, modality=None, column=None):
                 "for Parquet (.parquet) and CSV (.csv, .tsv) files only."
             )
         try:
-            items = path.read_text(encoding="utf-8").splitlines()
+            items = _lines(path.read_bytes().decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise SourceError(
                 f"{source} is not UTF-8 text ({exc}); a text file must hold one "
