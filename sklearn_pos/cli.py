@@ -1252,7 +1252,8 @@ def _run_embed(args):
     )
     if s.damaged:
         print(
-            f"{len(s.damaged)} damaged partitions embedded again: "
+            f"{len(s.damaged)} damaged partition{'s' if len(s.damaged) > 1 else ''}"
+            " embedded again: "
             + ", ".join(s.damaged[:5])
             + (", ..." if len(s.damaged) > 5 else "")
         )

@@ -8,10 +8,13 @@ SIGKILL; the Dask tests share one ``LocalCluster`` of two worker processes
 """
 
 import functools
+import hashlib
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -29,8 +32,10 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from sklearn_pos import (
     CLIPEmbedder,
+    DamagedOutputError,
     EmbedItemError,
     ManifestMismatchError,
+    OutputLockedError,
     embed_collection,
     read_embeddings,
 )
@@ -289,10 +294,12 @@ def test_rerun_recomputes_only_missing_or_damaged_partitions(tmp_path):
     damaged = out / "part-00002.parquet"
     damaged.write_bytes(damaged.read_bytes()[:100])
     (out / ".tmp-0123-part-00003.parquet").write_bytes(b"partial")
-    summary = embed_collection(
-        texts, out, modality="text", partition_size=3, progress=False, **TINY
-    )
+    with pytest.warns(UserWarning, match="part-00002.parquet"):
+        summary = embed_collection(
+            texts, out, modality="text", partition_size=3, progress=False, **TINY
+        )
     assert (summary.n_written, summary.n_skipped) == (2, 2)
+    assert summary.damaged == ["part-00002.parquet"]
     assert not list(out.glob(".tmp-*"))
     X2, meta2 = read_embeddings(out)
     np.testing.assert_array_equal(X2, X)
@@ -409,6 +416,374 @@ def _run_sized(source, out, size):
         source, out, modality="text", partition_size=size, progress=False, **TINY
     )
     return out
+
+
+# ------------------------------------------------------ damage, limits, edges
+
+
+def _damage(path, how, donor=None):
+    """Damage the partition file ``path`` on purpose (``how``)."""
+    data = bytearray(path.read_bytes())
+    if how == "flip":
+        # a few bytes in the middle of the pages of the embeddings
+        chunk = pq.ParquetFile(path).metadata.row_group(0).column(2)
+        assert chunk.path_in_schema == "embedding.list.element"
+        first = chunk.dictionary_page_offset or chunk.data_page_offset
+        middle = first + chunk.total_compressed_size // 2
+        for i in range(middle, middle + 4):
+            data[i] ^= 0x5A
+        path.write_bytes(bytes(data))
+    elif how == "truncate":
+        path.write_bytes(bytes(data[: len(data) * 2 // 3]))
+    else:  # replaced by a copy of another partition (same job, other rows)
+        shutil.copyfile(donor, path)
+
+
+def _forget_digests(out):
+    """The manifest as a run stopped before recording its digests leaves it."""
+    manifest = json.loads((out / "_manifest.json").read_text())
+    for part in manifest["partitions"]:
+        part.pop("sha256", None)
+        part.pop("bytes", None)
+    (out / "_manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["digest", "no-digest"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "copy"])
+def test_damaged_partition_is_named_on_read_and_embedded_again(
+    tmp_path, how, recorded
+):
+    texts = _texts(12)
+    ref_out = _run(texts, tmp_path / "ref", modality="text")
+    X_ref, meta_ref = read_embeddings(ref_out)
+    out = _run(texts, tmp_path / "o", modality="text")
+    manifest = json.loads((out / "_manifest.json").read_text())
+    for part in manifest["partitions"]:  # the digest of each file, as written
+        data = (out / part["file"]).read_bytes()
+        assert part["sha256"] == hashlib.sha256(data).hexdigest()
+        assert part["bytes"] == len(data)
+    if not recorded:
+        # no digest: the page checksums and the row ranges still tell
+        _forget_digests(out)
+    target = out / "part-00002.parquet"
+    _damage(target, how, donor=out / "part-00001.parquet")
+
+    with pytest.raises(DamagedOutputError, match="part-00002.parquet") as info:
+        read_embeddings(out)
+    assert list(info.value.damaged) == ["part-00002.parquet"]
+    assert "Run the same embed command (embed_collection call) again" in str(
+        info.value
+    )
+    if how == "copy":
+        assert "holds rows 3-5 where rows 6-8 belong" in str(info.value) or recorded
+    with pytest.raises(DamagedOutputError, match="part-00002.parquet"):
+        read_embeddings(out, allow_incomplete=True)  # damage is never skipped
+
+    with pytest.warns(UserWarning, match="(?s)part-00002.parquet.*embeds them again"):
+        summary = embed_collection(
+            texts, out, modality="text", partition_size=3, progress=False, **TINY
+        )
+    assert summary.damaged == ["part-00002.parquet"]
+    assert (summary.n_written, summary.n_skipped) == (1, 3)
+    X, meta = read_embeddings(out)
+    np.testing.assert_array_equal(X, X_ref)
+    pd.testing.assert_frame_equal(meta, meta_ref)
+    # every digest is recorded again, and a further run has nothing to do
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert all(len(p["sha256"]) == 64 for p in manifest["partitions"])
+    assert manifest["complete"] is True
+    again = embed_collection(
+        texts, out, modality="text", partition_size=3, progress=False, **TINY
+    )
+    assert (again.n_written, again.damaged) == (0, [])
+
+
+def test_cli_rerun_reports_the_damaged_partition(tmp_path, capsys):
+    texts = tmp_path / "t.txt"
+    texts.write_text("\n".join(_texts(6)) + "\n")
+    out = tmp_path / "o"
+    args = ["embed", str(texts), "-o", str(out), "--modality", "text"]
+    args += ["--partition-size", "3", "--no-progress", *TINY_CLI]
+    assert main(args) == 0
+    _damage(out / "part-00000.parquet", "flip")
+    capsys.readouterr()
+    with pytest.warns(UserWarning, match="part-00000.parquet"):
+        assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "1 damaged partition embedded again: part-00000.parquet" in printed
+    assert "1 written, 1 already complete" in printed
+
+
+def test_manifest_with_another_list_of_partitions_is_refused(tmp_path):
+    out = _run(_texts(7), tmp_path / "o", modality="text")
+    manifest = json.loads((out / "_manifest.json").read_text())
+    manifest["partitions"][1]["stop"] = 5  # rows 5 would be read twice
+    (out / "_manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="does not match the job"):
+        read_embeddings(out)
+    with pytest.raises(ValueError, match="does not match the job"):
+        _run(_texts(7), out, modality="text")
+
+
+def test_text_file_rows_are_its_lines_as_wc_counts_them(tmp_path):
+    lines = [
+        "a page\x0cbreak",
+        "a vertical\x0btab",
+        "a file\x1cseparator",
+        "a next\u0085line",
+        "a line\u2028separator",
+        "a windows line",
+        "a lone\rreturn",
+    ]
+    body = "\n".join(lines[:5]) + "\n" + lines[5] + "\r\n" + lines[6]
+    ending = tmp_path / "seven.txt"
+    ending.write_bytes((body + "\n").encode("utf-8"))
+    no_ending = tmp_path / "no_final_newline.txt"
+    no_ending.write_bytes(body.encode("utf-8"))
+    if shutil.which("wc"):
+        wc = subprocess.run(
+            ["wc", "-l", str(ending)], capture_output=True, text=True, check=True
+        )
+        assert int(wc.stdout.split()[0]) == 7
+    ref = CLIPEmbedder(**TINY).transform(lines)
+    for source in (ending, no_ending):
+        X, meta = read_embeddings(_run(source, tmp_path / source.stem, modality="text"))
+        assert meta["row"].tolist() == list(range(7))
+        assert meta["source"].tolist() == lines
+        np.testing.assert_allclose(X, ref, atol=1e-6)
+
+
+class _Server:
+    """A TCP server on 127.0.0.1 that is no Dask scheduler.
+
+    ``"silent"`` accepts connections and never answers; ``"http"`` answers
+    what a web server answers to a request it does not understand.
+    """
+
+    def __init__(self, mode):
+        import socket
+
+        self.mode = mode
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.address = f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.conns = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns.append(conn)
+            if self.mode == "http":
+                conn.settimeout(2)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\n"
+                        b"Content-Length: 11\r\n\r\nBad Request" * 4
+                    )
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("mode", ["silent", "http"])
+def test_scheduler_address_that_is_no_scheduler_fails_in_bounded_time(
+    tmp_path, mode, capsys
+):
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    server = _Server(mode)
+    out = tmp_path / "o"
+    source = tmp_path / "t.txt"
+    source.write_text("a dog\n")
+    try:
+        with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+            started = time.monotonic()
+            with pytest.raises(ValueError, match=re.escape(server.address)) as info:
+                _run(_texts(3), out, modality="text", scheduler=server.address)
+            assert time.monotonic() - started < 30
+            status = main(
+                ["embed", str(source), "-o", str(out), "--modality", "text"]
+                + ["--scheduler", server.address, "--no-progress", *TINY_CLI]
+            )
+    finally:
+        server.close()
+    said = str(info.value)
+    if mode == "silent":
+        assert "no answer within 2 s" in said
+    else:
+        assert "not the Dask protocol" in said or "not a Dask scheduler" in said
+    assert "distributed.comm.timeouts.connect" in said
+    assert not out.exists()  # nothing written
+    err = capsys.readouterr().err
+    assert status == 2 and server.address in err and "Traceback" not in err
+
+
+def _image_folder_with_a_latin1_name(root):
+    made = make_image_folder(root, classes=("red",), n_per_class=3, image_size=32)
+    bad = os.fsencode(str(root / "red")) + b"/caf\xe9.png"
+    try:
+        with open(bad, "wb") as f:
+            f.write(Path(made.paths[0]).read_bytes())
+    except OSError as exc:  # a file system that holds UTF-8 names only
+        pytest.skip(f"cannot create a non-UTF-8 file name here: {exc}")
+    return made
+
+
+def test_non_utf8_file_name_is_flagged_and_the_others_embedded(tmp_path):
+    made = _image_folder_with_a_latin1_name(tmp_path / "photos")
+    out = tmp_path / "o"
+    summary = embed_collection(
+        tmp_path / "photos",
+        out,
+        partition_size=2,
+        num_workers=0,
+        progress=False,
+        **TINY,
+    )
+    X, meta = read_embeddings(out)
+    assert summary.n_rows == 4 and summary.n_errors == 1
+    names = [Path(p).name for p in meta["source"]]
+    bad = names.index("caf\\xe9.png")  # the bytes shown escaped, never lost
+    assert "not valid UTF-8" in meta["error"][bad]
+    assert meta["error"].isna().sum() == 3 and np.isnan(X[bad]).all()
+    good = meta["error"].isna().to_numpy()
+    assert sorted(meta["source"][good]) == sorted(made.paths)
+    ref = CLIPEmbedder(modality="image", num_workers=0, **TINY).transform(
+        meta["source"][good].tolist()
+    )
+    np.testing.assert_allclose(X[good], ref, atol=1e-6)
+    with pytest.raises(EmbedItemError, match="not valid UTF-8"):
+        embed_collection(
+            tmp_path / "photos",
+            tmp_path / "r",
+            on_error="raise",
+            num_workers=0,
+            progress=False,
+            **TINY,
+        )
+
+
+_HOLD_LOCK = """
+import sys
+from sklearn_pos.jobs._lock import output_lock
+with output_lock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_second_job_on_a_folder_fails_at_start_and_stale_locks_are_taken(
+    tmp_path, capsys
+):
+    out = tmp_path / "o"
+    out.mkdir()
+    source = tmp_path / "t.txt"
+    source.write_text("a dog\n")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(out)],
+        env=_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(OutputLockedError, match="Another job is writing") as info:
+            _run(_texts(4), out, modality="text")
+        assert f"pid {holder.pid}" in str(info.value)
+        assert info.value.holder["pid"] == holder.pid
+        assert sorted(p.name for p in out.iterdir()) == ["_job.lock"]
+        status = main(
+            ["embed", str(source), "-o", str(out), "--modality", "text", *TINY_CLI]
+        )
+        err = capsys.readouterr().err
+        assert status == 2 and "Another job is writing" in err
+    finally:
+        holder.communicate("", timeout=60)
+    assert holder.returncode == 0 and not (out / "_job.lock").exists()
+    _run(_texts(4), out, modality="text")
+
+    # the lock of a process that was killed is taken over
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = {"pid": int(gone.stdout), "host": socket.gethostname(), "started": "then"}
+    (out / "_job.lock").write_text(json.dumps(stale))
+    summary = _run_summary(_texts(4), out)
+    assert summary.n_skipped == 2 and not (out / "_job.lock").exists()
+
+
+def _run_summary(source, out):
+    return embed_collection(
+        source, out, modality="text", partition_size=3, progress=False, **TINY
+    )
+
+
+_LIMITED = """
+import resource, sys
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+from sklearn_pos.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_file_too_large_names_the_path_and_what_to_do(tmp_path):
+    pytest.importorskip("resource")
+    source = tmp_path / "t.txt"
+    source.write_text("\n".join(_texts(200)) + "\n")
+    out = tmp_path / "o"
+    command = [sys.executable, "-c", _LIMITED, "20000", "embed", str(source)]
+    command += ["-o", str(out), "--modality", "text", "--partition-size", "100"]
+    res = subprocess.run(
+        command + ["--no-progress", *TINY_CLI],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert f"could not write {out / 'part-00000.parquet'}: File too large" in (
+        res.stderr
+    )
+    assert "free space" in res.stderr and "--output" in res.stderr
+    # nothing half-written is left, and the job resumes once there is room
+    assert sorted(p.name for p in out.iterdir()) == ["_manifest.json"]
+    X, meta = read_embeddings(_run_sized(source, out, 100))
+    assert X.shape == (200, DIM) and meta["row"].tolist() == list(range(200))
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="permissions do not bind root",
+)
+def test_read_only_output_names_the_path(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        with pytest.raises(OSError, match=f"could not create the lock file {out}"):
+            _run(_texts(3), out, modality="text")
+    finally:
+        out.chmod(0o755)
 
 
 # ------------------------------------------------------------------ the command

@@ -116,8 +116,8 @@ def read_embeddings(path, *, errors="nan", dtype=np.float32, allow_incomplete=Fa
             damaged_message(
                 folder,
                 damaged,
-                action="Run the same embed command again: it embeds these "
-                "partitions anew and keeps the others.",
+                action="Run the same embed command (embed_collection call) again: it "
+                "embeds these partitions anew and keeps the others.",
             ),
             damaged=damaged,
         )
