@@ -771,6 +771,19 @@ def test_file_too_large_names_the_path_and_what_to_do(tmp_path):
     assert X.shape == (200, DIM) and meta["row"].tolist() == list(range(200))
 
 
+def test_output_that_cannot_be_a_folder_names_the_path(tmp_path, capsys):
+    (tmp_path / "file").write_text("a file, not a folder")
+    out = tmp_path / "file" / "o"
+    with pytest.raises(OSError, match=f"could not create the folder {out}: "):
+        _run(_texts(3), out, modality="text")
+    source = tmp_path / "t.txt"
+    source.write_text("a dog\n")
+    status = main(["embed", str(source), "-o", str(out), "--modality", "text"])
+    err = capsys.readouterr().err
+    assert status == 2 and f"could not create the folder {out}" in err
+    assert "choose another output folder" in err and "Traceback" not in err
+
+
 @pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() == 0,
     reason="permissions do not bind root",

@@ -112,6 +112,8 @@ def _remove_temporary(output):
             path.unlink()
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            raise output_error(path, exc, what="remove the temporary file") from None
 
 
 def _progress(total, initial, enabled):
@@ -172,7 +174,14 @@ def embed_collection(
     exactly once. ``output/_manifest.json`` records the source, the model (by
     the digest of its weights), the settings that change the numbers and the
     partitions: a rerun with other ones refuses to mix its rows into the
-    folder (:class:`ManifestMismatchError`). Run one job per folder at a time.
+    folder (:class:`ManifestMismatchError`). It also records the SHA-256 of
+    each partition file as written, and the files carry page checksums: a
+    rerun finds a partition damaged since (a changed byte, a file cut short,
+    a copy of another partition), warns, and embeds it again;
+    :func:`read_embeddings` refuses to read it. While it runs, a job holds
+    the lock file ``output/_job.lock``: a second job on the folder fails at
+    once (:class:`OutputLockedError`); the lock of a killed process of this
+    host is taken over.
 
     Parameters
     ----------
@@ -215,11 +224,15 @@ num_workers, memory, random_state
         the images, ``output`` (and ``memory``) at the same paths, on a shared
         file system. Each partition is
         one task; a worker keeps its model for all its tasks, and the task of
-        a lost worker is run again elsewhere.
+        a lost worker is run again elsewhere. An address is asked for its
+        identity first: one where no scheduler answers within Dask's
+        ``distributed.comm.timeouts.connect`` (30 s by default) fails with a
+        ``ValueError`` naming it.
 
     on_error : {"skip", "raise"}, default="skip"
-        ``"skip"``: a missing, empty, corrupt or unreadable item gets an
-        ``error`` and no embedding, and the job goes on. ``"raise"``: the job
+        ``"skip"``: a missing, empty, corrupt or unreadable item (an image
+        whose file name is not valid UTF-8 too) gets an ``error`` and no
+        embedding, and the job goes on. ``"raise"``: the job
         stops at the first such item with an :class:`EmbedItemError` naming
         its row and path (the partitions written before it stay).
 
@@ -234,7 +247,8 @@ num_workers, memory, random_state
         by this run, and found complete), ``rows_written``, ``embedding_dim``,
         ``seconds`` (of this call), ``rows_per_s`` (rows written per second),
         ``errors`` (up to 20 ``(row, source, error)`` of this run per
-        partition) and ``executor`` (where it ran).
+        partition), ``damaged`` (the file names of the partitions found
+        damaged and embedded again) and ``executor`` (where it ran).
 
     Raises
     ------
@@ -243,6 +257,11 @@ num_workers, memory, random_state
         settings.
     EmbedItemError
         With ``on_error="raise"``, for the first item that cannot be embedded.
+    OutputLockedError
+        If another job is writing ``output``.
+    OSError
+        If the output cannot be written (no space left, file too large, no
+        permission); the message names the file and what to do.
 
     See Also
     --------
@@ -357,7 +376,9 @@ def _check_done(output, parts, job_id):
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                raise output_error(path, exc, what="remove the damaged partition")
+                raise output_error(
+                    path, exc, what="remove the damaged partition"
+                ) from None
         part.pop("sha256", None)
         part.pop("bytes", None)
     return done, damaged
