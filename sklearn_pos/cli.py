@@ -1113,8 +1113,11 @@ def _add_embed_parser(commands):
             Rerunning the same command skips the partitions already written, so
             an interrupted run (even killed) resumes where it stopped. The
             folder's _manifest.json records the model, the weights' digest and
-            the settings: a rerun with others is refused. Unreadable items get
-            an error and no embedding (--on-error raise stops at the first).
+            the settings: a rerun with others is refused. It also records the
+            SHA-256 of each partition: a partition damaged since is embedded
+            again by a rerun, and read_embeddings refuses it. One job writes a
+            folder at a time (DIR/_job.lock). Unreadable items get an error and
+            no embedding (--on-error raise stops at the first).
             """),
         epilog=textwrap.dedent("""\
             examples:
@@ -1190,7 +1193,9 @@ def _add_embed_parser(commands):
         metavar="WHERE",
         help="'local' (this process), 'local:N' (a Dask LocalCluster of N worker "
         "processes) or the address of a Dask scheduler, e.g. tcp://host:8786 "
-        "(workers must see --output on a shared disk)",
+        "(workers must see --output on a shared disk; one that does not answer "
+        "within DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT, default 30s, is an "
+        "error)",
     )
     job.add_argument(
         "--on-error",

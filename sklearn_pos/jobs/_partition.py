@@ -297,7 +297,10 @@ def partition_table(rows, items, ok, E, errors, *, dim, dtype, job_id):
 
 def output_error(path, exc, what="write"):
     """An OSError on the output as one that names ``path`` and what to do."""
-    hint = "check the folder's permissions, or choose another output folder"
+    hint = (
+        "check that the path is a writable folder, or choose another output "
+        "folder (--output)"
+    )
     if exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
         hint = (
             "free space (or raise the file size limit or quota), or choose another "

@@ -313,8 +313,15 @@ num_workers, memory, random_state
         # fails at once.
         with output_lock(output):
             summary = _run_locked(
-                src, output, params, scheduler, partition_size, dtype, on_error,
-                progress, started,
+                src,
+                output,
+                params,
+                scheduler=scheduler,
+                partition_size=partition_size,
+                dtype=dtype,
+                on_error=on_error,
+                progress=progress,
+                started=started,
             )
     except BaseException:
         if created:
@@ -385,8 +392,19 @@ def _check_done(output, parts, job_id):
 
 
 def _run_locked(
-    src, output, params, scheduler, partition_size, dtype, on_error, progress, started
+    src,
+    output,
+    params,
+    *,
+    scheduler,
+    partition_size,
+    dtype,
+    on_error,
+    progress,
+    started,
 ):
+    """The job, once ``output`` exists and is locked: plan, resume, run, summarise."""
+    requested_workers = params["num_workers"]
     with open_executor(scheduler) as executor:
         if params["num_workers"] is None and executor.decode_workers is not None:
             params["num_workers"] = executor.decode_workers
@@ -399,7 +417,7 @@ def _run_locked(
         settings = {
             "device": params["device"],
             "batch_size": params["batch_size"],
-            "num_workers": params["num_workers"],
+            "num_workers": requested_workers,
             "memory": params["memory"],
             "scheduler": scheduler if isinstance(scheduler, str) else repr(scheduler),
             "on_error": on_error,
