@@ -517,12 +517,20 @@ def test_cli_rerun_reports_the_damaged_partition(tmp_path, capsys):
 def test_manifest_with_another_list_of_partitions_is_refused(tmp_path):
     out = _run(_texts(7), tmp_path / "o", modality="text")
     manifest = json.loads((out / "_manifest.json").read_text())
+    good = json.dumps(manifest)
     manifest["partitions"][1]["stop"] = 5  # rows 5 would be read twice
     (out / "_manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ValueError, match="does not match the job"):
+    with pytest.raises(ValueError, match="do not match the job"):
         read_embeddings(out)
-    with pytest.raises(ValueError, match="does not match the job"):
+    with pytest.raises(ValueError, match="do not match the job"):
         _run(_texts(7), out, modality="text")
+    manifest = json.loads(good)
+    manifest["job_id"] = "0" * 32
+    (out / "_manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="partitions or job id in .* do not match"):
+        read_embeddings(out)
+    (out / "_manifest.json").write_text(good)
+    assert read_embeddings(out)[1]["row"].tolist() == list(range(7))
 
 
 def test_text_file_rows_are_its_lines_as_wc_counts_them(tmp_path):

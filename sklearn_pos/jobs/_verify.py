@@ -16,7 +16,7 @@ import hashlib
 
 import numpy as np
 
-from ._manifest import JOB_KEY, plan_partitions
+from ._manifest import JOB_KEY, digest, plan_partitions
 
 
 class DamagedOutputError(ValueError):
@@ -48,7 +48,9 @@ def checked_plan(manifest, folder):
 
     The plan follows from the row count and the partition size; a manifest
     whose list of partitions differs (edited, or damaged) would make rows
-    go missing or repeat, so it is refused.
+    go missing or repeat, and one whose job id is not the digest of its job
+    description would take every partition for another job's: both are
+    refused.
     """
     try:
         job = manifest["job"]
@@ -56,7 +58,9 @@ def checked_plan(manifest, folder):
             int(job["source"]["n_rows"]), int(job["partition_size"])
         )
         parts = manifest["partitions"]
-        same = len(parts) == len(plan) and all(
+        # the job id is the digest of the description: equal unless edited
+        same = manifest["job_id"] == digest(job)
+        same = same and len(parts) == len(plan) and all(
             {k: p.get(k) for k in ("index", "start", "stop", "file")} == q
             for p, q in zip(parts, plan)
         )
@@ -64,7 +68,7 @@ def checked_plan(manifest, folder):
         same = False
     if not same:
         raise ValueError(
-            f"The list of partitions in {folder}/_manifest.json does not match the "
+            f"The partitions or job id in {folder}/_manifest.json do not match the "
             "job it describes (the file was edited or damaged): rows would be "
             "missing or repeated. Remove the folder and run the job again."
         )
