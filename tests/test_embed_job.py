@@ -1025,6 +1025,24 @@ def test_worker_loss_loses_no_rows(client, tmp_path):
     client.wait_for_workers(2, timeout=120)
 
 
+def test_scheduler_address_of_a_running_cluster(client, tmp_path):
+    import dask
+
+    address = client.scheduler.address
+    assert address.startswith("tcp://")
+    texts = _texts(7)
+    ref, _ = read_embeddings(_run(texts, tmp_path / "here", modality="text"))
+    # the identity request answers well within the deadline
+    with dask.config.set({"distributed.comm.timeouts.connect": "10s"}):
+        out = _run(texts, tmp_path / "there", modality="text", scheduler=address)
+    X, meta = read_embeddings(out)
+    assert meta["row"].tolist() == list(range(7))
+    np.testing.assert_allclose(X, ref, atol=1e-6)
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["settings"]["scheduler"] == address
+    assert all(len(p["sha256"]) == 64 for p in manifest["partitions"])
+
+
 def test_empty_partitions_of_dask_collections(client):
     dd = pytest.importorskip("dask.dataframe")
     from sklearn.pipeline import make_pipeline
