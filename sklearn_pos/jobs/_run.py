@@ -469,7 +469,8 @@ def _run_locked(
             for result in executor.run(embed_partition, tasks):
                 results.append(result)
                 part = parts[result["index"]]
-                part["sha256"], part["bytes"] = result["sha256"], result["bytes"]
+                if result.get("sha256"):
+                    part["sha256"], part["bytes"] = result["sha256"], result["bytes"]
                 # The digests reach the manifest at most every few seconds (a
                 # partition written but not yet recorded is checked by its
                 # pages and rows on a rerun, and recorded then).
