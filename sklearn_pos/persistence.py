@@ -298,8 +298,9 @@ def load_subspaces(path, *, return_metadata=False):
     >>> X, y = rng.normal(size=(60, 5)) + 2, np.repeat([0, 1], 30)
     >>> pos = PartOfSpeechComponentAnalysis(n_components=2, target=1).fit(X, y)
     >>> path = save_subspaces(pos, os.path.join(tempfile.mkdtemp(), "pos.npz"))
-    >>> load_subspaces(path).target_
-    np.int64(1)
+    >>> loaded = load_subspaces(path)
+    >>> print(loaded.target_, loaded.classes_)
+    1 [0 1]
     """
     path = Path(path)
     if path.is_dir():
