@@ -239,10 +239,11 @@ def _refuse(path, problem):
 
 def _looks_like_pickle(head):
     # Pickle protocol 2+ opens with PROTO (0x80); joblib compresses with
-    # zlib, gzip, bz2, xz or lzma, whose streams open as below.
+    # zlib, gzip, bz2, xz, lzma or lz4, whose streams open as below.
     return head[:1] == b"\x80" or head.startswith(
-        (b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00")
-    )
+        (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x1f\x8b", b"BZh",
+         b"\xfd7zXZ", b"\x5d\x00\x00", b"\x04\x22\x4d\x18")
+    )  # fmt: skip
 
 
 def load_subspaces(path, *, return_metadata=False):
