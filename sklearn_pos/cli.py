@@ -753,6 +753,8 @@ def _as_typed(text):
     ``--model X``: the user should be able to type what a message suggests.
     """
     text = re.sub(r"\bpretrained=None\b", "--pretrained none", text)
+    text = re.sub(r"\bor None for random weights", "or --pretrained none for random "
+                  "weights", text)  # fmt: skip
     text = re.sub(r"\bpretrained='([^']*)'", r"--pretrained \1", text)
     text = re.sub(r"\bmodel_name='([^']*)'", r"--model \1", text)
     return re.sub(r"\bthe model_name\b", "the --model", text)

@@ -422,19 +422,25 @@ def _rebuild(document, arrays):
             )
     if not 0 <= target_index < len(classes):
         raise _Damaged(f"its target index {target_index} is out of range")
-    pos.classes_ = classes
-    pos.mean_ = arrays["mean_"]
-    pos.center_ = pos.mean_ if document.get("center_is_mean") else arrays["center_"]
-    pos.class_components_ = arrays["class_components_"]
-    pos.class_eigenvalues_ = arrays["class_eigenvalues_"]
-    pos.class_counts_ = arrays["class_counts_"]
-    for name, value in fitted.items():
-        setattr(pos, name, value)
+    state = {
+        "classes_": classes,
+        "mean_": arrays["mean_"],
+        "center_": (
+            arrays["mean_"] if document.get("center_is_mean") else arrays["center_"]
+        ),
+        "class_components_": arrays["class_components_"],
+        "class_eigenvalues_": arrays["class_eigenvalues_"],
+        "class_counts_": arrays["class_counts_"],
+        # As fit sets them: the target's label and views of its rows.
+        "target_": classes[target_index],
+        "components_": arrays["class_components_"][target_index, ...],
+        "eigenvalues_": arrays["class_eigenvalues_"][target_index, ...],
+        **fitted,
+    }
     names = document.get("feature_names_in")
     if names is not None:
-        pos.feature_names_in_ = np.asarray(names, dtype=object)
-    # As fit sets them: the target's label and views of its rows.
-    pos.target_ = classes[target_index]
-    pos.components_ = pos.class_components_[target_index, ...]
-    pos.eigenvalues_ = pos.class_eigenvalues_[target_index, ...]
+        state["feature_names_in_"] = np.asarray(names, dtype=object)
+    # The state is restored as unpickling restores it, through the estimator's
+    # own __setstate__, but from verified arrays and JSON.
+    pos.__setstate__(state)
     return pos

@@ -956,5 +956,6 @@ def test_a_checkpoint_that_does_not_load_is_reported_as_typed(tmp_path, capsys):
     )  # fmt: skip
     err = capsys.readouterr().err
     assert status == 2
-    assert "cannot load the model" in err
+    assert f"cannot load the model: --pretrained {bad} is an empty file" in err
+    assert "or --pretrained none for random weights" in " ".join(err.split())
     assert "pretrained=" not in err and "model_name" not in err
