@@ -281,8 +281,9 @@ def test_fit_figures_are_stamped_and_coloured_as_the_api_draws(
         assert drawn == api_colours, path.name
 
 
-def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path):
+def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path, cache_dir):
     from sklearn_pos.embedding import CLIPEmbedder
+    from sklearn_pos.store import store_info
 
     out, fit_result = fitted
     assert fit_result.returncode == 0, fit_result.stderr
@@ -304,6 +305,9 @@ def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path):
         csv,
     )
     assert result.returncode == 0, result.stderr
+    # The images went to the shared store too.
+    info = store_info(cache_dir)
+    assert info.loc[info["modality"] == "image", "n_entries"].sum() >= 12
     table = pd.read_csv(csv, index_col=0)
     assert table.index.tolist() == [
         "CLIP",
@@ -959,3 +963,19 @@ def test_a_checkpoint_that_does_not_load_is_reported_as_typed(tmp_path, capsys):
     assert f"cannot load the model: --pretrained {bad} is an empty file" in err
     assert "or --pretrained none for random weights" in " ".join(err.split())
     assert "pretrained=" not in err and "model_name" not in err
+
+
+def test_embed_uses_the_shared_store_by_default(cache_dir, tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    from sklearn_pos.store import store_info
+
+    texts = tmp_path / "texts.txt"
+    words = [f"shared store word {i}" for i in range(7)]
+    texts.write_text("\n".join(words) + "\n")
+    before = store_info(cache_dir)["n_entries"].sum()
+    status = main(
+        ["embed", str(texts), "--modality", "text", "--output", str(tmp_path / "emb"),
+         *TINY, "--no-progress"]
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    assert store_info(cache_dir)["n_entries"].sum() == before + len(words)
