@@ -109,8 +109,10 @@ examples:
   # evaluate the noun subspace on images sorted into one folder per class:
   %(prog)s zero-shot --subspaces vit-b-32/pos_subspaces.npz --images photos/
 
-exit status: 0 success, 1 unexpected error, 2 invalid arguments or input,
-3 model weights could not be obtained (no network: see --pretrained)."""
+exit status: 0 success, 1 unexpected error or an output the disk refused (full,
+file too large), 2 invalid arguments or input (an output path that cannot be
+written included), 3 model weights could not be obtained (no network: see
+--pretrained)."""
 
 _MODEL_HELP = (
     "open_clip architecture, e.g. ViT-B-32, ViT-L-14, or sklearn-pos-tiny: a "
@@ -383,8 +385,8 @@ def build_parser(prog=None):
         "-o",
         default="sklearn_pos_output",
         metavar="DIR",
-        help="folder for the results (created if needed); it must be new, empty, "
-        "or hold the results of the same parameters",
+        help="folder for the results (created if needed); it may not hold results "
+        "of other parameters (see --overwrite)",
     )
     out.add_argument(
         "--overwrite",
@@ -924,7 +926,8 @@ def _claim_output_dir(out_dir, params, overwrite):
     """Record ``params`` in ``out_dir``, refusing to mix results of other parameters.
 
     The record is written before any result, so every result in the folder is
-    covered by it, even after an interrupted run.
+    covered by it, even after an interrupted run; a record without results
+    (a run that stopped before writing any) is simply replaced.
     """
     record = out_dir / PARAMETERS_FILE
     existing = _fit_outputs(out_dir)
@@ -938,7 +941,7 @@ def _claim_output_dir(out_dir, params, overwrite):
             recorded = "unreadable"
     if recorded == params:
         return
-    if not overwrite and (existing or recorded is not None):
+    if existing and not overwrite:
         redo = (
             "Give another --output-dir to keep both (the embeddings are shared "
             "through the cache folder: nothing is encoded again), or add "
@@ -1544,8 +1547,10 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 1 on an unexpected error, 2 on invalid arguments or
-        input, 3 when the model weights cannot be obtained.
+        0 on success, 1 on an unexpected error or an output the disk refused,
+        2 on invalid arguments or input, 3 when the model weights cannot be
+        obtained. Errors are printed as one line on stderr, without a
+        traceback.
 
     Examples
     --------

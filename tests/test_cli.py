@@ -843,6 +843,19 @@ def test_fit_refuses_a_folder_with_results_of_other_parameters(
     assert recorded["lam"] == 0
 
 
+def test_a_run_that_wrote_no_results_does_not_hold_the_folder(
+    fitted, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    # Stopped after its record, before any result: k too large for the model.
+    assert main(_fit_args(out, "-k", "64")) == 2
+    assert "--n-components 64 must be smaller" in capsys.readouterr().err
+    assert (out / "fit_parameters.json").is_file()
+    assert main(_fit_args(out, "--lam", "0.25")) == 0
+    recorded = json.loads((out / "fit_parameters.json").read_text())["parameters"]
+    assert recorded["lam"] == 0.25
+
+
 def test_fit_refuses_results_without_a_parameter_record(fitted, tmp_path, capsys):
     out = tmp_path / "old"
     out.mkdir()
