@@ -987,6 +987,11 @@ def _check_output_file(option, path):
     parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise CommandError(f"{option} {path} is a folder; give a file name.")
+    if parent.exists() and not parent.is_dir():
+        raise CommandError(
+            f"{option} {path}: {parent} is a file, not a folder; give a path in a "
+            "folder."
+        )
     if not parent.is_dir():
         raise CommandError(
             f"{option} {path}: the folder {parent} does not exist; create it first."

@@ -716,6 +716,21 @@ def test_zero_shot_checks_its_outputs_before_encoding(
     )
     assert status == 2
     assert "is a folder; give a file name" in capsys.readouterr().err
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    status = main(
+        [
+            "zero-shot",
+            "--subspaces",
+            str(out / "pos_subspaces.npz"),
+            "--images",
+            str(image_folder.root),
+            option,
+            str(a_file / "table.csv"),
+        ]
+    )
+    assert status == 2
+    assert f"{a_file} is a file, not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
