@@ -1096,7 +1096,11 @@ def _run_fit(args):
         "class_invariance": {
             "index": [str(i) for i in table.index],
             "columns": [str(c) for c in table.columns],
-            "data": table.to_numpy().tolist(),
+            # JSON has no NaN: an undefined share is written as null
+            "data": [
+                [float(v) if np.isfinite(v) else None for v in row]
+                for row in table.to_numpy()
+            ],
             "caveat": table.attrs.get("caveat"),
         },
         "sklearn_pos_version": __version__,
