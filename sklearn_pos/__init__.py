@@ -25,8 +25,15 @@ from .jobs import (
     read_embeddings,
 )
 from .pae import ProjectionAugmentationEmbedding, projection_augmentation
+from .persistence import load_subspaces, save_subspaces
 from .prototypes import NearestPrototypeClassifier
-from .store import CorruptStoreWarning, EmbeddingStore, clear_store, store_info
+from .store import (
+    CorruptStoreWarning,
+    EmbeddingStore,
+    clear_store,
+    get_cache_dir,
+    store_info,
+)
 from .templates import TEMPLATES, get_templates
 from .vocabulary import VocabularyPartOfSpeechAnalysis, clear_vocabulary_cache
 from .zero_shot import ZeroShotClassifier, make_text_prototypes
@@ -56,11 +63,14 @@ __all__ = [
     "directional_similarity",
     "embed_collection",
     "evaluate_classifiers",
+    "get_cache_dir",
     "get_templates",
+    "load_subspaces",
     "make_clap_prompts",
     "make_text_prototypes",
     "projection_augmentation",
     "read_embeddings",
+    "save_subspaces",
     "store_info",
     "uses_pretrained_weights",
 ]

@@ -16,14 +16,17 @@ Run ``sklearn-pos --help`` (or ``python -m sklearn_pos --help``). Four commands:
     CSV column) to Parquet files, resumably, in this process or on a Dask
     cluster (:func:`~sklearn_pos.embed_collection`).
 ``cache``
-    Show the size of an embedding store (the ``cache/`` folder of ``fit``, or
-    any ``memory=`` folder of :class:`~sklearn_pos.CLIPEmbedder`), or clear it.
+    Show the size of an embedding store (by default the per-user folder that
+    every command shares, :func:`~sklearn_pos.store.get_cache_dir`; or any
+    ``memory=`` folder of :class:`~sklearn_pos.CLIPEmbedder`), or clear it.
 
 :func:`main` is the entry point; it returns the exit status instead of
 exiting, so it can be called from Python too.
 """
 
 import argparse
+import errno
+import json
 import os
 import re
 import sys
@@ -41,8 +44,11 @@ EXIT_USAGE = 2
 EXIT_WEIGHTS = 3
 
 #: File names written by ``fit`` inside ``--output-dir``.
-SUBSPACES_FILE = "pos_subspaces.joblib"
-CACHE_DIR = "cache"
+SUBSPACES_FILE = "pos_subspaces.npz"
+#: What ``fit`` wrote before its subspaces were saved as arrays + JSON.
+LEGACY_SUBSPACES_FILE = "pos_subspaces.joblib"
+#: The parameters of the results in ``--output-dir``, written before them.
+PARAMETERS_FILE = "fit_parameters.json"
 TABLE_CSV = "class_invariance.csv"
 TABLE_PNG = "class_invariance.png"
 SCATTER_PNG = "subspace_scatter_{}.png"
@@ -79,8 +85,12 @@ al., "Parts of Speech-Grounded Subspaces in Vision-Language Models" (NeurIPS
              subspace by default), and print both accuracies.
   embed      embed a whole collection (images, texts) to Parquet files,
              resumably, in this process or on a Dask cluster.
-  cache      show how many embeddings a store holds and its size on disk (the
-             cache/ folder of fit, or a CLIPEmbedder memory= folder), or clear it.
+  cache      show how many embeddings the embedding store holds and its size on
+             disk, or clear it.
+
+Every command keeps the embeddings it computes in one per-user folder, so that
+no text or image is encoded twice: $SKLEARN_POS_CACHE if set, else
+$XDG_CACHE_HOME/sklearn_pos, else ~/.cache/sklearn_pos (or --cache-dir).
 
 Options of each command: "%(prog)s COMMAND --help", e.g. "%(prog)s fit --help"."""
 
@@ -92,12 +102,17 @@ examples:
 
   # the paper's setting (ViT-B/32 with OpenAI's weights, k = 64, lambda = 0.5):
   %(prog)s fit --model ViT-B-32 --pretrained openai --output-dir vit-b-32
+  # its PCA baseline (lambda = 0) beside it; the embeddings are reused:
+  %(prog)s fit --model ViT-B-32 --pretrained openai --lam 0 \\
+      --output-dir vit-b-32-lam0
 
   # evaluate the noun subspace on images sorted into one folder per class:
-  %(prog)s zero-shot --subspaces vit-b-32/pos_subspaces.joblib --images photos/
+  %(prog)s zero-shot --subspaces vit-b-32/pos_subspaces.npz --images photos/
 
-exit status: 0 success, 1 unexpected error, 2 invalid arguments or input,
-3 model weights could not be obtained (no network: see --pretrained)."""
+exit status: 0 success, 1 unexpected error or an output the disk refused (full,
+file too large), 2 invalid arguments or input (an output path that cannot be
+written included), 3 model weights could not be obtained (no network: see
+--pretrained)."""
 
 _MODEL_HELP = (
     "open_clip architecture, e.g. ViT-B-32, ViT-L-14, or sklearn-pos-tiny: a "
@@ -281,11 +296,11 @@ def build_parser(prog=None):
             verb, adv; plus 'artist' with --theme artists) and write to
             --output-dir:
 
-              pos_subspaces.joblib        the fitted PartOfSpeechComponentAnalysis
-                                          and how it was made (for zero-shot, or
-                                          joblib.load(...)["estimator"] in Python)
-              cache/                      the word embeddings; a rerun with other
-                                          --lam/--n-components/--geometry reuses them
+              pos_subspaces.npz           the fitted PartOfSpeechComponentAnalysis
+                                          and how it was made, as arrays + JSON
+                                          (for zero-shot, or
+                                          sklearn_pos.load_subspaces in Python)
+              fit_parameters.json         the parameters of these results
               class_invariance.csv/.png   the table printed at the end
               subspace_scatter_<cat>.png  each category's words on the first two
                                           directions of the <cat> subspace
@@ -296,6 +311,13 @@ def build_parser(prog=None):
             captures its own part of speech and ignores the others has most of
             its row on the diagonal.
 
+            A folder holds the results of one set of parameters: a run with
+            other parameters (--lam, -k, --model, ...) into a folder holding
+            results is refused, so give each its own --output-dir (or
+            --overwrite to replace them). The word embeddings are kept in the
+            shared cache folder (--cache-dir), so a run with other parameters,
+            into any folder, encodes nothing again.
+
             On a 2-core CPU, encoding the full vocabulary takes about a minute
             with the tiny model and about 20 minutes with ViT-B-32: use a GPU
             (--device auto picks it) or --vocabulary-size for a quicker run.
@@ -304,7 +326,9 @@ def build_parser(prog=None):
             examples:
               %(prog)s --model sklearn-pos-tiny --pretrained none \\
                   --vocabulary-size 20000
-              %(prog)s --model ViT-B-32 --pretrained openai --lam 0 --output-dir pca
+              %(prog)s --model ViT-B-32 --pretrained openai --output-dir vit-b-32
+              %(prog)s --model ViT-B-32 --pretrained openai --lam 0 \\
+                  --output-dir vit-b-32-lam0
               %(prog)s --model ViT-B-32-quickgelu --pretrained ~/ckpt/vit-b-32.bin"""),
     )
     method = fit.add_argument_group("method")
@@ -346,7 +370,7 @@ def build_parser(prog=None):
         default=None,
         metavar="N",
         help="encode a random subset of N WordNet words with the same share of "
-        "each part of speech, instead of all 141,445 (faster)",
+        "each part of speech, instead of all 141,445 (faster; at most 141,445)",
     )
     data.add_argument(
         "--theme",
@@ -361,8 +385,16 @@ def build_parser(prog=None):
         "-o",
         default="sklearn_pos_output",
         metavar="DIR",
-        help="folder for the results (created if needed)",
+        help="folder for the results (created if needed); it may not hold results "
+        "of other parameters (see --overwrite)",
     )
+    out.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace results of other parameters found in --output-dir (its "
+        "files written by fit; nothing else is removed)",
+    )
+    _add_cache_option(out)
     out.add_argument("--no-plots", action="store_true", help="do not draw the figures")
     out.add_argument(
         "--max-points-per-class",
@@ -393,15 +425,16 @@ def build_parser(prog=None):
             """),
         epilog=textwrap.dedent("""\
             examples:
-              %(prog)s --subspaces out/pos_subspaces.joblib --images photos/
-              %(prog)s --subspaces vit/pos_subspaces.joblib --images photos/ \\
+              %(prog)s --subspaces out/pos_subspaces.npz --images photos/
+              %(prog)s --subspaces vit/pos_subspaces.npz --images photos/ \\
                   --templates openai_imagenet --output results.csv"""),
     )
     shot.add_argument(
         "--subspaces",
         required=True,
         metavar="FILE",
-        help=f"the {SUBSPACES_FILE} file written by 'fit'",
+        help=f"the {SUBSPACES_FILE} file written by 'fit' (or any file of "
+        "sklearn_pos.save_subspaces)",
     )
     shot.add_argument(
         "--images",
@@ -447,6 +480,7 @@ def build_parser(prog=None):
         metavar="N",
         help="processes decoding images (default: up to 4)",
     )
+    _add_cache_option(shot)
     _add_runtime_options(shot, model_default=False)
     _add_embed_parser(commands)
 
@@ -454,25 +488,27 @@ def build_parser(prog=None):
         "cache",
         help="show the size of an embedding store, or clear it",
         formatter_class=_Formatter,
-        description=textwrap.dedent(f"""\
+        description=textwrap.dedent("""\
             Show what an embedding store holds: one row per model and modality,
             with its number of stored embeddings and its size on disk. The store
-            is the {CACHE_DIR}/ folder that 'fit' writes in its --output-dir, or
-            any folder given as CLIPEmbedder(memory=...). --clear removes the
-            stored embeddings (and nothing else in the folder); they are
-            encoded again when next needed.
+            is by default the per-user folder shared by every command
+            ($SKLEARN_POS_CACHE, else $XDG_CACHE_HOME/sklearn_pos, else
+            ~/.cache/sklearn_pos), or any folder given as --cache-dir or
+            CLIPEmbedder(memory=...). --clear removes the stored embeddings
+            (and nothing else in the folder); they are encoded again when next
+            needed.
             """),
-        epilog=textwrap.dedent(f"""\
+        epilog=textwrap.dedent("""\
             examples:
-              %(prog)s sklearn_pos_output/{CACHE_DIR}
+              %(prog)s
               %(prog)s ~/.cache/sklearn_pos --clear"""),
     )
     cache.add_argument(
         "location",
         nargs="?",
-        default=f"sklearn_pos_output/{CACHE_DIR}",
+        default=None,
         metavar="DIR",
-        help="the store's folder (default: %(default)s)",
+        help="the store's folder (default: the shared cache folder)",
     )
     action = cache.add_mutually_exclusive_group()
     action.add_argument(
@@ -484,6 +520,18 @@ def build_parser(prog=None):
         "--clear", action="store_true", help="remove every stored embedding"
     )
     return parser
+
+
+def _add_cache_option(group):
+    group.add_argument(
+        "--cache-dir",
+        default=None,
+        metavar="DIR",
+        help="embedding store: what it holds is not encoded again, and what is "
+        "encoded is added to it (default: $SKLEARN_POS_CACHE, else "
+        "$XDG_CACHE_HOME/sklearn_pos, else ~/.cache/sklearn_pos; shared by every "
+        "command)",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -583,6 +631,13 @@ def _vocabulary(size, theme, seed):
 
     wordnet = load_wordnet_vocabulary()
     n_wordnet, n_classes = len(wordnet.data), len(wordnet.target_names)
+    if size is not None and size > n_wordnet:
+        # A subset larger than the vocabulary would quietly be all of it.
+        raise CommandError(
+            f"--vocabulary-size {size} is larger than the vocabulary "
+            f"({n_wordnet:,} WordNet words). Leave the option out to use all of "
+            f"them, or give at most {n_wordnet}."
+        )
     if size is not None and size < n_wordnet and size < 2 * n_classes:
         # Stricter than the loaders' one word per category: a category with a
         # single word has no spread for its subspace to describe.
@@ -693,6 +748,20 @@ def _write_plots(out_dir, pos, E, y, table, order, args, caveat):
 # ---------------------------------------------------------------------------
 
 
+def _as_typed(text):
+    """A library message with its arguments spelled as options on the command line.
+
+    ``pretrained=None`` is ``--pretrained none`` here, ``model_name='X'`` is
+    ``--model X``: the user should be able to type what a message suggests.
+    """
+    text = re.sub(r"\bpretrained=None\b", "--pretrained none", text)
+    text = re.sub(r"\bor None for random weights", "or --pretrained none for random "
+                  "weights", text)  # fmt: skip
+    text = re.sub(r"\bpretrained='([^']*)'", r"--pretrained \1", text)
+    text = re.sub(r"\bmodel_name='([^']*)'", r"--model \1", text)
+    return re.sub(r"\bthe model_name\b", "the --model", text)
+
+
 def _check_model_name(model):
     """Reject an unknown ``--model`` at once, without importing torch."""
     from ._clip.weights import architectures_on_disk, model_name_problem
@@ -720,13 +789,194 @@ def _output_dir(path):
             f"--output-dir {out_dir} cannot be used: {exc.strerror or exc}. Give a "
             "folder you can write to (it is created if missing)."
         ) from None
-    cache = out_dir / CACHE_DIR
-    if cache.exists() and not cache.is_dir():
-        raise CommandError(
-            f"{cache} exists and is not a folder: fit keeps the word embeddings "
-            "there. Move that file away, or choose another --output-dir."
-        )
     return out_dir
+
+
+def _cache_dir(option_value):
+    """The embedding store's folder (``--cache-dir`` or the shared default)."""
+    from .store import CACHE_ENV, get_cache_dir
+
+    try:
+        return get_cache_dir(option_value)
+    except OSError as exc:
+        given = (
+            f"--cache-dir {option_value}"
+            if option_value is not None
+            else f"the cache folder ({CACHE_ENV}={os.environ[CACHE_ENV]})"
+            if os.environ.get(CACHE_ENV)
+            else "the cache folder"
+        )
+        raise CommandError(
+            f"{given} cannot be created: {exc.strerror or exc} "
+            f"({exc.filename or option_value}). Give a folder you can write to "
+            f"with --cache-dir, or set {CACHE_ENV}."
+        ) from None
+
+
+def _default_memory(scheduler):
+    """``embed``'s store when ``--memory`` is not given: the shared cache folder.
+
+    Only for work done on this machine ('local', 'local:N'): the workers of a
+    remote scheduler would resolve this machine's home folder on theirs.
+    """
+    if scheduler == "local" or scheduler.startswith("local:"):
+        return _cache_dir(None)
+    return None
+
+
+_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space, or write elsewhere",
+    errno.EDQUOT: "the disk quota is exceeded: free some space, or write elsewhere",
+    errno.EFBIG: "the file exceeds the largest file allowed here (see 'ulimit -f' "
+    "and the file system's limit): raise the limit, or write elsewhere",
+    errno.EACCES: "choose a location you can write to",
+    errno.EPERM: "choose a location you can write to",
+    errno.EROFS: "the file system is read-only: choose another location",
+    errno.ENOTDIR: "a part of that path is a file, not a folder: choose another "
+    "location",
+    errno.ENOENT: "its folder does not exist: create it, or choose another location",
+}
+
+
+def _os_error_message(exc, path, option=None):
+    """One line for an OS error on ``path``: what happened and what to do."""
+    from ._io import TMP_PREFIX
+
+    named = exc.filename
+    if named and not os.path.basename(os.fspath(named)).startswith(TMP_PREFIX):
+        path = named  # the file itself, unless it is a temporary name
+    if exc.errno == errno.EISDIR:
+        return (
+            f"cannot write {path}: it is a folder. Move it away, or "
+            f"{'choose another ' + option if option else 'write elsewhere'}."
+        )
+    advice = _ADVICE.get(exc.errno, "check the path, or write elsewhere")
+    if option:
+        advice += f" (another {option})"
+    return f"cannot write {path}: {exc.strerror or exc}; {advice}."
+
+
+@contextmanager
+def _writing(path, option=None):
+    """Report an OS error while writing ``path`` as one line (a CommandError)."""
+    try:
+        yield
+    except OSError as exc:
+        status = (
+            EXIT_FAILURE
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            else EXIT_USAGE
+        )
+        raise CommandError(_os_error_message(exc, path, option), status) from None
+
+
+def _fit_parameters(args, pretrained):
+    """What the results of ``fit`` depend on, as recorded in the output folder.
+
+    Hardware settings (device, batch size) and where things go are left out:
+    they do not change the results.
+    """
+    return {
+        "model": args.model,
+        "pretrained": pretrained,
+        "precision": args.precision,
+        "seed": args.seed,
+        "vocabulary_size": args.vocabulary_size,
+        "theme": args.theme,
+        "n_components": args.n_components,
+        "lam": args.lam,
+        "geometry": args.geometry,
+        "target": args.target,
+        "max_points_per_class": args.max_points_per_class,
+    }
+
+
+_OPTION_OF = {
+    "model": "--model",
+    "pretrained": "--pretrained",
+    "precision": "--precision",
+    "seed": "--seed",
+    "vocabulary_size": "--vocabulary-size",
+    "theme": "--theme",
+    "n_components": "--n-components",
+    "lam": "--lam",
+    "geometry": "--geometry",
+    "target": "--target",
+    "max_points_per_class": "--max-points-per-class",
+}
+
+
+def _typed(name, value):
+    """An option as it would be typed (``--pretrained none``, no ``-k None``)."""
+    option = _OPTION_OF.get(name, name)
+    if value is None:
+        return f"{option} none" if name == "pretrained" else f"no {option}"
+    return f"{option} {value:g}" if isinstance(value, float) else f"{option} {value}"
+
+
+def _fit_outputs(out_dir):
+    """The files of an earlier ``fit`` in ``out_dir`` (those it writes by name)."""
+    names = [SUBSPACES_FILE, LEGACY_SUBSPACES_FILE, TABLE_CSV, TABLE_PNG]
+    found = [out_dir / n for n in names if (out_dir / n).is_file()]
+    found += sorted(p for p in out_dir.glob(SCATTER_PNG.format("*")) if p.is_file())
+    return found
+
+
+def _claim_output_dir(out_dir, params, overwrite):
+    """Record ``params`` in ``out_dir``, refusing to mix results of other parameters.
+
+    The record is written before any result, so every result in the folder is
+    covered by it, even after an interrupted run; a record without results
+    (a run that stopped before writing any) is simply replaced.
+    """
+    record = out_dir / PARAMETERS_FILE
+    existing = _fit_outputs(out_dir)
+    recorded = None
+    if record.exists():
+        try:
+            recorded = json.loads(record.read_text(encoding="utf-8"))["parameters"]
+            if not isinstance(recorded, dict):
+                raise TypeError
+        except (OSError, ValueError, KeyError, TypeError):
+            recorded = "unreadable"
+    if recorded == params:
+        return
+    if existing and not overwrite:
+        redo = (
+            "Give another --output-dir to keep both (the embeddings are shared "
+            "through the cache folder: nothing is encoded again), or add "
+            "--overwrite to replace them."
+        )
+        if isinstance(recorded, dict):
+            differences = "; ".join(
+                f"{_typed(k, recorded.get(k))} there, {_typed(k, v)} here"
+                for k, v in params.items()
+                if recorded.get(k) != v
+            )
+            raise CommandError(
+                f"--output-dir {out_dir} holds the results of a fit with other "
+                f"parameters ({differences}). {redo}"
+            )
+        what = (
+            f"its {PARAMETERS_FILE} is damaged"
+            if recorded == "unreadable"
+            else f"{existing[0].name} there has no record of its parameters, "
+            "as written by older versions"
+        )
+        raise CommandError(
+            f"--output-dir {out_dir} holds results of a fit whose parameters are "
+            f"unknown ({what}). {redo}"
+        )
+    for path in existing:
+        with _writing(path, "--output-dir"):
+            path.unlink()
+    text = json.dumps(
+        {"command": "sklearn-pos fit", "parameters": params}, indent=1
+    )
+    from ._io import atomic_write
+
+    with _writing(record, "--output-dir"):
+        atomic_write(record, lambda f: f.write(text.encode("utf-8")))
 
 
 def _check_output_file(option, path):
@@ -737,6 +987,11 @@ def _check_output_file(option, path):
     parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise CommandError(f"{option} {path} is a folder; give a file name.")
+    if parent.exists() and not parent.is_dir():
+        raise CommandError(
+            f"{option} {path}: {parent} is a file, not a folder; give a path in a "
+            "folder."
+        )
     if not parent.is_dir():
         raise CommandError(
             f"{option} {path}: the folder {parent} does not exist; create it first."
@@ -758,11 +1013,10 @@ def _model_errors(model, pretrained):
         shown = "none" if pretrained is None else pretrained
         raise CommandError(_weights_message(model, shown, exc), EXIT_WEIGHTS) from None
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        raise CommandError(f"cannot load the model: {exc}") from None
+        raise CommandError(f"cannot load the model: {_as_typed(str(exc))}") from None
 
 
 def _run_fit(args):
-    import joblib
     import numpy as np
 
     from . import __version__
@@ -776,6 +1030,7 @@ def _run_fit(args):
     pretrained = _pretrained_value(args.pretrained)
     _check_model_name(args.model)
     out_dir = _output_dir(args.output_dir)
+    cache_dir = _cache_dir(args.cache_dir)
     words, y, vocab_meta = _vocabulary(args.vocabulary_size, args.theme, args.seed)
     y = np.asarray(y, dtype=str)  # fixed-width text: labels sort fast
     if args.target not in vocab_meta["counts"]:
@@ -783,11 +1038,11 @@ def _run_fit(args):
             f"--target {args.target!r} is not a category of the vocabulary; choose "
             f"one of {category_order(list(vocab_meta['counts']))}."
         )
-    embedder = _embedder(
-        args, args.model, pretrained, "text", memory=out_dir / CACHE_DIR
-    )
+    parameters = _fit_parameters(args, pretrained)
+    _claim_output_dir(out_dir, parameters, args.overwrite)
+    embedder = _embedder(args, args.model, pretrained, "text", memory=cache_dir)
     _info(f"Embedding words with {_describe_weights(args.model, pretrained)} ...")
-    with _model_errors(args.model, pretrained):
+    with _writing(cache_dir, "--cache-dir"), _model_errors(args.model, pretrained):
         # One word gives the width; served from the store when it holds the
         # word, in which case neither torch nor the model is loaded.
         d = embedder.transform(list(words[:1])).shape[1]
@@ -806,10 +1061,10 @@ def _run_fit(args):
     )
     _info(
         f"Embedding {len(words):,} words ({counts}); stored embeddings are reused "
-        f"from {out_dir / CACHE_DIR} ..."
+        f"from {cache_dir} ..."
     )
     start = time.perf_counter()
-    with _model_errors(args.model, pretrained):
+    with _writing(cache_dir, "--cache-dir"), _model_errors(args.model, pretrained):
         E = embedder.transform(list(words))
     encode_s = time.perf_counter() - start
     pos = PartOfSpeechComponentAnalysis(
@@ -828,25 +1083,41 @@ def _run_fit(args):
     caveat = caveat_for(embedder)
     table = stamp_table(class_invariance(pos, E, y, labels=order), caveat)
 
-    bundle = {
-        "estimator": pos,
+    # How the subspaces were made, kept with them (JSON, as the file's own
+    # metadata): zero-shot reads the model and weights from here.
+    metadata = {
         "model_name": args.model,
         "pretrained": pretrained,
         "random_state": args.seed,
         "precision": args.precision,
         "embedding_dim": int(d),
         "vocabulary": vocab_meta,
-        "class_invariance": table,
+        "parameters": parameters,
+        "class_invariance": {
+            "index": [str(i) for i in table.index],
+            "columns": [str(c) for c in table.columns],
+            # JSON has no NaN: an undefined share is written as null
+            "data": [
+                [float(v) if np.isfinite(v) else None for v in row]
+                for row in table.to_numpy()
+            ],
+            "caveat": table.attrs.get("caveat"),
+        },
         "sklearn_pos_version": __version__,
     }
+    from .persistence import save_subspaces
+
     subspaces_path = out_dir / SUBSPACES_FILE
-    joblib.dump(bundle, subspaces_path)
-    table.to_csv(out_dir / TABLE_CSV, float_format="%.6f")
-    figures = (
-        []
-        if args.no_plots
-        else _write_plots(out_dir, pos, E, y, table, order, args, caveat)
-    )
+    with _writing(subspaces_path, "--output-dir"):
+        save_subspaces(pos, subspaces_path, metadata=metadata)
+    with _writing(out_dir / TABLE_CSV, "--output-dir"):
+        table.to_csv(out_dir / TABLE_CSV, float_format="%.6f")
+    with _writing(out_dir, "--output-dir"):
+        figures = (
+            []
+            if args.no_plots
+            else _write_plots(out_dir, pos, E, y, table, order, args, caveat)
+        )
 
     print(
         caption(
@@ -896,7 +1167,8 @@ def _image_folder(root):
 
 
 def _load_bundle(path):
-    import joblib
+    """The fitted estimator and the metadata of a ``--subspaces`` file."""
+    from .persistence import load_subspaces
 
     path = Path(path)
     if not path.is_file():
@@ -904,26 +1176,15 @@ def _load_bundle(path):
             f"--subspaces {path}: no such file. Create it with 'sklearn-pos fit' "
             f"(it is {SUBSPACES_FILE} in the --output-dir)."
         )
-    written_by = (
-        f"Give the {SUBSPACES_FILE} file that 'sklearn-pos fit' writes in its "
-        "--output-dir."
-    )
-    if path.stat().st_size == 0:
-        raise CommandError(f"--subspaces {path} is empty. {written_by}")
     try:
-        bundle = joblib.load(path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file
-        reason = str(exc) or "the file is truncated or damaged"
+        fitted, metadata = load_subspaces(path, return_metadata=True)
+    except OSError as exc:
         raise CommandError(
-            f"--subspaces {path} could not be read as a joblib file "
-            f"({type(exc).__name__}: {reason}). {written_by}"
+            f"--subspaces {path} cannot be read: {exc.strerror or exc}."
         ) from None
-    if not isinstance(bundle, dict) or "estimator" not in bundle:
-        raise CommandError(
-            f"--subspaces {path} holds a {type(bundle).__name__}, not the "
-            f"subspaces saved by 'sklearn-pos fit'. {written_by}"
-        )
-    return bundle
+    except ValueError as exc:
+        raise CommandError(f"--subspaces: {exc}") from None
+    return fitted, metadata
 
 
 def _projection_onto(fitted, target):
@@ -964,8 +1225,7 @@ def _run_zero_shot(args):
     from .caveats import caption, caveat_for, stamp_table
     from .plotting import category_order
 
-    bundle = _load_bundle(args.subspaces)
-    fitted = bundle["estimator"]
+    fitted, bundle = _load_bundle(args.subspaces)
     model = args.model or bundle.get("model_name")
     pretrained = (
         _pretrained_value(args.pretrained)
@@ -983,17 +1243,23 @@ def _run_zero_shot(args):
     pos = _projection_onto(fitted, target)
     if pretrained is None or not str(pretrained).startswith(("hf-hub:", "local-dir:")):
         _check_model_name(model)
+    if model is None:
+        raise CommandError(
+            f"--subspaces {args.subspaces} does not record the model the subspaces "
+            "were fitted with: give it with --model and --pretrained."
+        )
     _check_output_file("--output", args.output)
     _check_output_file("--predictions", args.predictions)
+    cache_dir = _cache_dir(args.cache_dir)
     paths, names = _image_folder(args.images)
     class_names = sorted(set(names))
     y = np.asarray(names)
     templates = _template_sets()[args.templates]
 
     _info(f"Loading {_describe_weights(model, pretrained)} ...")
-    text_embedder = _load_embedder(args, model, pretrained, "text")
+    text_embedder = _load_embedder(args, model, pretrained, "text", memory=cache_dir)
     image_embedder = _load_embedder(
-        args, model, pretrained, "image", num_workers=args.num_workers
+        args, model, pretrained, "image", memory=cache_dir, num_workers=args.num_workers
     )
     d = text_embedder.get_model().embed_dim
     if d != fitted.n_features_in_:
@@ -1005,13 +1271,14 @@ def _run_zero_shot(args):
     _info(f"Encoding {len(paths):,} images of {len(class_names)} classes ...")
     from .embedding import ImageReadError
 
-    try:
-        images = image_embedder.transform(paths)
-    except ImageReadError as exc:
-        raise CommandError(f"cannot read an image: {exc}") from None
-    baseline, projected = _zero_shot_predictions(
-        text_embedder, class_names, templates, images, pos
-    )
+    with _writing(cache_dir, "--cache-dir"):
+        try:
+            images = image_embedder.transform(paths)
+        except ImageReadError as exc:
+            raise CommandError(f"cannot read an image: {exc}") from None
+        baseline, projected = _zero_shot_predictions(
+            text_embedder, class_names, templates, images, pos
+        )
     method = f"projected onto the {target} subspace ({fitted.geometry})"
     table = pd.DataFrame(
         {
@@ -1042,12 +1309,14 @@ def _run_zero_shot(args):
     if caveat is not None:
         print(f"\n{caveat}: these numbers only show that the pipeline runs.")
     if args.output:
-        table.to_csv(args.output)
+        with _writing(args.output, "--output"):
+            table.to_csv(args.output)
         print(f"table: {args.output}")
     if args.predictions:
-        pd.DataFrame(
-            {"image": paths, "class": y, "CLIP": baseline, "projected": projected}
-        ).to_csv(args.predictions, index=False)
+        with _writing(args.predictions, "--predictions"):
+            pd.DataFrame(
+                {"image": paths, "class": y, "CLIP": baseline, "projected": projected}
+            ).to_csv(args.predictions, index=False)
         print(f"predictions: {args.predictions}")
     return EXIT_OK
 
@@ -1055,12 +1324,15 @@ def _run_zero_shot(args):
 def _run_cache(args):
     from .store import STORE_DIRNAME, clear_store, store_info
 
-    location = Path(args.location).expanduser()
+    if args.location is None:
+        location = _cache_dir(None)
+    else:
+        location = Path(args.location).expanduser()
     if not location.is_dir():
         raise CommandError(
-            f"{location} is not a folder. Give the folder of an embedding store: the "
-            f"{CACHE_DIR}/ folder in the --output-dir of 'fit', or a CLIPEmbedder "
-            "memory= folder."
+            f"{location} is not a folder. Give the folder of an embedding store: "
+            "the shared cache folder (the default), a --cache-dir, or a "
+            "CLIPEmbedder memory= folder."
         )
     if not (location / STORE_DIRNAME).is_dir():
         print(f"{location}: no stored embeddings.")
@@ -1233,7 +1505,7 @@ def _run_embed(args):
             precision=args.precision,
             batch_size=args.batch_size,
             num_workers=args.num_workers,
-            memory=args.memory,
+            memory=args.memory or _default_memory(args.scheduler),
             random_state=args.seed,
             partition_size=args.partition_size,
             dtype=args.dtype,
@@ -1296,8 +1568,10 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 1 on an unexpected error, 2 on invalid arguments or
-        input, 3 when the model weights cannot be obtained.
+        0 on success, 1 on an unexpected error or an output the disk refused,
+        2 on invalid arguments or input, 3 when the model weights cannot be
+        obtained. Errors are printed as one line on stderr, without a
+        traceback.
 
     Examples
     --------
@@ -1314,7 +1588,7 @@ def main(argv=None):
     noun      ...
     mean diagonal: ... (1/4 = 0.25 is chance)
     random weights — not a result: these numbers only show that the pipeline runs.
-    saved: out/pos_subspaces.joblib
+    saved: out/pos_subspaces.npz
     table: out/class_invariance.csv
     0
     """
@@ -1339,3 +1613,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # An OS error no command foresaw: still one line, naming the path.
+        message = _os_error_message(exc, exc.filename or "a file")
+        print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_FAILURE

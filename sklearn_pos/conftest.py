@@ -36,6 +36,8 @@ _OPTIONAL_MODULES = frozenset(
 @pytest.fixture(autouse=True)
 def _doctest_environment(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # the commands' default embedding store, kept out of the real home
+    monkeypatch.setenv("SKLEARN_POS_CACHE", str(tmp_path / "cache"))
     if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
         with np.printoptions(legacy="1.25"):
             yield

@@ -48,6 +48,7 @@ __all__ = [
     "CorruptStoreWarning",
     "EmbeddingStore",
     "clear_store",
+    "get_cache_dir",
     "open_store",
     "store_info",
 ]
@@ -560,3 +561,58 @@ def clear_store(location):
         How many entries were removed.
     """
     return EmbeddingStore(location).clear()
+
+
+#: Environment variable naming the default embedding store's folder.
+CACHE_ENV = "SKLEARN_POS_CACHE"
+
+
+def get_cache_dir(cache_dir=None):
+    """The folder of the per-user embedding store, created if missing.
+
+    Every ``sklearn-pos`` command keeps the embeddings it computes in this one
+    folder (``fit``, ``zero-shot``, ``embed`` and ``cache`` by default), so
+    that a rerun with other settings, or into another output folder, reads
+    them instead of encoding again. As :func:`sklearn.datasets.get_data_home`
+    does for data sets, the folder is, by precedence:
+
+    1. ``cache_dir``, when given (the commands' ``--cache-dir``);
+    2. the environment variable ``SKLEARN_POS_CACHE``, when set and not empty;
+    3. ``$XDG_CACHE_HOME/sklearn_pos``, when ``XDG_CACHE_HOME`` is set and not
+       empty (the freedesktop.org convention for caches);
+    4. ``~/.cache/sklearn_pos``.
+
+    ``~`` is expanded in each. Everything in it can be recomputed:
+    ``sklearn-pos cache --clear`` (or :func:`clear_store`) empties it.
+
+    Parameters
+    ----------
+    cache_dir : str or path-like, default=None
+        The folder to use; ``None`` takes it from the environment as above.
+
+    Returns
+    -------
+    cache_dir : pathlib.Path
+        The folder (it exists when the function returns).
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be created (e.g. a file of that name exists).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_pos.store import get_cache_dir
+    >>> folder = os.path.join(tempfile.mkdtemp(), "embeddings")
+    >>> get_cache_dir(folder).is_dir()
+    True
+    """
+    if cache_dir is None:
+        cache_dir = os.environ.get(CACHE_ENV) or None
+    if cache_dir is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        cache_dir = os.path.join(base, "sklearn_pos")
+    folder = Path(os.path.expanduser(os.fspath(cache_dir)))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

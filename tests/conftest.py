@@ -14,11 +14,22 @@
                           ``paths``, ``target``, ``target_names``, ...).
 ``saved_figures``         the matplotlib figures saved while the test runs, as
                           ``(path, figure)`` pairs, to check what was drawn.
+
+Every test runs with ``SKLEARN_POS_CACHE`` pointing at a temporary folder, so
+that the commands' default embedding store never writes to the real home.
 """
 
 import pytest
 
 TINY_MODEL_NAME = "sklearn-pos-tiny"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_a_temporary_folder(tmp_path_factory):
+    """The default embedding store (``get_cache_dir``) in a temporary folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKLEARN_POS_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture

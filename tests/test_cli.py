@@ -5,10 +5,13 @@ The main runs (fit, zero-shot, the offline failure) run the command as
 the bundled tiny model with random weights; error paths call
 :func:`sklearn_pos.cli.main` in-process. Every subprocess has the Hugging
 Face hub pointed at a closed local port and set offline, so nothing is ever
-fetched.
+fetched. The module's runs share one embedding store, a temporary folder named
+by ``SKLEARN_POS_CACHE``, as a user's runs share ``~/.cache/sklearn_pos``.
 """
 
+import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -19,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn_pos import load_subspaces
 from sklearn_pos.caveats import RANDOM_WEIGHTS
 from sklearn_pos.cli import main
 
@@ -62,8 +66,27 @@ def _is_png(path):
         return f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def cache_dir(tmp_path_factory):
+    """The embedding store of every run of this module (in-process and not)."""
+    folder = tmp_path_factory.mktemp("shared_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKLEARN_POS_CACHE", str(folder))
+        yield folder
+
+
+def _saved(out):
+    """The estimator and metadata that `fit` saved in ``out``."""
+    return load_subspaces(out / "pos_subspaces.npz", return_metadata=True)
+
+
+def _saved_table(bundle):
+    saved = bundle["class_invariance"]
+    return pd.DataFrame(saved["data"], index=saved["index"], columns=saved["columns"])
+
+
 @pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
+def fitted(tmp_path_factory, cache_dir):
     """One `fit` run on 1,500 words of the vocabulary."""
     out = tmp_path_factory.mktemp("fit") / "result"
     result = run_cli(
@@ -80,13 +103,12 @@ def fitted(tmp_path_factory):
     return out, result
 
 
-def test_fit_writes_the_estimator_table_and_figures(fitted):
+def test_fit_writes_the_estimator_table_and_figures(fitted, cache_dir):
     out, result = fitted
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
 
-    bundle = joblib.load(out / "pos_subspaces.joblib")
-    pos = bundle["estimator"]
+    pos, bundle = _saved(out)
     assert pos.classes_.tolist() == sorted(ORDER)
     assert pos.n_components_ == 16  # a quarter of the tiny model's 64 dimensions
     assert pos.lam == 0.5 and pos.geometry == "tangent" and pos.target_ == "noun"
@@ -104,7 +126,7 @@ def test_fit_writes_the_estimator_table_and_figures(fitted):
     assert table.index.tolist() == ORDER and table.columns.tolist() == ORDER
     np.testing.assert_allclose(table.sum(axis=1), 1.0, atol=1e-5)
     pd.testing.assert_frame_equal(
-        table, bundle["class_invariance"], check_names=False, atol=1e-6
+        table, _saved_table(bundle), check_names=False, atol=1e-6
     )
 
     # The printed table is the saved one.
@@ -120,18 +142,24 @@ def test_fit_writes_the_estimator_table_and_figures(fitted):
     # Random weights: the table says so in its heading and after it.
     assert f"(columns) [{RANDOM_WEIGHTS}]" in result.stdout
     assert f"{RANDOM_WEIGHTS}: these numbers only show" in result.stdout
-    assert bundle["class_invariance"].attrs["caveat"] == RANDOM_WEIGHTS
+    assert bundle["class_invariance"]["caveat"] == RANDOM_WEIGHTS
 
     figures = ["class_invariance.png"] + [f"subspace_scatter_{c}.png" for c in ORDER]
     for name in figures:
         assert _is_png(out / name), name
         assert f"figure: {out / name}" in result.stdout
-    assert any((out / "cache").rglob("*")), "the embedding cache is empty"
+    # The embeddings went to the shared store, not into the results folder.
+    assert any(cache_dir.rglob("*.npy")), "the embedding cache is empty"
+    assert not (out / "cache").exists()
+    recorded = json.loads((out / "fit_parameters.json").read_text())["parameters"]
+    assert recorded == bundle["parameters"]
+    assert recorded["vocabulary_size"] == 1500 and recorded["lam"] == 0.5
+    assert recorded["pretrained"] is None and recorded["model"] == "sklearn-pos-tiny"
     # Progress and status go to stderr, the results to stdout.
     assert "Embedding 1,500 words" in result.stderr
 
 
-def test_fit_table_is_the_class_invariance_of_the_saved_estimator(fitted):
+def test_fit_table_is_the_class_invariance_of_the_saved_estimator(fitted, cache_dir):
     from sklearn_pos.cli import _vocabulary
     from sklearn_pos.embedding import CLIPEmbedder
     from sklearn_pos.metrics import class_invariance
@@ -139,23 +167,23 @@ def test_fit_table_is_the_class_invariance_of_the_saved_estimator(fitted):
     out, result = fitted
     assert result.returncode == 0, result.stderr
     words, y, _ = _vocabulary(1500, "none", 0)
-    embedder = CLIPEmbedder(
-        "sklearn-pos-tiny", None, device="cpu", memory=out / "cache"
-    )
+    embedder = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu", memory=cache_dir)
     E = embedder.transform(list(words))
-    pos = joblib.load(out / "pos_subspaces.joblib")["estimator"]
+    pos, _ = _saved(out)
     expected = class_invariance(pos, E, y, labels=ORDER)
     table = pd.read_csv(out / "class_invariance.csv", index_col=0)
     np.testing.assert_allclose(table.to_numpy(), expected.to_numpy(), atol=1e-5)
 
 
-def test_refit_reuses_the_cache_and_lam_zero_is_less_diagonal(fitted, capsys):
+def test_refit_reuses_the_cache_and_lam_zero_is_less_diagonal(
+    fitted, cache_dir, tmp_path, capsys
+):
     out, first = fitted
     assert first.returncode == 0, first.stderr
-    cached = {
-        p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()
-    }
-    # In-process this time: main() returns the exit status.
+    cached = {p: p.stat().st_mtime_ns for p in cache_dir.rglob("*") if p.is_file()}
+    # In-process this time: main() returns the exit status. Another folder:
+    # the lambda = 0.5 results stay, and the embeddings come from the store.
+    lam0_dir = tmp_path / "lam0"
     status = main(
         [
             "fit",
@@ -163,7 +191,7 @@ def test_refit_reuses_the_cache_and_lam_zero_is_less_diagonal(fitted, capsys):
             "--vocabulary-size",
             "1500",
             "--output-dir",
-            str(out),
+            str(lam0_dir),
             "--no-progress",
             "--lam",
             "0",
@@ -174,17 +202,18 @@ def test_refit_reuses_the_cache_and_lam_zero_is_less_diagonal(fitted, capsys):
     assert status == 0, captured.err
     assert "figure:" not in captured.out
     # No new cache entry: the embeddings of the first run were loaded.
-    after = {p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*") if p.is_file()}
+    after = {p: p.stat().st_mtime_ns for p in cache_dir.rglob("*") if p.is_file()}
     assert set(after) == set(cached)
-    bundle = joblib.load(out / "pos_subspaces.joblib")
-    assert bundle["estimator"].lam == 0.0
-    lam0 = np.diag(bundle["class_invariance"].to_numpy())
+    pos, bundle = _saved(lam0_dir)
+    assert pos.lam == 0.0
+    lam0 = np.diag(_saved_table(bundle).to_numpy())
     rewritten = np.diag(
-        pd.read_csv(out / "class_invariance.csv", index_col=0).to_numpy()
+        pd.read_csv(lam0_dir / "class_invariance.csv", index_col=0).to_numpy()
     )
     np.testing.assert_allclose(rewritten, lam0, atol=1e-5)
     first_diagonal = float(first.stdout.split("mean diagonal: ")[1].split()[0])
     assert first_diagonal > lam0.mean() + 0.05
+    assert _saved(out)[0].lam == 0.5
 
 
 def test_fit_with_the_artist_theme(tmp_path, capsys):
@@ -198,8 +227,7 @@ def test_fit_with_the_artist_theme(tmp_path, capsys):
     )  # fmt: skip
     captured = capsys.readouterr()
     assert status == 0, captured.err
-    bundle = joblib.load(out / "pos_subspaces.joblib")
-    pos = bundle["estimator"]
+    pos, bundle = _saved(out)
     assert pos.target_ == "artist"
     assert bundle["vocabulary"]["counts"]["artist"] == 916  # every name, whatever N
     assert sum(bundle["vocabulary"]["counts"].values()) == 300 + 916
@@ -237,7 +265,7 @@ def test_fit_figures_are_stamped_and_coloured_as_the_api_draws(
     # The API, with its defaults, colours every category as the command does.
     words, y, _ = _vocabulary(300, "artists", 0)
     E = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu").transform(list(words))
-    pos = joblib.load(out / "pos_subspaces.joblib")["estimator"]
+    pos, _ = _saved(out)
     api = SubspaceScatterDisplay.from_estimator(pos, E, y, subspace="noun")
     api_colours = {
         name: to_rgb(points.get_facecolor()[0])
@@ -253,8 +281,9 @@ def test_fit_figures_are_stamped_and_coloured_as_the_api_draws(
         assert drawn == api_colours, path.name
 
 
-def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path):
+def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path, cache_dir):
     from sklearn_pos.embedding import CLIPEmbedder
+    from sklearn_pos.store import store_info
 
     out, fit_result = fitted
     assert fit_result.returncode == 0, fit_result.stderr
@@ -262,7 +291,7 @@ def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path):
     result = run_cli(
         "zero-shot",
         "--subspaces",
-        out / "pos_subspaces.joblib",
+        out / "pos_subspaces.npz",
         "--images",
         image_folder.root,
         "--device",
@@ -276,6 +305,9 @@ def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path):
         csv,
     )
     assert result.returncode == 0, result.stderr
+    # The images went to the shared store too.
+    info = store_info(cache_dir)
+    assert info.loc[info["modality"] == "image", "n_entries"].sum() >= 12
     table = pd.read_csv(csv, index_col=0)
     assert table.index.tolist() == [
         "CLIP",
@@ -306,7 +338,9 @@ def test_zero_shot_baseline_and_projected(fitted, image_folder, tmp_path):
     assert table.loc["CLIP", "top-1 accuracy (%)"] == pytest.approx(expected)
 
 
-def test_zero_shot_onto_another_saved_subspace(fitted, image_folder, capsys, tmp_path):
+def test_zero_shot_onto_another_saved_subspace(
+    fitted, image_folder, capsys, tmp_path, cache_dir
+):
     from sklearn_pos import PartOfSpeechComponentAnalysis
     from sklearn_pos.cli import _vocabulary
     from sklearn_pos.embedding import CLIPEmbedder
@@ -315,7 +349,7 @@ def test_zero_shot_onto_another_saved_subspace(fitted, image_folder, capsys, tmp
     assert fit_result.returncode == 0, fit_result.stderr
     status = main(
         [
-            "zero-shot", "--subspaces", str(out / "pos_subspaces.joblib"),
+            "zero-shot", "--subspaces", str(out / "pos_subspaces.npz"),
             "--images", str(image_folder.root), "--target", "adj",
             "--device", "cpu", "--no-progress", "--num-workers", "0",
             "--predictions", str(tmp_path / "predictions.csv"),
@@ -340,7 +374,7 @@ def test_zero_shot_onto_another_saved_subspace(fitted, image_folder, capsys, tmp
     # Refit the adjective projection from the cached vocabulary embeddings and
     # classify by hand: the saved fit, re-targeted, must give the same result.
     words, y, _ = _vocabulary(1500, "none", 0)
-    text = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu", memory=out / "cache")
+    text = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu", memory=cache_dir)
     pos = PartOfSpeechComponentAnalysis(
         n_components=16, target="adj", output="projection"
     ).fit(text.transform(list(words)), y)
@@ -401,7 +435,7 @@ def test_offline_weights_fail_fast_with_advice(tmp_path):
     assert "--pretrained /path/to/checkpoint.pt" in message
     assert "ViT-B-32-quickgelu" in message
     assert "--pretrained none" in message
-    assert not (out / "pos_subspaces.joblib").exists()
+    assert not (out / "pos_subspaces.npz").exists()
     assert result.stdout == ""
 
 
@@ -446,10 +480,20 @@ def test_help_explains_the_commands(capsys):
             "--precision",
             "--batch-size",
             "--no-progress",
-            "pos_subspaces.joblib",
+            "pos_subspaces.npz",
+            "fit_parameters.json",
+            "--overwrite",
+            "--cache-dir",
             "'none' for random weights",
         ],
-        "zero-shot": ["--subspaces", "--images", "--templates", "openai_imagenet"],
+        "zero-shot": [
+            "--subspaces",
+            "--images",
+            "--templates",
+            "openai_imagenet",
+            "--cache-dir",
+        ],
+        "cache": ["SKLEARN_POS_CACHE", "XDG_CACHE_HOME", "~/.cache/sklearn_pos"],
     }.items():
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
@@ -505,6 +549,11 @@ def test_invalid_options_exit_2(args, message, capsys):
         ),
         (["fit", *TINY, "--vocabulary-size", "5"], "--vocabulary-size 5 is too small"),
         (
+            ["fit", *TINY, "--vocabulary-size", "200000"],
+            "--vocabulary-size 200000 is larger than the vocabulary (141,445 WordNet "
+            "words). Leave the option out to use all of them, or give at most 141445",
+        ),
+        (
             ["fit", *TINY, "-k", "64", "--vocabulary-size", "100", "--no-plots"],
             "--n-components 64 must be smaller than the embedding width",
         ),
@@ -539,7 +588,7 @@ def test_zero_shot_needs_a_folder_per_class(fitted, tmp_path, capsys):
         [
             "zero-shot",
             "--subspaces",
-            str(out / "pos_subspaces.joblib"),
+            str(out / "pos_subspaces.npz"),
             "--images",
             str(tmp_path),
             "--device",
@@ -575,9 +624,10 @@ def _timed_subprocess(code, timeout=240):
     )
 
 
-def test_warm_rerun_with_other_settings_does_not_import_torch(fitted):
+def test_warm_rerun_with_other_settings_does_not_import_torch(fitted, tmp_path):
     out, first = fitted
     assert first.returncode == 0, first.stderr
+    out = tmp_path / "other"
     args = [
         "fit", *TINY, "--vocabulary-size", "1500", "--output-dir", str(out),
         "--no-progress", "-k", "5", "--lam", "0.2", "--geometry", "euclidean",
@@ -591,25 +641,25 @@ def test_warm_rerun_with_other_settings_does_not_import_torch(fitted):
     result = _timed_subprocess(code)
     assert result.returncode == 0, result.stderr
     assert "TORCH False False 0" in result.stdout, result.stdout + result.stderr
-    pos = joblib.load(out / "pos_subspaces.joblib")["estimator"]
+    pos, _ = _saved(out)
     assert (pos.n_components_, pos.lam, pos.geometry) == (5, 0.2, "euclidean")
 
 
 @pytest.mark.parametrize("where", ["output-dir", "cache"])
 def test_unusable_output_fails_before_loading_anything(where, tmp_path, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    out, extra = tmp_path / "out", []
     if where == "output-dir":
-        out = tmp_path / "a-file"
-        out.write_text("x")
+        out = a_file
         message = f"--output-dir {out} cannot be used"
     else:
-        out = tmp_path / "out"
-        out.mkdir()
-        (out / "cache").write_text("x")
-        message = "cache exists and is not a folder"
+        extra = ["--cache-dir", str(a_file / "cache")]
+        message = f"--cache-dir {a_file / 'cache'} cannot be created: Not a directory"
     code = (
         "import sys\n"
         "from sklearn_pos.cli import main\n"
-        f"status = main(['fit', *{TINY!r}, '--output-dir', {str(out)!r}])\n"
+        f"status = main(['fit', *{TINY!r}, '--output-dir', {str(out)!r}, *{extra!r}])\n"
         "print('STATUS', status, 'torch' in sys.modules)\n"
     )
     result = _timed_subprocess(code)
@@ -640,7 +690,7 @@ def test_zero_shot_checks_its_outputs_before_encoding(
         [
             "zero-shot",
             "--subspaces",
-            str(out / "pos_subspaces.joblib"),
+            str(out / "pos_subspaces.npz"),
             "--images",
             str(image_folder.root),
             "--device",
@@ -657,7 +707,7 @@ def test_zero_shot_checks_its_outputs_before_encoding(
         [
             "zero-shot",
             "--subspaces",
-            str(out / "pos_subspaces.joblib"),
+            str(out / "pos_subspaces.npz"),
             "--images",
             str(image_folder.root),
             option,
@@ -666,28 +716,76 @@ def test_zero_shot_checks_its_outputs_before_encoding(
     )
     assert status == 2
     assert "is a folder; give a file name" in capsys.readouterr().err
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    status = main(
+        [
+            "zero-shot",
+            "--subspaces",
+            str(out / "pos_subspaces.npz"),
+            "--images",
+            str(image_folder.root),
+            option,
+            str(a_file / "table.csv"),
+        ]
+    )
+    assert status == 2
+    assert f"{a_file} is a file, not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     "content, message",
     [
         (b"", "is empty"),
-        (b"not a joblib file at all", "could not be read as a joblib file"),
-        (None, "holds a list, not the subspaces"),
+        (b"not a subspaces file at all", "it is not a NumPy .npz archive"),
+        (b"PK\x03\x04 truncated", "it is damaged or truncated"),
     ],
 )
 def test_unreadable_subspaces_file_says_what_it_is(content, message, tmp_path, capsys):
-    path = tmp_path / "bad.joblib"
-    if content is None:
-        joblib.dump([1, 2, 3], path)
-    else:
-        path.write_bytes(content)
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
     status = main(["zero-shot", "--subspaces", str(path), "--images", str(tmp_path)])
     err = capsys.readouterr().err
     assert status == 2
     assert message in err and str(path) in err
-    assert "Give the pos_subspaces.joblib file" in err
+    assert "Re-create it with sklearn_pos.save_subspaces (or 'sklearn-pos fit')" in err
     assert "Traceback" not in err
+
+
+class _RunsCode:
+    """Unpickling it creates the file ``marker``: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_joblib_subspaces_file_is_refused_unread(tmp_path):
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "pos_subspaces.joblib"
+    joblib.dump({"estimator": _RunsCode(marker)}, path)
+    result = run_cli("zero-shot", "--subspaces", path, "--images", tmp_path)
+    assert result.returncode == 2
+    assert not marker.exists()
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"{path} is a pickle/joblib file" in message
+    assert "unpickling a file can run any code it holds" in message
+    assert "Re-create the subspaces with 'sklearn-pos fit'" in message
+
+
+def test_a_damaged_subspaces_file_is_refused(fitted, tmp_path, capsys):
+    out, _ = fitted
+    data = bytearray((out / "pos_subspaces.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path = tmp_path / "flipped.npz"
+    path.write_bytes(bytes(data))
+    status = main(["zero-shot", "--subspaces", str(path), "--images", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"{path} is not a usable subspaces file" in err
 
 
 def test_vocabulary_size_keeping_one_word_of_a_category_is_refused(tmp_path, capsys):
@@ -699,11 +797,14 @@ def test_vocabulary_size_keeping_one_word_of_a_category_is_refused(tmp_path, cap
     assert "'adv'" in err
 
 
-def test_cache_command_shows_and_clears_the_store(fitted, tmp_path, capsys):
+def test_cache_command_shows_and_clears_the_store(fitted, cache_dir, tmp_path, capsys):
     out, first = fitted
     assert first.returncode == 0, first.stderr
+    # By default, the shared store of every command.
+    assert main(["cache"]) == 0
+    assert f"{cache_dir}: " in capsys.readouterr().out
     store = tmp_path / "store"
-    shutil.copytree(out / "cache", store)
+    shutil.copytree(cache_dir, store)
     from sklearn_pos.store import store_info
 
     n = int(store_info(store)["n_entries"].sum())
@@ -720,3 +821,189 @@ def test_cache_command_shows_and_clears_the_store(fitted, tmp_path, capsys):
     assert "0 stored embeddings" in capsys.readouterr().out
     assert main(["cache", str(tmp_path / "nowhere")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+# ------------------------------------------------------- results never replaced
+
+
+def _fit_args(out, *extra):
+    return [
+        "fit", *TINY, "--vocabulary-size", "1500", "--no-progress", "--no-plots",
+        "--output-dir", str(out), *extra,
+    ]  # fmt: skip
+
+
+def test_fit_refuses_a_folder_with_results_of_other_parameters(
+    fitted, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    assert main(_fit_args(out)) == 0
+    saved = (out / "pos_subspaces.npz").read_bytes()
+    capsys.readouterr()
+    # The README's lambda = 0 run into the same folder: refused, nothing changed.
+    assert main(_fit_args(out, "--lam", "0", "-k", "4")) == 2
+    err = capsys.readouterr().err
+    assert f"--output-dir {out} holds the results of a fit with other parameters" in err
+    assert "no --n-components there, --n-components 4 here" in err
+    assert "--lam 0.5 there, --lam 0 here" in err
+    assert "Give another --output-dir" in err and "--overwrite" in err
+    assert (out / "pos_subspaces.npz").read_bytes() == saved
+    # The same parameters again: allowed (e.g. after an interrupted run).
+    assert main(_fit_args(out)) == 0
+    capsys.readouterr()
+    # --overwrite replaces them, and records the new parameters.
+    assert main(_fit_args(out, "--lam", "0", "--overwrite")) == 0
+    assert load_subspaces(out / "pos_subspaces.npz").lam == 0
+    recorded = json.loads((out / "fit_parameters.json").read_text())["parameters"]
+    assert recorded["lam"] == 0
+
+
+def test_a_run_that_wrote_no_results_does_not_hold_the_folder(
+    fitted, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    # Stopped after its record, before any result: k too large for the model.
+    assert main(_fit_args(out, "-k", "64")) == 2
+    assert "--n-components 64 must be smaller" in capsys.readouterr().err
+    assert (out / "fit_parameters.json").is_file()
+    assert main(_fit_args(out, "--lam", "0.25")) == 0
+    recorded = json.loads((out / "fit_parameters.json").read_text())["parameters"]
+    assert recorded["lam"] == 0.25
+
+
+def test_fit_refuses_results_without_a_parameter_record(fitted, tmp_path, capsys):
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "pos_subspaces.joblib").write_bytes(b"written by an older version")
+    (out / "notes.txt").write_text("mine")
+    assert main(_fit_args(out)) == 2
+    err = capsys.readouterr().err
+    assert "holds results of a fit whose parameters are unknown" in err
+    assert "pos_subspaces.joblib there has no record of its parameters" in err
+    assert not (out / "fit_parameters.json").exists()
+    # --overwrite removes the results of the old fit, and nothing else.
+    assert main(_fit_args(out, "--overwrite")) == 0
+    assert not (out / "pos_subspaces.joblib").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "pos_subspaces.npz").is_file()
+
+
+# ------------------------------------------------------------ OS errors on output
+
+
+def _one_line_error(result):
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_an_output_file_that_is_a_folder_is_one_line(fitted, tmp_path):
+    out = tmp_path / "out"
+    (out / "pos_subspaces.npz").mkdir(parents=True)
+    result = run_cli(*_fit_args(out))
+    assert result.returncode == 2
+    line = _one_line_error(result)
+    assert f"cannot write {out / 'pos_subspaces.npz'}: it is a folder" in line
+    assert "Move it away, or choose another --output-dir" in line
+
+
+def test_an_output_dir_under_a_file_is_one_line(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    result = run_cli(*_fit_args(a_file / "results"))
+    assert result.returncode == 2
+    line = _one_line_error(result)
+    assert f"--output-dir {a_file / 'results'} cannot be used: Not a directory" in line
+
+
+def _file_size_limit(n_bytes):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (n_bytes, n_bytes))
+
+    return limit
+
+
+def test_a_file_too_large_for_the_disk_is_one_line(fitted, tmp_path):
+    out = tmp_path / "out"
+    # The embeddings are in the store already: the small parameter record
+    # fits under the limit, the subspaces file does not.
+    result = subprocess.run(
+        [sys.executable, "-m", "sklearn_pos", *_fit_args(out)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=240,
+        preexec_fn=_file_size_limit(4096),
+    )
+    assert result.returncode == 1
+    line = _one_line_error(result)
+    assert f"cannot write {out / 'pos_subspaces.npz'}: File too large" in line
+    assert "raise the limit, or write elsewhere (another --output-dir)" in line
+    assert not (out / "pos_subspaces.npz").exists()  # no half-written file
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_zero_shot_output_file_too_large_is_one_line(fitted, image_folder, tmp_path):
+    out, _ = fitted
+    table = tmp_path / "table.csv"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "sklearn_pos", "zero-shot",
+            "--subspaces", str(out / "pos_subspaces.npz"),
+            "--images", str(image_folder.root), "--device", "cpu",
+            "--no-progress", "--num-workers", "0", "--output", str(table),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=240,
+        preexec_fn=_file_size_limit(0),
+    )  # fmt: skip
+    assert result.returncode == 1
+    line = _one_line_error(result)
+    assert f"cannot write {table}: File too large" in line
+    assert "(another --output)" in line
+
+
+def test_library_messages_are_spelled_as_options():
+    from sklearn_pos.cli import _as_typed
+
+    text = (
+        "Pass the model_name these weights were trained for, or pretrained=None "
+        "for random weights; pretrained='/path/ckpt.bin' with model_name='RN50'."
+    )
+    assert _as_typed(text) == (
+        "Pass the --model these weights were trained for, or --pretrained none "
+        "for random weights; --pretrained /path/ckpt.bin with --model RN50."
+    )
+
+
+def test_a_checkpoint_that_does_not_load_is_reported_as_typed(tmp_path, capsys):
+    bad = tmp_path / "weights.pt"
+    bad.write_bytes(b"")
+    status = main(
+        ["fit", "--model", "sklearn-pos-tiny", "--pretrained", str(bad),
+         "--device", "cpu", "--vocabulary-size", "100", "-o", str(tmp_path / "o")]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"cannot load the model: --pretrained {bad} is an empty file" in err
+    assert "or --pretrained none for random weights" in " ".join(err.split())
+    assert "pretrained=" not in err and "model_name" not in err
+
+
+def test_embed_uses_the_shared_store_by_default(cache_dir, tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    from sklearn_pos.store import store_info
+
+    texts = tmp_path / "texts.txt"
+    words = [f"shared store word {i}" for i in range(7)]
+    texts.write_text("\n".join(words) + "\n")
+    before = store_info(cache_dir)["n_entries"].sum()
+    status = main(
+        ["embed", str(texts), "--modality", "text", "--output", str(tmp_path / "emb"),
+         *TINY, "--no-progress"]
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    assert store_info(cache_dir)["n_entries"].sum() == before + len(words)
