@@ -31,6 +31,12 @@ category (it is fitted to do so on the very words it is scored on): a
 diagonal is what the method produces, not evidence about CLIP.
 ``SKLEARN_POS_EXAMPLE_OUTPUT``
 (or ``--output-dir``) sets where the figure and the embedding cache go.
+
+Where the weights asked for cannot be had (offline, not in the local
+cache), the example says so on stderr and runs as with ``--tiny``, every
+table and figure marked "random weights — not a result", so that
+``python examples/plot_class_invariance.py`` works anywhere without a flag; the
+choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse

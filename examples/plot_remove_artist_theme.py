@@ -33,6 +33,12 @@ model and random weights on part of the vocabulary, which only checks that
 it runs: its numbers mean nothing, and its table, printout and figure say
 "random weights — not a result". ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or
 ``--output-dir``) sets where the figure and the embedding cache go.
+
+Where the weights asked for cannot be had (offline, not in the local
+cache), the example says so on stderr and runs as with ``--tiny``, every
+table and figure marked "random weights — not a result", so that
+``python examples/plot_remove_artist_theme.py`` works anywhere without a flag; the
+choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse

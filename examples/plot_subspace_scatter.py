@@ -24,6 +24,12 @@ bundled tiny model and random weights, whose picture means nothing: its
 title and tables then say "random weights — not a result".
 ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``) sets where the figure
 and the embedding cache go.
+
+Where the weights asked for cannot be had (offline, not in the local
+cache), the example says so on stderr and runs as with ``--tiny``, every
+table and figure marked "random weights — not a result", so that
+``python examples/plot_subspace_scatter.py`` works anywhere without a flag; the
+choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse
