@@ -817,6 +817,8 @@ class SubspaceScatterDisplay:
             rows = np.sort(np.concatenate(picked))
         # rows of any container scikit-learn indexes (arrays, DataFrames,
         # sparse matrices, lists); sparse rows are made dense, the drawn ones only
+        if sp.issparse(X):
+            X = X.tocsr()  # COO and DIA matrices have no row indexing
         X_rows = _safe_indexing(X, rows)
         if sp.issparse(X_rows):
             X_rows = X_rows.toarray()
