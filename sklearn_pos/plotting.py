@@ -620,20 +620,20 @@ class SubspaceScatterDisplay:
             c for c in order if _label(c) == target
         ]
         base = 2.0  # matplotlib's zorder of collections
-        drawn = {}
+        drawn, legend_text = {}, {}
         for rank, label in enumerate(drawing):
             points = coordinates[labels == label]
             label = _label(label)
-            shown = str(label)
+            legend_text[label] = str(label)
             if n_total is not None and n_total.get(label, 0) > len(points):
-                shown = f"{label} ({len(points):,} of {n_total[label]:,})"
+                legend_text[label] = f"{label} ({len(points):,} of {n_total[label]:,})"
             drawn[label] = ax.scatter(
                 points[:, 0],
                 points[:, 1],
                 s=s,
                 alpha=alpha,
                 color=colors[label],
-                label=shown,
+                label=str(label),
                 linewidths=0,
                 zorder=base + rank / (len(drawing) + 1),
             )
@@ -670,10 +670,9 @@ class SubspaceScatterDisplay:
         _scale_free_ticks(ax.yaxis)
         leg = None
         if legend:
-            handles = list(scatters.values())
             leg = ax.legend(
-                handles,
-                [h.get_label() for h in handles],
+                list(scatters.values()),
+                [legend_text[name] for name in scatters],
                 title="category",
                 markerscale=2,
                 loc="best",

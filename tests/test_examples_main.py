@@ -172,7 +172,7 @@ def test_plot_subspace_scatter(output_dir, run_main):
         assert title[1].endswith("points shown")  # nouns are subsampled
         points = [c for c in ax.collections if c.get_label() != "_nolegend_"]
         top = max(points, key=lambda c: c.get_zorder())
-        assert top.get_label().split(" ")[0] == subspace
+        assert top.get_label() == subspace
     spread, contrast = result["spread"], result["contrast"]
     _check_square(spread)
     assert (spread.to_numpy() > 0).all()
