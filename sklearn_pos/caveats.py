@@ -116,7 +116,7 @@ def _clip_embedders(estimator):
             # fitted attributes (e.g. an embedder chosen at fit time)
             values.extend(
                 v
-                for k, v in vars(obj).items()
+                for k, v in getattr(obj, "__dict__", {}).items()
                 if k.endswith("_") and not k.startswith("_")
             )
         elif isinstance(obj, (list, tuple)):

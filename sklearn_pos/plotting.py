@@ -665,7 +665,13 @@ class SubspaceScatterDisplay:
                 ax.axvline(0, color="0.8", linewidth=0.8, zorder=0)
         # One scale on both axes: a spread of 1e-5 beside one of 1e-3 must look
         # like a line, as it is, not be stretched into a round cloud.
-        ax.set_aspect("equal", adjustable="datalim")
+        # Axes sharing both x and y with others cannot widen their limits alone
+        # (matplotlib refuses "datalim" there): they keep the scale by their box.
+        both_shared = all(
+            len(shared.get_siblings(ax)) > 1
+            for shared in (ax.get_shared_x_axes(), ax.get_shared_y_axes())
+        )
+        ax.set_aspect("equal", adjustable="box" if both_shared else "datalim")
         _scale_free_ticks(ax.xaxis)
         _scale_free_ticks(ax.yaxis)
         leg = None

@@ -387,6 +387,16 @@ def test_subspace_scatter_draws_a_thin_line_as_a_line():
     assert np.ptp(coordinates[:, 0]) > 0.6 * x_range
 
 
+def test_subspace_scatter_in_axes_sharing_both_axes(data):
+    X, y, pos = data
+    fig, axes = plt.subplots(1, 2, sharex=True, sharey=True)
+    for ax, subspace in zip(axes, ["noun", "adj"]):
+        SubspaceScatterDisplay.from_estimator(pos, X, y, subspace=subspace, ax=ax)
+    fig.canvas.draw()  # matplotlib refuses adjustable="datalim" here
+    assert all(ax.get_aspect() == 1.0 for ax in axes)
+    assert all(ax.get_adjustable() == "box" for ax in axes)
+
+
 @pytest.mark.parametrize("subspace", ["noun", "adj", "adv"])
 def test_subspace_scatter_draws_its_own_category_last(data, subspace):
     X, y, pos = data
