@@ -29,6 +29,10 @@ weights available locally. In every mode the "source image" is the embedding
 of a caption standing in for a photo. Without pretrained weights the
 tables and the figure say so ("synthetic embeddings — not a result" for the
 bag-of-words embedder, "random weights — not a result" for the tiny model).
+
+With ``--model``, weights that cannot be had (offline, not in the local
+cache) are replaced by the tiny random model, said on stderr, by
+:func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse
@@ -43,6 +47,7 @@ from sklearn_pos.caveats import (
     SYNTHETIC_EMBEDDINGS,
     caption,
     caveat_for,
+    choose_clip_weights,
     stamp_figure,
     stamp_tables,
 )
@@ -133,10 +138,17 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, steps=100, see
     if model is not None or tiny:
         from sklearn_pos.embedding import CLIPEmbedder
 
-        if model is None:
-            model, pretrained = "sklearn-pos-tiny", None
+        # The weights asked for (random ones without pretrained), or the tiny
+        # random model when asked for or when they cannot be had (said on stderr).
+        weights = choose_clip_weights(
+            tiny and model is None, model, pretrained, default_pretrained=None
+        )
+        model = weights.model_name
+        if weights.tiny:
             print("Tiny random CLIP model: a smoke run, numbers are not meaningful.")
-        embedder = CLIPEmbedder(model, pretrained, modality="text")
+        embedder = CLIPEmbedder(
+            model, weights.pretrained, modality="text", device=weights.device
+        )
         source, caveat = model, caveat_for(embedder)
     else:
         embedder = WordEmbedder()

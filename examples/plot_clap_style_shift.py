@@ -24,6 +24,10 @@ tiny random CLIP model instead (a smoke run: random weights give no
 meaningful accuracies, and say "random weights — not a result"), or pass
 ``--model ViT-B-32 --pretrained openai`` to use real CLIP weights available
 locally, evaluated on styled text queries.
+
+With ``--model``, weights that cannot be had (offline, not in the local
+cache) are replaced by the tiny random model, said on stderr, by
+:func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse
@@ -37,6 +41,7 @@ from sklearn_pos.caveats import (
     SYNTHETIC_EMBEDDINGS,
     caption,
     caveat_for,
+    choose_clip_weights,
     stamp_figure,
     stamp_tables,
 )
@@ -93,13 +98,21 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, random_state=0
     if model is not None or tiny:
         from sklearn_pos.embedding import CLIPEmbedder
 
-        if model is None:
-            model, pretrained, classes = "sklearn-pos-tiny", None, CLASSES[:5]
+        # The weights asked for (random ones without pretrained), or the tiny
+        # random model when asked for or when they cannot be had (said on stderr).
+        weights = choose_clip_weights(
+            tiny and model is None, model, pretrained, default_pretrained=None
+        )
+        model = weights.model_name
+        if weights.tiny:
+            classes = CLASSES[:5]
             params.update(n_prompts_per_class=24, max_steps=60)
             print("Tiny random CLIP model: a smoke run, accuracies are not meaningful.")
         else:
             params.update(hidden_dim=512, n_prompts_per_class=None, max_steps=2000)
-        embedder = CLIPEmbedder(model, pretrained, modality="text")
+        embedder = CLIPEmbedder(
+            model, weights.pretrained, modality="text", device=weights.device
+        )
         caveat = caveat_for(embedder)
         X, y, styles = _styled_queries(embedder, classes, UNSEEN_STYLES)
         source = f"{model} text queries in unseen styles"

@@ -31,23 +31,36 @@ category (it is fitted to do so on the very words it is scored on): a
 diagonal is what the method produces, not evidence about CLIP.
 ``SKLEARN_POS_EXAMPLE_OUTPUT``
 (or ``--output-dir``) sets where the figure and the embedding cache go.
+
+Where the weights asked for cannot be had (offline, not in the local
+cache), the example says so on stderr and runs as with ``--tiny``, every
+table and figure marked "random weights — not a result", so that
+``python examples/plot_class_invariance.py`` works anywhere without a flag; the
+choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sklearn_pos import PartOfSpeechComponentAnalysis
-from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
+from sklearn_pos.caveats import (
+    caption,
+    caveat_for,
+    choose_clip_weights,
+    stamp_figure,
+    stamp_tables,
+)
 from sklearn_pos.datasets import load_wordnet_vocabulary
-from sklearn_pos.embedding import CLIPEmbedder, WeightsUnavailableError
+from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.metrics import class_invariance
+from sklearn_pos.plotting import PART_OF_SPEECH_ORDER
 
-ORDER = ["noun", "adj", "verb", "adv"]
+# The parts of speech in the order of every figure of the library.
+ORDER = list(PART_OF_SPEECH_ORDER)
 
 #: Oldfield et al. (2023), Fig. 6: ViT-B/32, k = 64, λ = 0.5.
 PUBLISHED = pd.DataFrame(
@@ -62,28 +75,6 @@ PUBLISHED = pd.DataFrame(
 )
 #: The diagonal published for λ = 0 (the full table is not given).
 PUBLISHED_DIAGONAL_LAM0 = [0.41, 0.28, 0.28, 0.21]
-
-
-def _settings(tiny, model, pretrained, vocabulary_size, n_components):
-    if tiny:
-        return dict(
-            model="sklearn-pos-tiny",
-            pretrained=None,
-            device="cpu",
-            vocabulary_size=vocabulary_size or 1500,
-            n_components=n_components or 16,
-        )
-    if pretrained is None:
-        pretrained = "openai"
-    elif str(pretrained).lower() == "none":
-        pretrained = None  # random weights of a real architecture
-    return dict(
-        model=model or "ViT-B-32",
-        pretrained=pretrained,
-        device="auto",
-        vocabulary_size=vocabulary_size,
-        n_components=n_components or 64,
-    )
 
 
 def main(
@@ -103,17 +94,23 @@ def main(
     table carries the caveat in ``attrs["caveat"]`` and the figure's title
     ends with it.
     """
-    if tiny is None:
-        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
     output_dir = Path(
         output_dir
         or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
         or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
     )
     output_dir.mkdir(parents=True, exist_ok=True)
-    cfg = _settings(tiny, model, pretrained, vocabulary_size, n_components)
-    weights = "random weights" if cfg["pretrained"] is None else cfg["pretrained"]
-    label = f"{cfg['model']} ({weights})"
+    # The requested weights, or (offline, not cached) the tiny random model,
+    # said on stderr; its outputs are then marked with the caveat.
+    weights = choose_clip_weights(tiny, model, pretrained)
+    tiny, label = weights.tiny, weights.label
+    cfg = dict(
+        model=weights.model_name,
+        pretrained=weights.pretrained,
+        device=weights.device,
+        vocabulary_size=vocabulary_size or (1500 if tiny else None),
+        n_components=n_components or (16 if tiny else 64),
+    )
 
     words, pos = load_wordnet_vocabulary(
         n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
@@ -208,15 +205,11 @@ if __name__ == "__main__":
     parser.add_argument("--vocabulary-size", type=int, help="encode a subset")
     parser.add_argument("--n-components", type=int, help="k (default 64)")
     args = parser.parse_args()
-    try:
-        main(
-            tiny=args.tiny or None,
-            model=args.model,
-            pretrained=args.pretrained,
-            output_dir=args.output_dir,
-            vocabulary_size=args.vocabulary_size,
-            n_components=args.n_components,
-        )
-    except WeightsUnavailableError as exc:
-        print(f"{exc}\n\nFor a smoke run without weights: --tiny", file=sys.stderr)
-        sys.exit(1)
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+        vocabulary_size=args.vocabulary_size,
+        n_components=args.n_components,
+    )

@@ -25,6 +25,12 @@ to a tiny random model and 1,000 words for a quick offline run, whose
 tables and figure say "random weights — not a result". The figure
 goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
 ``sklearn_pos_output``).
+
+Where the weights asked for cannot be had (offline, not in the local
+cache), the example says so on stderr and runs as with ``--tiny``, every
+table and figure marked "random weights — not a result", so that
+``python examples/plot_grid_search_pos.py`` works anywhere without a flag; the
+choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse
@@ -40,37 +46,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
+from sklearn_pos.caveats import (
+    caption,
+    caveat_for,
+    choose_clip_weights,
+    stamp_figure,
+    stamp_tables,
+)
 from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
 
 COLOURS = ("red", "green", "blue", "yellow", "purple", "orange")
-
-
-def _settings(tiny, model, pretrained, output_dir):
-    """``(tiny, CLIPEmbedder arguments, output folder)``, read at call time.
-
-    Arguments win over the environment (``SKLEARN_POS_EXAMPLE_TINY``,
-    ``SKLEARN_POS_EXAMPLE_OUTPUT``), so that a caller can run the example
-    either way.
-    """
-    if tiny is None:
-        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-    )
-    if tiny:
-        clip = dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
-    else:
-        if pretrained is None:
-            pretrained = "openai"
-        elif str(pretrained).lower() == "none":
-            pretrained = None  # random weights of a real architecture
-        clip = dict(model_name=model or "ViT-B-32", pretrained=pretrained)
-    return tiny, clip, output_dir
 
 
 def draw_search_heatmap(results, ax):
@@ -103,7 +90,20 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, vocabulary_siz
     path of the saved PNG. Without pretrained weights every table carries the
     caveat in ``attrs["caveat"]`` and the figure's title ends with it.
     """
-    tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
+    # The requested weights, or (offline, not cached) the tiny random model,
+    # said on stderr; its outputs are then marked with the caveat.
+    weights = choose_clip_weights(tiny, model, pretrained)
+    tiny = weights.tiny
+    clip = dict(
+        model_name=weights.model_name,
+        pretrained=weights.pretrained,
+        device=weights.device,
+    )
+    output_dir = Path(
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+    )
     caveat = caveat_for(CLIPEmbedder(**clip))
     if vocabulary_size is None:
         vocabulary_size = 1000 if tiny else 20000

@@ -24,6 +24,12 @@ random model for a quick offline run, whose tables and figure say "random
 weights — not a result". The figure goes to
 ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
 ``sklearn_pos_output``).
+
+Where the weights asked for cannot be had (offline, not in the local
+cache), the example says so on stderr and runs as with ``--tiny``, every
+table and figure marked "random weights — not a result", so that
+``python examples/plot_nearest_prototype.py`` works anywhere without a flag; the
+choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse
@@ -35,38 +41,19 @@ import numpy as np
 import pandas as pd
 
 from sklearn_pos import NearestPrototypeClassifier, ZeroShotClassifier
-from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
+from sklearn_pos.caveats import (
+    caption,
+    caveat_for,
+    choose_clip_weights,
+    stamp_figure,
+    stamp_tables,
+)
 from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 
 CLASSES = ("red", "green", "blue", "yellow", "purple", "orange")
 SHOTS = (1, 2, 4, 8)
 N_DRAWS = 5
-
-
-def _settings(tiny, model, pretrained, output_dir):
-    """``(tiny, CLIPEmbedder arguments, output folder)``, read at call time.
-
-    Arguments win over the environment (``SKLEARN_POS_EXAMPLE_TINY``,
-    ``SKLEARN_POS_EXAMPLE_OUTPUT``), so that a caller can run the example
-    either way.
-    """
-    if tiny is None:
-        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-    )
-    if tiny:
-        clip = dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
-    else:
-        if pretrained is None:
-            pretrained = "openai"
-        elif str(pretrained).lower() == "none":
-            pretrained = None  # random weights of a real architecture
-        clip = dict(model_name=model or "ViT-B-32", pretrained=pretrained)
-    return tiny, clip, output_dir
 
 
 def few_shot_split(y, shots, rng):
@@ -87,7 +74,20 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, n_draws=N_DRAW
     table carries the caveat in ``attrs["caveat"]`` and the figure's title
     ends with it.
     """
-    tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
+    # The requested weights, or (offline, not cached) the tiny random model,
+    # said on stderr; its outputs are then marked with the caveat.
+    weights = choose_clip_weights(tiny, model, pretrained)
+    tiny = weights.tiny
+    clip = dict(
+        model_name=weights.model_name,
+        pretrained=weights.pretrained,
+        device=weights.device,
+    )
+    output_dir = Path(
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+    )
     text = CLIPEmbedder(modality="text", **clip)
     image = CLIPEmbedder(modality="image", num_workers=0, **clip)
     caveat = caveat_for(image)

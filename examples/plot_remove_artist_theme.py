@@ -33,20 +33,31 @@ model and random weights on part of the vocabulary, which only checks that
 it runs: its numbers mean nothing, and its table, printout and figure say
 "random weights — not a result". ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or
 ``--output-dir``) sets where the figure and the embedding cache go.
+
+Where the weights asked for cannot be had (offline, not in the local
+cache), the example says so on stderr and runs as with ``--tiny``, every
+table and figure marked "random weights — not a result", so that
+``python examples/plot_remove_artist_theme.py`` works anywhere without a flag; the
+choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sklearn_pos import PartOfSpeechComponentAnalysis
-from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
+from sklearn_pos.caveats import (
+    caption,
+    caveat_for,
+    choose_clip_weights,
+    stamp_figure,
+    stamp_tables,
+)
 from sklearn_pos.datasets import load_themed_vocabulary
-from sklearn_pos.embedding import CLIPEmbedder, WeightsUnavailableError
+from sklearn_pos.embedding import CLIPEmbedder
 
 #: (artist, content word) pairs; every artist is in the bundled list.
 PROMPTS = [
@@ -62,28 +73,6 @@ PROMPTS = [
     ("Hieronymus Bosch", "bird"),
 ]
 TEMPLATE = "a painting of a {content} by {artist}"
-
-
-def _settings(tiny, model, pretrained, vocabulary_size, n_components):
-    if tiny:
-        return dict(
-            model="sklearn-pos-tiny",
-            pretrained=None,
-            device="cpu",
-            vocabulary_size=vocabulary_size or 1500,
-            n_components=n_components,
-        )
-    if pretrained is None:
-        pretrained = "openai"
-    elif str(pretrained).lower() == "none":
-        pretrained = None  # random weights of a real architecture
-    return dict(
-        model=model or "ViT-B-32",
-        pretrained=pretrained,
-        device="auto",
-        vocabulary_size=vocabulary_size,
-        n_components=n_components,
-    )
 
 
 def _cosine_rows(A, B):
@@ -109,17 +98,23 @@ def main(
     saved PNG. Without pretrained weights every table carries the caveat in
     ``attrs["caveat"]`` and the figure's title ends with it.
     """
-    if tiny is None:
-        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
     output_dir = Path(
         output_dir
         or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
         or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
     )
     output_dir.mkdir(parents=True, exist_ok=True)
-    cfg = _settings(tiny, model, pretrained, vocabulary_size, n_components)
-    weights = "random weights" if cfg["pretrained"] is None else cfg["pretrained"]
-    label = f"{cfg['model']} ({weights})"
+    # The requested weights, or (offline, not cached) the tiny random model,
+    # said on stderr; its outputs are then marked with the caveat.
+    weights = choose_clip_weights(tiny, model, pretrained)
+    tiny, label = weights.tiny, weights.label
+    cfg = dict(
+        model=weights.model_name,
+        pretrained=weights.pretrained,
+        device=weights.device,
+        vocabulary_size=vocabulary_size or (1500 if tiny else None),
+        n_components=n_components,
+    )
 
     words, categories = load_themed_vocabulary(
         "artists", n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
@@ -246,15 +241,11 @@ if __name__ == "__main__":
     parser.add_argument("--vocabulary-size", type=int, help="WordNet subset size")
     parser.add_argument("--n-components", type=int, help="k (default: width / 2)")
     args = parser.parse_args()
-    try:
-        main(
-            tiny=args.tiny or None,
-            model=args.model,
-            pretrained=args.pretrained,
-            output_dir=args.output_dir,
-            vocabulary_size=args.vocabulary_size,
-            n_components=args.n_components,
-        )
-    except WeightsUnavailableError as exc:
-        print(f"{exc}\n\nFor a smoke run without weights: --tiny", file=sys.stderr)
-        sys.exit(1)
+    main(
+        tiny=args.tiny or None,
+        model=args.model,
+        pretrained=args.pretrained,
+        output_dir=args.output_dir,
+        vocabulary_size=args.vocabulary_size,
+        n_components=args.n_components,
+    )

@@ -24,6 +24,12 @@ model for a quick offline run (accuracies are then near chance, and the
 tables and figure say "random weights — not a result"). The figure
 goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
 ``sklearn_pos_output``).
+
+Where the weights asked for cannot be had (offline, not in the local
+cache), the example says so on stderr and runs as with ``--tiny``, every
+table and figure marked "random weights — not a result", so that
+``python examples/plot_zero_shot.py`` works anywhere without a flag; the
+choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
 import argparse
@@ -36,7 +42,13 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from sklearn_pos.caveats import caption, caveat_for, stamp_figure, stamp_tables
+from sklearn_pos.caveats import (
+    caption,
+    caveat_for,
+    choose_clip_weights,
+    stamp_figure,
+    stamp_tables,
+)
 from sklearn_pos.datasets import load_image_folder, make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.evaluation import evaluate_classifiers
@@ -44,31 +56,6 @@ from sklearn_pos.templates import TEMPLATES
 from sklearn_pos.zero_shot import ZeroShotClassifier
 
 CLASSES = ("red", "green", "blue", "yellow", "purple", "orange")
-
-
-def _settings(tiny, model, pretrained, output_dir):
-    """``(tiny, CLIPEmbedder arguments, output folder)``, read at call time.
-
-    Arguments win over the environment (``SKLEARN_POS_EXAMPLE_TINY``,
-    ``SKLEARN_POS_EXAMPLE_OUTPUT``), so that a caller can run the example
-    either way.
-    """
-    if tiny is None:
-        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-    )
-    if tiny:
-        clip = dict(model_name="sklearn-pos-tiny", pretrained=None, device="cpu")
-    else:
-        if pretrained is None:
-            pretrained = "openai"
-        elif str(pretrained).lower() == "none":
-            pretrained = None  # random weights of a real architecture
-        clip = dict(model_name=model or "ViT-B-32", pretrained=pretrained)
-    return tiny, clip, output_dir
 
 
 def load_images(root, workdir):
@@ -90,7 +77,20 @@ def main(tiny=None, model=None, pretrained=None, output_dir=None, root=None):
     table carries the caveat in ``attrs["caveat"]`` and the figure's title
     ends with it.
     """
-    tiny, clip, output_dir = _settings(tiny, model, pretrained, output_dir)
+    # The requested weights, or (offline, not cached) the tiny random model,
+    # said on stderr; its outputs are then marked with the caveat.
+    weights = choose_clip_weights(tiny, model, pretrained)
+    tiny = weights.tiny
+    clip = dict(
+        model_name=weights.model_name,
+        pretrained=weights.pretrained,
+        device=weights.device,
+    )
+    output_dir = Path(
+        output_dir
+        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
+        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+    )
     text = CLIPEmbedder(modality="text", **clip)
     image = CLIPEmbedder(modality="image", num_workers=0, **clip)
     caveat = caveat_for(image)

@@ -12,6 +12,8 @@ from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import cross_validate
 from sklearn.utils.validation import check_is_fitted
 
+from .caveats import caveat_of, stamp_table
+
 __all__ = ["evaluate_classifiers"]
 
 
@@ -94,7 +96,10 @@ def evaluate_classifiers(
         Columns ``dataset``, ``method``, ``fold`` (only with ``cv``),
         ``metric``, ``score`` and ``n_samples`` (rows scored): one row per
         method, metric (and fold). Scores are as the scorers return them
-        (accuracy as a fraction).
+        (accuracy as a fraction). When a classifier holds a CLIPEmbedder
+        of random weights (a pipeline step, a ``text_embedder``),
+        ``results.attrs["caveat"]`` says so
+        (:func:`sklearn_pos.caveats.caveat_of`).
 
     Examples
     --------
@@ -159,4 +164,7 @@ def evaluate_classifiers(
                         "n_samples": len(test),
                     }
                 )
-    return pd.DataFrame(rows)
+    results = pd.DataFrame(rows)
+    # scores of random weights are not results: the table says so
+    caveats = {caveat_of(estimator) for _, estimator in pairs} - {None}
+    return stamp_table(results, min(caveats) if caveats else None)

@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._compat import HasMethods, validate_params
 from ._labels import check_labels
+from .caveats import caveat_of, stamp_table
 
 #: Rows of ``X`` projected at once, to bound the memory of the coordinates.
 _CHUNK_ROWS = 8192
@@ -78,7 +79,9 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
     table : pandas.DataFrame of shape (n_subspaces, n_labels)
         Rows: the subspaces, labelled by their categories (index name
         ``"subspace"``; one per entry of the estimator's ``classes_``). Columns:
-        the data categories (columns name ``"data"``).
+        the data categories (columns name ``"data"``). When the estimator
+        holds a CLIPEmbedder of random weights, ``table.attrs["caveat"]``
+        says so (:func:`sklearn_pos.caveats.caveat_of`).
 
     See Also
     --------
@@ -183,8 +186,10 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
     if normalize:
         totals = scores.sum(axis=1, keepdims=True)
         scores = np.divide(scores, totals, out=np.zeros_like(scores), where=totals > 0)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         scores,
         index=pd.Index([classes[i] for i in rows], name="subspace"),
         columns=pd.Index(label_list, name="data"),
     )
+    # a table of random weights says so, as the figures of it do
+    return stamp_table(table, caveat_of(estimator))

@@ -19,6 +19,12 @@ parts of speech fixed colours (noun, adjective, verb, adverb, in that
 order) and any other category the free colours of matplotlib's ``tab10``
 cycle, in order; :func:`category_order` is the matching default order.
 
+Figures computed from random CLIP weights say so: ``from_estimator`` reads
+the caveat of the estimator's :class:`~sklearn_pos.CLIPEmbedder` objects
+(:func:`sklearn_pos.caveats.caveat_of`) and writes it as the last line of
+the axes title and of the figure title; the table of a
+:class:`ClassInvarianceDisplay` carries it in ``attrs["caveat"]``.
+
 matplotlib is imported when a figure is drawn, not when this module is
 imported; install it with ``pip install "sklearn_pos[plot]"``.
 """
@@ -27,9 +33,11 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
+import scipy.sparse as sp
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
+from .caveats import _check_caveat, caveat_of, stamp_figure, stamp_table
 from .metrics import class_invariance
 
 __all__ = [
@@ -182,6 +190,22 @@ def _scale_free_ticks(axis):
     axis.set_major_formatter(formatter)
 
 
+def _mark(ax, caveat):
+    """Write the caveat as the last line of the axes title and the figure's.
+
+    The axes title keeps it when the caller later replaces the figure title
+    (a figure of several panels); the figure title follows the convention of
+    :func:`sklearn_pos.caveats.stamp_figure`.
+    """
+    _check_caveat(caveat)
+    if caveat is None:
+        return
+    title = ax.get_title()
+    if caveat not in title.splitlines():
+        ax.set_title(f"{title}\n{caveat}" if title else caveat)
+    stamp_figure(ax.figure, caveat)
+
+
 class ClassInvarianceDisplay:
     """Class-invariance heatmap: rows are subspaces, columns data categories.
 
@@ -208,6 +232,10 @@ class ClassInvarianceDisplay:
 
     colorbar_ : matplotlib.colorbar.Colorbar or None
         The colour bar, if drawn.
+
+    caveat_ : str or None
+        The caveat written on the figure (e.g. ``"random weights — not a
+        result"``), or ``None``.
 
     ax_ : matplotlib.axes.Axes
         Axes of the heatmap.
@@ -252,6 +280,7 @@ class ClassInvarianceDisplay:
         vmin=0.0,
         vmax=None,
         title="Class invariance",
+        caveat=None,
     ):
         """Draw the heatmap.
 
@@ -280,11 +309,18 @@ class ClassInvarianceDisplay:
         title : str or None, default="Class invariance"
             Title of the axes.
 
+        caveat : str or None, default=None
+            Caveat of the values (e.g.
+            :data:`sklearn_pos.caveats.RANDOM_WEIGHTS`): written as the last
+            line of the axes title and of the figure title, and recorded in
+            ``table.attrs["caveat"]``. ``None`` uses the table's own
+            ``attrs["caveat"]``, if any.
+
         Returns
         -------
         display : ClassInvarianceDisplay
-            The display, with ``im_``, ``text_``, ``colorbar_``, ``ax_`` and
-            ``figure_`` set.
+            The display, with ``im_``, ``text_``, ``colorbar_``, ``caveat_``,
+            ``ax_`` and ``figure_`` set.
         """
         table = self.table
         if not isinstance(table, pd.DataFrame):
@@ -294,6 +330,9 @@ class ClassInvarianceDisplay:
                     f"table must be a 2-d table of scores, got shape {values.shape}."
                 )
             table = pd.DataFrame(values)
+        _check_caveat(caveat)
+        if caveat is None:
+            caveat = table.attrs.get("caveat")
         values = table.to_numpy(dtype=float)
         if values.size == 0:
             raise ValueError("table is empty; it needs at least one score.")
@@ -342,7 +381,10 @@ class ClassInvarianceDisplay:
             cbar = ax.figure.colorbar(im, ax=ax)
             cbar.set_label(colorbar_label)
 
-        self.table = table
+        _mark(ax, caveat)
+        if caveat is not None:
+            stamp_table(table, caveat)
+        self.table, self.caveat_ = table, caveat
         self.im_, self.text_, self.colorbar_ = im, text, cbar
         self.ax_, self.figure_ = ax, ax.figure
         return self
@@ -375,13 +417,16 @@ class ClassInvarianceDisplay:
             Axes to draw in.
 
         **kwargs
-            Passed to :meth:`plot`.
+            Passed to :meth:`plot`. Without ``caveat``, the caveat of the
+            estimator's CLIP embedders (:func:`~sklearn_pos.caveats.caveat_of`)
+            is used: a figure of random weights says so.
 
         Returns
         -------
         display : ClassInvarianceDisplay
         """
         table = class_invariance(estimator, X, y, labels=labels, normalize=normalize)
+        kwargs.setdefault("caveat", caveat_of(estimator))
         return cls(table).plot(ax=ax, **kwargs)
 
 
@@ -390,7 +435,10 @@ class SubspaceScatterDisplay:
 
     Each category is drawn in its own colour, so a subspace that captures
     its category shows that category spread out and the others gathered
-    near the origin.
+    near the origin. Both axes have the same scale (equal aspect), so a
+    category spread along one direction only shows as a line, not as a
+    round cloud; the subspace's own category is drawn last, on top of the
+    others.
 
     Parameters
     ----------
@@ -406,6 +454,12 @@ class SubspaceScatterDisplay:
     components : tuple of int, default=(0, 1)
         Indices (0-based) of the two directions, used in the axis labels.
 
+    n_total : dict or None, default=None
+        Category → number of points the category had before some were left
+        out (subsampling). When fewer are drawn, the title says how many:
+        ``"150 of 300 points shown"``, and the legend gives each subsampled
+        category's ``n of N``. ``None``: every point is drawn.
+
     Attributes
     ----------
     scatters_ : dict
@@ -413,6 +467,9 @@ class SubspaceScatterDisplay:
 
     legend_ : matplotlib.legend.Legend or None
         The legend, if drawn.
+
+    caveat_ : str or None
+        The caveat written on the figure, or ``None``.
 
     ax_ : matplotlib.axes.Axes
         Axes of the plot.
@@ -443,13 +500,20 @@ class SubspaceScatterDisplay:
     [0.122, 0.467, 0.706]
     >>> disp.ax_.get_xlabel()
     'noun direction 1'
+    >>> disp.ax_.get_title()
+    'Categories on the noun subspace\\n150 of 300 points shown'
+    >>> disp.ax_.get_aspect()  # the same scale on both axes
+    1.0
     """
 
-    def __init__(self, coordinates, labels, *, subspace=None, components=(0, 1)):
+    def __init__(
+        self, coordinates, labels, *, subspace=None, components=(0, 1), n_total=None
+    ):
         self.coordinates = coordinates
         self.labels = labels
         self.subspace = subspace
         self.components = components
+        self.n_total = n_total
 
     def plot(
         self,
@@ -461,15 +525,25 @@ class SubspaceScatterDisplay:
         alpha=0.5,
         legend=True,
         title=None,
+        caveat=None,
     ):
         """Draw the scatter plot.
 
-        The axes fit the points whatever their scale: the lines through the
-        origin are drawn only where the origin lies among the points (so
-        points gathered far from it are not squeezed into a corner), and
-        tiny or huge coordinates (random weights give spreads of 1e-5) are
-        labelled as mantissas with the power of ten, or the offset, written
-        once at the end of the axis.
+        Both axes have the same scale (``ax.set_aspect("equal",
+        adjustable="datalim")``): the shorter data range is widened to keep
+        the picture's proportions true, so a category spread along one
+        direction only (a range of 1e-3 against 1e-5) is drawn as the thin
+        line it is instead of being stretched into a round cloud. The axes
+        fit the points whatever their scale: the lines through the origin
+        are drawn only where the origin lies among the points (so points
+        gathered far from it are not squeezed into a corner), and tiny or
+        huge coordinates (random weights give spreads of 1e-5) are labelled
+        as mantissas with the power of ten, or the offset, written once at
+        the end of the axis.
+
+        The subspace's own category (``subspace``, when among the labels) is
+        drawn last, on top of the others, so that the category the subspace
+        was learned for is never hidden; the legend keeps ``order``.
 
         Parameters
         ----------
@@ -480,9 +554,9 @@ class SubspaceScatterDisplay:
             ``fig.tight_layout()``).
 
         order : array-like, default=None
-            Categories to draw, in drawing (and legend) order; ``None`` uses
+            Categories to draw, in legend (and drawing) order; ``None`` uses
             :func:`category_order` (parts of speech first). Later ones are
-            drawn on top.
+            drawn on top, except the subspace's own category, drawn last.
 
         colors : dict, default=None
             Category → matplotlib colour; ``None`` uses
@@ -499,13 +573,19 @@ class SubspaceScatterDisplay:
             Add a legend of the categories.
 
         title : str, default=None
-            Title; ``None`` names the subspace and the two directions.
+            Title; ``None`` names the subspace. When points were left out
+            (``n_total``), a line ``"n of N points shown"`` follows it.
+
+        caveat : str or None, default=None
+            Caveat of the points (e.g.
+            :data:`sklearn_pos.caveats.RANDOM_WEIGHTS`), written as the last
+            line of the axes title and of the figure title.
 
         Returns
         -------
         display : SubspaceScatterDisplay
-            The display, with ``scatters_``, ``legend_``, ``ax_`` and
-            ``figure_`` set.
+            The display, with ``scatters_``, ``legend_``, ``caveat_``,
+            ``ax_`` and ``figure_`` set.
         """
         coordinates = np.asarray(self.coordinates, dtype=float)
         labels = np.asarray(self.labels)
@@ -530,12 +610,24 @@ class SubspaceScatterDisplay:
                 f"colors has no colour for the categories {missing}; give one "
                 "for every category drawn, or colors=None for the default ones."
             )
+        _check_caveat(caveat)
+        n_total = self._check_n_total(labels)
         ax = _axes(ax)
-        scatters = {}
-        for label in order:
+        # The subspace's own category last: drawn over the others, never hidden
+        # under the crowd of the other categories gathered near the origin.
+        target = _label(self.subspace) if self.subspace is not None else None
+        drawing = [c for c in order if _label(c) != target] + [
+            c for c in order if _label(c) == target
+        ]
+        base = 2.0  # matplotlib's zorder of collections
+        drawn, legend_text = {}, {}
+        for rank, label in enumerate(drawing):
             points = coordinates[labels == label]
             label = _label(label)
-            scatters[label] = ax.scatter(
+            legend_text[label] = str(label)
+            if n_total is not None and n_total.get(label, 0) > len(points):
+                legend_text[label] = f"{label} ({len(points):,} of {n_total[label]:,})"
+            drawn[label] = ax.scatter(
                 points[:, 0],
                 points[:, 1],
                 s=s,
@@ -543,7 +635,9 @@ class SubspaceScatterDisplay:
                 color=colors[label],
                 label=str(label),
                 linewidths=0,
+                zorder=base + rank / (len(drawing) + 1),
             )
+        scatters = {_label(c): drawn[_label(c)] for c in order}
         a, b = self.components
         name = "" if self.subspace is None else f"{self.subspace} "
         ax.set_xlabel(f"{name}direction {a + 1}")
@@ -554,6 +648,12 @@ class SubspaceScatterDisplay:
                 if self.subspace is not None
                 else "Categories on the subspace"
             )
+        if n_total is not None:
+            n_shown = sum(len(offsets.get_offsets()) for offsets in drawn.values())
+            n_all = sum(n_total.get(_label(c), 0) for c in order)
+            if n_all > n_shown:
+                note = f"{n_shown:,} of {n_all:,} points shown"
+                title = f"{title}\n{note}" if title else note
         ax.set_title(title)
         # A reference line outside the points would stretch the axis to reach
         # it and squeeze the points into a line: draw only the ones inside.
@@ -563,16 +663,52 @@ class SubspaceScatterDisplay:
                 ax.axhline(0, color="0.8", linewidth=0.8, zorder=0)
             if low[0] <= 0 <= high[0]:
                 ax.axvline(0, color="0.8", linewidth=0.8, zorder=0)
+        # One scale on both axes: a spread of 1e-5 beside one of 1e-3 must look
+        # like a line, as it is, not be stretched into a round cloud.
+        # Axes sharing both x and y with others cannot widen their limits alone
+        # (matplotlib refuses "datalim" there): they keep the scale by their box.
+        both_shared = all(
+            len(shared.get_siblings(ax)) > 1
+            for shared in (ax.get_shared_x_axes(), ax.get_shared_y_axes())
+        )
+        ax.set_aspect("equal", adjustable="box" if both_shared else "datalim")
         _scale_free_ticks(ax.xaxis)
         _scale_free_ticks(ax.yaxis)
         leg = None
         if legend:
-            leg = ax.legend(title="category", markerscale=2, loc="best")
+            leg = ax.legend(
+                list(scatters.values()),
+                [legend_text[name] for name in scatters],
+                title="category",
+                markerscale=2,
+                loc="best",
+            )
             for handle in leg.legend_handles:
                 handle.set_alpha(1)
-        self.scatters_, self.legend_ = scatters, leg
+        _mark(ax, caveat)
+        self.scatters_, self.legend_, self.caveat_ = scatters, leg, caveat
         self.ax_, self.figure_ = ax, ax.figure
         return self
+
+    def _check_n_total(self, labels):
+        """``n_total`` as category → count, checked against the labels drawn."""
+        if self.n_total is None:
+            return None
+        if not isinstance(self.n_total, dict):
+            raise TypeError(
+                "n_total must be a dict category -> number of points before "
+                f"subsampling, or None; got {type(self.n_total).__name__}."
+            )
+        n_total = {_label(k): v for k, v in self.n_total.items()}
+        for label, count in zip(*np.unique(labels, return_counts=True)):
+            total = n_total.get(_label(label))
+            if total is None or not isinstance(total, Integral) or total < count:
+                raise ValueError(
+                    f"n_total[{_label(label)!r}] must be a whole number of at "
+                    f"least {int(count)} (the points of that category drawn), "
+                    f"got {total!r}."
+                )
+        return n_total
 
     @classmethod
     def from_estimator(
@@ -624,11 +760,19 @@ class SubspaceScatterDisplay:
             Axes to draw in.
 
         **kwargs
-            Passed to :meth:`plot`.
+            Passed to :meth:`plot`. Without ``caveat``, the caveat of the
+            estimator's CLIP embedders (:func:`~sklearn_pos.caveats.caveat_of`)
+            is used: a figure of random weights says so.
 
         Returns
         -------
         display : SubspaceScatterDisplay
+
+        Notes
+        -----
+        ``X`` may be a scipy sparse matrix: only the rows drawn are made dense.
+        When categories are subsampled, the title says how many points are
+        shown out of how many.
         """
         # A VocabularyPartOfSpeechAnalysis keeps its subspaces in pos_; X still
         # goes through the step's own project, which checks it against the step.
@@ -665,6 +809,8 @@ class SubspaceScatterDisplay:
         y = np.asarray(y)
         check_consistent_length(X, y)
         rows = np.arange(y.shape[0])
+        labels, counts = np.unique(y, return_counts=True)
+        n_total = {_label(c): int(n) for c, n in zip(labels, counts)}
         if max_points_per_class is not None:
             rng = check_random_state(random_state)
             picked = []
@@ -674,14 +820,25 @@ class SubspaceScatterDisplay:
                     members = rng.choice(members, max_points_per_class, replace=False)
                 picked.append(members)
             rows = np.sort(np.concatenate(picked))
-        X_rows = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+        # rows of any container scikit-learn indexes (arrays, DataFrames,
+        # sparse matrices, lists); sparse rows are made dense, the drawn ones only
+        if sp.issparse(X):
+            X = X.tocsr()  # COO and DIA matrices have no row indexing
+        X_rows = _safe_indexing(X, rows)
+        if sp.issparse(X_rows):
+            X_rows = X_rows.toarray()
         name = classes[matches[0]]
         coordinates = estimator.project(X_rows, subspace=name, output="coordinates")
-        coordinates = coordinates[:, list(components)]
+        coordinates = np.asarray(coordinates)[:, list(components)]
         name = _label(name)
-        return cls(coordinates, y[rows], subspace=name, components=components).plot(
-            ax=ax, **kwargs
-        )
+        kwargs.setdefault("caveat", caveat_of(estimator))
+        return cls(
+            coordinates,
+            y[rows],
+            subspace=name,
+            components=components,
+            n_total=n_total,
+        ).plot(ax=ax, **kwargs)
 
 
 def plot_class_invariance(

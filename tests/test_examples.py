@@ -6,11 +6,14 @@ pretrained=None, output_dir=None, ...)`` reading ``SKLEARN_POS_EXAMPLE_TINY``
 and ``SKLEARN_POS_EXAMPLE_OUTPUT`` when called, returning its tables
 (DataFrames) and ``"figure"``, the saved PNG. The tests call ``main`` on the
 tiny model and check the returned tables, and that every table and figure
-made without pretrained weights says so.
+made without pretrained weights says so; every script also runs as
+``python examples/<name>.py`` with no flag on a machine without network nor
+cached weights, where it falls back to the tiny model by itself.
 """
 
 import ast
 import inspect
+import os
 import runpy
 import subprocess
 import sys
@@ -21,7 +24,11 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from sklearn_pos.caveats import RANDOM_WEIGHTS, SYNTHETIC_EMBEDDINGS
+from sklearn_pos.caveats import (
+    RANDOM_WEIGHTS,
+    SYNTHETIC_EMBEDDINGS,
+    choose_clip_weights,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -149,27 +156,163 @@ def test_environment_is_read_when_main_is_called(
     check_result(result, tmp_path, "plot_pae_editing_target.py")
 
 
-def test_example_runs_as_a_script(_one_torch_thread, tmp_path):
+# --------------------------------------------------------------------------- #
+# every example as a script, offline, with no flag
+# --------------------------------------------------------------------------- #
+#: Small sizes, where an example has a flag for them (the default run falls
+#: back to the tiny model, whose defaults are small already).
+SMALL = {
+    "counterfactual_loss.py": ["--steps", "20"],
+    "plot_grid_search_pos.py": ["--vocabulary-size", "400"],
+    "plot_nearest_prototype.py": ["--n-draws", "1"],
+    "plot_pos_zero_shot.py": ["--vocabulary-size", "400"],
+    "plot_remove_artist_theme.py": ["--vocabulary-size", "400"],
+    "plot_subspace_scatter.py": ["--vocabulary-size", "400"],
+}
+#: Examples whose default embeddings are generated, not CLIP's.
+SYNTHETIC = {
+    "counterfactual_loss.py",
+    "plot_clap_style_shift.py",
+    "plot_pae_editing_target.py",
+}
+#: Run as a script in tests/test_examples_main.py (it fills a cache there).
+RUN_ELSEWHERE = {"plot_class_invariance.py"}
+
+
+def offline_env(tmp_path):
+    """The environment of a machine with no network and no cached weights.
+
+    No ``SKLEARN_POS_EXAMPLE_TINY``: the examples must fall back by
+    themselves. ``HF_HOME`` is an empty folder, so that weights cached on the
+    test machine are not found, and ``HF_HUB_OFFLINE`` makes the miss quick.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SKLEARN_POS_EXAMPLE_TINY", "SKLEARN_POS_EXAMPLE_OUTPUT")
+    }
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    env.update(
+        MPLBACKEND="Agg",
+        HF_HOME=str(tmp_path / "hf_home"),
+        HF_HUB_OFFLINE="1",
+        HF_ENDPOINT="http://127.0.0.1:9",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+    )
+    return env
+
+
+def run_script(name, tmp_path, *args):
+    out = tmp_path / "out"
     completed = subprocess.run(
-        [
-            sys.executable,
-            str(EXAMPLES / "counterfactual_loss.py"),
-            "--output-dir",
-            str(tmp_path),
-            "--steps",
-            "20",
-        ],
+        [sys.executable, str(EXAMPLES / name), "--output-dir", str(out), *args],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=tmp_path,
-        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+        env=offline_env(tmp_path),
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert (tmp_path / "counterfactual_loss.png").read_bytes()[:4] == b"\x89PNG"
-    assert "Optimising CLIP-NCE" in completed.stdout
-    # the default bag-of-words embedder makes synthetic embeddings
-    assert f"Optimising CLIP-NCE [{SYNTHETIC_EMBEDDINGS}]" in completed.stdout
+    figure = out / name.replace(".py", ".png")
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return completed
+
+
+@pytest.mark.parametrize("name", sorted(set(SCRIPTS) - RUN_ELSEWHERE))
+def test_example_runs_offline_without_a_flag(name, tmp_path):
+    completed = run_script(name, tmp_path, *SMALL.get(name, []))
+    if name in SYNTHETIC:
+        # generated embeddings by default: no weights asked for, none missed
+        assert f"[{SYNTHETIC_EMBEDDINGS}]" in completed.stdout
+        assert "cannot be had" not in completed.stderr
+        assert RANDOM_WEIGHTS not in completed.stdout
+    else:
+        # the default weights cannot be had here: said on stderr, and every
+        # printed table of the tiny model's run carries the caveat
+        assert "ViT-B-32 pretrained='openai' cannot be had" in completed.stderr
+        assert "'sklearn-pos-tiny'" in completed.stderr
+        assert f"[{RANDOM_WEIGHTS}]" in completed.stdout
+        assert SYNTHETIC_EMBEDDINGS not in completed.stdout
+    if name == "counterfactual_loss.py":
+        assert f"Optimising CLIP-NCE [{SYNTHETIC_EMBEDDINGS}]" in completed.stdout
+
+
+def test_asked_for_weights_missing_fall_back_to_the_tiny_model(tmp_path):
+    # An example whose default is generated embeddings, asked for CLIP weights
+    # that cannot be had: the tiny random model runs instead, and says so.
+    completed = run_script(
+        "plot_pae_editing_target.py",
+        tmp_path,
+        "--model",
+        "ViT-B-32",
+        "--pretrained",
+        "openai",
+    )
+    assert "cannot be had" in completed.stderr
+    assert f"[{RANDOM_WEIGHTS}]" in completed.stdout
+    assert SYNTHETIC_EMBEDDINGS not in completed.stdout
+
+
+# --------------------------------------------------------------------------- #
+# choose_clip_weights: the one place where the weights of a run are chosen
+# --------------------------------------------------------------------------- #
+def test_choose_clip_weights_tiny(monkeypatch):
+    monkeypatch.delenv("SKLEARN_POS_EXAMPLE_TINY", raising=False)
+    tiny = choose_clip_weights(tiny=True)
+    assert (tiny.model_name, tiny.pretrained, tiny.device) == (
+        "sklearn-pos-tiny",
+        None,
+        "cpu",
+    )
+    assert tiny.tiny and not tiny.fell_back and tiny.caveat == RANDOM_WEIGHTS
+    # the environment is read when called, and an argument wins over it
+    monkeypatch.setenv("SKLEARN_POS_EXAMPLE_TINY", "1")
+    assert choose_clip_weights().tiny
+    random = choose_clip_weights(tiny=False, pretrained="None")
+    assert (random.model_name, random.pretrained) == ("ViT-B-32", None)
+    assert not random.tiny and random.caveat == RANDOM_WEIGHTS
+    assert random.label == "ViT-B-32 (random weights)"
+    # a default of random weights (the examples of generated embeddings)
+    weights = choose_clip_weights(False, "RN50", default_pretrained=None)
+    assert weights.pretrained is None and weights.caveat == RANDOM_WEIGHTS
+
+
+def test_choose_clip_weights_falls_back_when_weights_cannot_be_had(
+    monkeypatch, capsys
+):
+    pytest.importorskip("open_clip")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # a hub id that is in no cache: offline, it cannot be had
+    missing = "hf-hub:sklearn-pos/no-such-weights"
+    weights = choose_clip_weights(tiny=False, pretrained=missing)
+    assert weights.fell_back and weights.tiny
+    assert (weights.model_name, weights.pretrained) == ("sklearn-pos-tiny", None)
+    assert weights.caveat == RANDOM_WEIGHTS
+    err = capsys.readouterr().err
+    assert f"pretrained={missing!r} cannot be had" in err
+    assert "offline mode is enabled" in err and RANDOM_WEIGHTS in err
+
+
+def test_choose_clip_weights_keeps_weights_it_can_have(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    from sklearn_pos.embedding import CLIPEmbedder
+
+    checkpoint = tmp_path / "tiny.pt"
+    model = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu").get_model().model
+    torch.save(model.state_dict(), checkpoint)
+    weights = choose_clip_weights(False, "sklearn-pos-tiny", str(checkpoint))
+    assert weights.pretrained == str(checkpoint) and not weights.fell_back
+    assert not weights.tiny and weights.caveat is None
+    assert capsys.readouterr().err == ""
+    # other mistakes are not hidden behind a fallback
+    with pytest.raises(FileNotFoundError, match="no such checkpoint file"):
+        choose_clip_weights(False, "sklearn-pos-tiny", str(tmp_path / "no.pt"))
+    with pytest.raises(ValueError, match="neither an existing file nor a known tag"):
+        choose_clip_weights(False, "ViT-B-32", "no-such-tag")
 
 
 def test_generated_embeddings_are_stamped_synthetic(run_example, tmp_path):

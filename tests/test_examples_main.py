@@ -1,11 +1,12 @@
 """Runs of the class-invariance, scatter and artist-theme examples.
 
 The three share one output folder, so that the embedding cache is reused.
-The class-invariance example first runs as a script in a fresh process
-(``SKLEARN_POS_EXAMPLE_TINY=1``, ``SKLEARN_POS_EXAMPLE_OUTPUT``), which also
-fills the cache; then every example's ``main`` is called on the tiny model
-and the tables it returns are checked, with the caveat that every table and
-figure of random weights carries.
+The class-invariance example first runs as a script in a fresh process, with
+no flag on a machine without network nor cached weights (it falls back to
+the tiny model by itself), which also fills the cache; then every
+example's ``main`` is called on the tiny model and the tables it returns are
+checked, with the caveat that every table and figure of random weights
+carries.
 """
 
 import os
@@ -48,14 +49,14 @@ def _one_thread():
 
 
 def run_script(name, output_dir):
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != "SKLEARN_POS_EXAMPLE_TINY"}
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     )
     env.update(
-        SKLEARN_POS_EXAMPLE_TINY="1",
         SKLEARN_POS_EXAMPLE_OUTPUT=str(output_dir),
         MPLBACKEND="Agg",
+        HF_HOME=str(output_dir / "hf_home"),  # no weights cached there
         HF_ENDPOINT="http://127.0.0.1:9",
         HF_HUB_OFFLINE="1",
         OMP_NUM_THREADS="1",
@@ -69,6 +70,9 @@ def run_script(name, output_dir):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    # no weights to be had: the example says so and runs the tiny model
+    assert "ViT-B-32 pretrained='openai' cannot be had" in result.stderr
+    assert "'sklearn-pos-tiny'" in result.stderr
     return result.stdout
 
 
@@ -111,6 +115,7 @@ def _check_square(table):
 def test_plot_class_invariance(output_dir, run_main):
     stdout = run_script("plot_class_invariance.py", output_dir)
     assert _is_png(output_dir / "plot_class_invariance.png")
+    assert f"[{RANDOM_WEIGHTS}]" in stdout
     assert f"{RANDOM_WEIGHTS}: the numbers only show that the example runs" in stdout
     (output_dir / "plot_class_invariance.png").unlink()
 
@@ -155,6 +160,19 @@ def test_plot_subspace_scatter(output_dir, run_main):
         for label in (ax.xaxis.label, ax.yaxis.label):
             box = label.get_window_extent(renderer)
             assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1
+    # Every panel: the same scale on both axes, its own category drawn on
+    # top, the caveat in its title and how many of the points it shows.
+    panels = [ax for ax in figure.axes if ax.collections]
+    assert len(panels) == 4
+    for ax, subspace in zip(panels, ORDER):
+        assert ax.get_aspect() == 1.0
+        title = ax.get_title().splitlines()
+        assert title[0] == f"Categories on the {subspace} subspace"
+        assert title[-1] == RANDOM_WEIGHTS
+        assert title[1].endswith("points shown")  # nouns are subsampled
+        points = [c for c in ax.collections if c.get_label() != "_nolegend_"]
+        top = max(points, key=lambda c: c.get_zorder())
+        assert top.get_label() == subspace
     spread, contrast = result["spread"], result["contrast"]
     _check_square(spread)
     assert (spread.to_numpy() > 0).all()

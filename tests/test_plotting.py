@@ -218,14 +218,21 @@ def test_subspace_scatter_is_readable_at_any_scale(scale, offset):
     fig, ax = disp.figure_, disp.ax_
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    # One scale on both axes: the same data length per pixel.
+    box = ax.get_window_extent(renderer)
+    x_per_pixel = np.ptp(ax.get_xlim()) / box.width
+    y_per_pixel = np.ptp(ax.get_ylim()) / box.height
+    assert x_per_pixel == pytest.approx(y_per_pixel, rel=1e-2)
     for axis, limits, values in (
         (ax.xaxis, ax.get_xlim(), coordinates[:, 0]),
         (ax.yaxis, ax.get_ylim(), coordinates[:, 1]),
     ):
         low, high = limits
         assert low <= values.min() and values.max() <= high
-        # The points fill the axis rather than a sliver of it.
-        assert values.max() - values.min() > 0.6 * (high - low)
+        if axis is ax.xaxis:
+            # The widest spread (the nouns', along x) fills its axis rather
+            # than a sliver of it; y is widened to the same scale.
+            assert values.max() - values.min() > 0.6 * (high - low)
         shown = [
             t.get_text()
             for t, loc in zip(axis.get_ticklabels(), axis.get_majorticklocs())
@@ -354,3 +361,169 @@ def test_displays_accept_a_fitted_vocabulary_step(data):
     assert plot_subspace_scatter(step, X, y).ax_.get_xlabel() == "noun direction 1"
     heatmap = ClassInvarianceDisplay.from_estimator(step, X, y)
     pd.testing.assert_frame_equal(heatmap.table, class_invariance(pos, X, y))
+
+
+# --------------------------------------------------------------------------- #
+# honest scatter plots: equal scales, the target on top, subsampling shown
+# --------------------------------------------------------------------------- #
+def test_subspace_scatter_draws_a_thin_line_as_a_line():
+    # One category spread along direction 1 (1e-3), hardly along 2 (1e-5):
+    # with one scale per axis it would fill the square like a round cloud.
+    rng = np.random.RandomState(0)
+    coordinates = np.column_stack(
+        [1e-3 * rng.normal(size=300), 1e-5 * rng.normal(size=300)]
+    )
+    labels = np.repeat(["noun", "adj", "verb"], 100)
+    disp = SubspaceScatterDisplay(coordinates, labels, subspace="noun").plot()
+    ax, fig = disp.ax_, disp.figure_
+    assert ax.get_aspect() == 1.0
+    fig.canvas.draw()
+    box = ax.get_window_extent(fig.canvas.get_renderer())
+    x_range, y_range = np.ptp(ax.get_xlim()), np.ptp(ax.get_ylim())
+    # the same data length per pixel on both axes
+    assert x_range / box.width == pytest.approx(y_range / box.height, rel=1e-2)
+    # so the points take a thin band of the plot's height
+    assert np.ptp(coordinates[:, 1]) < 0.05 * y_range
+    assert np.ptp(coordinates[:, 0]) > 0.6 * x_range
+
+
+def test_subspace_scatter_in_axes_sharing_both_axes(data):
+    X, y, pos = data
+    fig, axes = plt.subplots(1, 2, sharex=True, sharey=True)
+    for ax, subspace in zip(axes, ["noun", "adj"]):
+        SubspaceScatterDisplay.from_estimator(pos, X, y, subspace=subspace, ax=ax)
+    fig.canvas.draw()  # matplotlib refuses adjustable="datalim" here
+    assert all(ax.get_aspect() == 1.0 for ax in axes)
+    assert all(ax.get_adjustable() == "box" for ax in axes)
+
+
+@pytest.mark.parametrize("subspace", ["noun", "adj", "adv"])
+def test_subspace_scatter_draws_its_own_category_last(data, subspace):
+    X, y, pos = data
+    disp = SubspaceScatterDisplay.from_estimator(pos, X, y, subspace=subspace)
+    points = [c for c in disp.ax_.collections if c in disp.scatters_.values()]
+    # drawn after the others (artist order) and above them (zorder)
+    assert points[-1] is disp.scatters_[subspace]
+    others = [c.get_zorder() for n, c in disp.scatters_.items() if n != subspace]
+    assert disp.scatters_[subspace].get_zorder() > max(others)
+    # the legend keeps the display order of the categories
+    assert [t.get_text() for t in disp.legend_.get_texts()] == ORDER
+    assert list(disp.scatters_) == ORDER
+
+
+def test_subspace_scatter_says_when_points_were_subsampled(data):
+    X, y, pos = data
+    disp = SubspaceScatterDisplay.from_estimator(
+        pos, X, y, subspace="adj", max_points_per_class=40, legend=True
+    )
+    # COUNTS: adj 80, adv 30, noun 200, verb 50 -> 40 + 30 + 40 + 40 shown
+    assert disp.ax_.get_title().splitlines() == [
+        "Categories on the adj subspace",
+        "150 of 360 points shown",
+    ]
+    legend = [t.get_text() for t in disp.legend_.get_texts()]
+    assert legend == ["noun (40 of 200)", "adj (40 of 80)", "verb (40 of 50)", "adv"]
+    assert {n: len(c.get_offsets()) for n, c in disp.scatters_.items()} == {
+        "noun": 40,
+        "adj": 40,
+        "verb": 40,
+        "adv": 30,
+    }
+    # a title of one's own keeps the note; every point drawn: no note
+    titled = SubspaceScatterDisplay.from_estimator(
+        pos, X, y, max_points_per_class=40, title="Nouns"
+    )
+    assert titled.ax_.get_title() == "Nouns\n150 of 360 points shown"
+    every = SubspaceScatterDisplay.from_estimator(pos, X, y, max_points_per_class=None)
+    assert "shown" not in every.ax_.get_title()
+    assert [t.get_text() for t in every.legend_.get_texts()] == ORDER
+
+
+def test_subspace_scatter_checks_n_total():
+    coordinates, labels = np.zeros((4, 2)), ["a", "a", "b", "b"]
+    with pytest.raises(ValueError, match=r"n_total\['b'\] must be a whole number"):
+        SubspaceScatterDisplay(coordinates, labels, n_total={"a": 5, "b": 1}).plot()
+    with pytest.raises(TypeError, match="n_total must be a dict"):
+        SubspaceScatterDisplay(coordinates, labels, n_total=[5, 2]).plot()
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_subspace_scatter_accepts_sparse_X(data, fmt):
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y, pos = data
+    dense = SubspaceScatterDisplay.from_estimator(pos, X, y, max_points_per_class=20)
+    X_sparse = sparse.csr_matrix(X).asformat(fmt)
+    disp = SubspaceScatterDisplay.from_estimator(
+        pos, X_sparse, y, max_points_per_class=20
+    )
+    # the same points as from the dense rows
+    for name, points in dense.scatters_.items():
+        np.testing.assert_allclose(
+            disp.scatters_[name].get_offsets(), points.get_offsets()
+        )
+
+
+# --------------------------------------------------------------------------- #
+# figures and tables of random weights say so, through the API too
+# --------------------------------------------------------------------------- #
+@pytest.fixture
+def tiny_vocabulary_step(tiny_text_embedder):
+    """A vocabulary step whose words are embedded by the tiny random model."""
+    pytest.importorskip("open_clip")
+    from sklearn_pos import VocabularyPartOfSpeechAnalysis
+
+    words = np.array(
+        ["dog", "cat", "house", "tree", "car", "river", "stone", "bird"]
+        + ["red", "happy", "tall", "quick", "green", "old", "soft", "small"]
+        + ["run", "eat", "sing", "jump", "write", "read", "swim", "fly"]
+    )
+    labels = np.repeat(["noun", "adj", "verb"], 8)
+    step = VocabularyPartOfSpeechAnalysis(
+        (words, labels), text_embedder=tiny_text_embedder, n_components=2
+    ).fit(None)
+    return step, tiny_text_embedder.transform(words), labels
+
+
+def test_displays_of_random_weights_are_marked(tiny_vocabulary_step):
+    from sklearn_pos.caveats import RANDOM_WEIGHTS
+
+    step, E, labels = tiny_vocabulary_step
+    scatter = SubspaceScatterDisplay.from_estimator(step, E, labels)
+    heatmap = ClassInvarianceDisplay.from_estimator(step, E, labels)
+    for disp in (scatter, heatmap):
+        assert disp.caveat_ == RANDOM_WEIGHTS
+        assert disp.ax_.get_title().splitlines()[-1] == RANDOM_WEIGHTS
+        assert disp.figure_.get_suptitle().splitlines()[-1] == RANDOM_WEIGHTS
+    assert heatmap.table.attrs["caveat"] == RANDOM_WEIGHTS
+    assert class_invariance(step, E, labels).attrs["caveat"] == RANDOM_WEIGHTS
+    # the shortcuts go the same way
+    assert plot_subspace_scatter(step, E, labels).caveat_ == RANDOM_WEIGHTS
+    assert plot_class_invariance(step, E, labels).caveat_ == RANDOM_WEIGHTS
+    # the same vocabulary given as embeddings: nothing tells where they came
+    # from, so nothing is claimed (the caller passes the caveat)
+    from sklearn_pos import VocabularyPartOfSpeechAnalysis
+
+    plain = VocabularyPartOfSpeechAnalysis((E, labels), n_components=2).fit(None)
+    unmarked = SubspaceScatterDisplay.from_estimator(plain, E, labels)
+    assert unmarked.caveat_ is None and "not a result" not in unmarked.ax_.get_title()
+    assert "caveat" not in class_invariance(plain, E, labels).attrs
+    given = ClassInvarianceDisplay.from_estimator(
+        plain, E, labels, caveat=RANDOM_WEIGHTS
+    )
+    assert given.table.attrs["caveat"] == RANDOM_WEIGHTS
+
+
+def test_evaluation_tables_of_random_weights_are_marked(tiny_vocabulary_step):
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_pos import ZeroShotClassifier, evaluate_classifiers
+    from sklearn_pos.caveats import RANDOM_WEIGHTS
+
+    step, E, labels = tiny_vocabulary_step
+    prototypes = np.vstack([E[labels == c].mean(axis=0) for c in np.unique(labels)])
+    plain = ZeroShotClassifier(prototypes=prototypes).fit(E)
+    projected = make_pipeline(step, ZeroShotClassifier(prototypes=prototypes)).fit(E)
+    y = np.searchsorted(np.unique(labels), labels)
+    assert "caveat" not in evaluate_classifiers({"plain": plain}, E, y).attrs
+    scores = evaluate_classifiers({"plain": plain, "projected": projected}, E, y)
+    assert scores.attrs["caveat"] == RANDOM_WEIGHTS
