@@ -1,0 +1,204 @@
+"""Every Python snippet of the README runs, on the bundled tiny model.
+
+The README's snippets are written for real CLIP weights and real data
+(``ViT-B-32`` with OpenAI's weights, a folder of photos, a Dask scheduler).
+Each one is run here as written, after a short, explicit list of
+substitutions: the model and its weights become the tiny random model, sizes
+become ones its 64-d embeddings allow, and the photos, caches and scheduler
+become generated images, temporary folders and a real ``LocalCluster``. Every
+substitution must still match the README, and every snippet must be run by one
+test, so neither the snippets nor this list can drift from the API unnoticed.
+
+The free names the snippets use (``E``, ``y``, ``paths``, ``labels``, ...) are
+defined in one namespace built from the tiny model (see ``namespace``).
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+pytestmark = pytest.mark.slow
+
+#: (README text, what it becomes here): each must occur in the README.
+SUBSTITUTIONS = [
+    ('"ViT-B-32", "openai"', '"sklearn-pos-tiny", None'),
+    ('"ViT-L-14", "openai"', '"sklearn-pos-tiny", None'),
+    ('model_name="ViT-B-32", pretrained="openai"',
+     'model_name="sklearn-pos-tiny", pretrained=None'),
+    ('model_name="ViT-B-32",\n                                       pretrained="openai"',
+     'model_name="sklearn-pos-tiny", pretrained=None'),
+    ('CLIPEmbedder(modality="text")', 'CLIPEmbedder(**TINY, modality="text")'),
+    ('CLIPEmbedder(modality="image")', 'CLIPEmbedder(**TINY, modality="image")'),
+    ('CLIPEmbedder(memory="/shared/emb_store")', "CLIPEmbedder(**TINY, memory=STORE)"),
+    ('device="cuda"', 'device="cpu"'),
+    ('"~/.cache/sklearn_pos"', "STORE"),
+    ('["cat", "dog", "car"]', "names"),
+    ('"photos/1.jpg"', "paths[0]"),
+    ('"photos/"', "PHOTOS"),
+    ('"photos_emb/"', "PHOTOS_EMB"),
+    ('"captions.parquet"', "CAPTIONS"),
+    ('"sklearn_pos_output/pos_subspaces.npz"', "FIT_OUTPUT"),
+    ('Client("tcp://scheduler:8786")', "Client(CLUSTER)"),
+    ("load_wordnet_vocabulary()", "small(load_wordnet_vocabulary())"),
+    ("np.empty((0, 512)", "np.empty((0, 64)"),
+    ("n_components=64", "n_components=8"),
+    ("n_components=500", "n_components=16"),
+    ('"pos__n_components": [64, 256]', '"pos__n_components": [4, 8]'),
+    ('VocabularyPartOfSpeechAnalysis("wordnet"', "VocabularyPartOfSpeechAnalysis(SMALL"),
+    ("VocabularyPartOfSpeechAnalysis(text_embedder=text",
+     "VocabularyPartOfSpeechAnalysis(SMALL, text_embedder=text"),
+]
+
+VOCABULARY_SIZE = 600
+
+
+def _readme_snippets():
+    """The README's ``python`` blocks, as (first line number, source) pairs."""
+    text = README.read_text(encoding="utf-8")
+    snippets = []
+    for match in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M):
+        line = text.count("\n", 0, match.start()) + 2
+        snippets.append((line, match.group(1)))
+    return snippets
+
+
+SNIPPETS = _readme_snippets()
+
+
+def _substituted(source):
+    for old, new in SUBSTITUTIONS:
+        source = source.replace(old, new)
+    return source
+
+
+def test_every_substitution_matches_the_readme():
+    text = "".join(source for _, source in SNIPPETS)
+    unused = [old for old, _ in SUBSTITUTIONS if old not in text]
+    assert not unused, f"no longer in the README's snippets: {unused}"
+    assert SNIPPETS, "the README has no python snippets"
+
+
+@pytest.fixture(scope="module")
+def namespace(tmp_path_factory):
+    """What the snippets take as given: the imports of earlier snippets and the
+    data they describe in words, made with the tiny model."""
+    pytest.importorskip("open_clip")
+    pytest.importorskip("dask.distributed")
+    pd = pytest.importorskip("pandas")
+    from PIL import Image
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    import sklearn_pos
+    from sklearn_pos import (
+        CLIPEmbedder,
+        PartOfSpeechComponentAnalysis,
+        VocabularyPartOfSpeechAnalysis,
+        ZeroShotClassifier,
+    )
+    from sklearn_pos.cli import main
+    from sklearn_pos.datasets import (
+        load_wordnet_vocabulary,
+        make_image_folder,
+        stratified_subset,
+    )
+
+    root = tmp_path_factory.mktemp("readme")
+    tiny = {"model_name": "sklearn-pos-tiny", "pretrained": None, "device": "cpu"}
+    store = str(root / "store")
+
+    def small(vocabulary):
+        words, target = stratified_subset(
+            vocabulary.data, vocabulary.target, VOCABULARY_SIZE, random_state=0
+        )
+        return type(vocabulary)(**{**vocabulary, "data": words, "target": target})
+
+    vocab = small(load_wordnet_vocabulary())
+    text = CLIPEmbedder(**tiny, modality="text", memory=store)
+    image = CLIPEmbedder(**tiny, modality="image", num_workers=0, memory=store)
+    E = text.fit_transform(vocab.data)
+    # Five images a class: the snippets cross-validate with cv=5.
+    photos = make_image_folder(root / "photos", n_per_class=5, image_size=32)
+    paths = [str(p) for p in photos.paths]
+    labels = list(photos.target)
+    captions = root / "captions.parquet"
+    pd.DataFrame({"caption": list(vocab.data[:40])}).to_parquet(captions)
+    pos = PartOfSpeechComponentAnalysis(n_components=8, target="noun").fit(
+        E, vocab.target
+    )
+    photos_emb = root / "photos_emb"
+    sklearn_pos.embed_collection(photos.root, photos_emb, **tiny, num_workers=0)
+    fit_output = root / "sklearn_pos_output"
+    assert main(["fit", "--model", "sklearn-pos-tiny", "--pretrained", "none",
+                 "--device", "cpu", "--vocabulary-size", str(VOCABULARY_SIZE),
+                 "--output-dir", str(fit_output), "--no-plots"]) == 0
+    image_embeddings = image.fit_transform(paths)
+    return {
+        "np": np,
+        "sklearn_pos": sklearn_pos,
+        "CLIPEmbedder": CLIPEmbedder,
+        "VocabularyPartOfSpeechAnalysis": VocabularyPartOfSpeechAnalysis,
+        "ZeroShotClassifier": ZeroShotClassifier,
+        "GridSearchCV": GridSearchCV,
+        "LogisticRegression": LogisticRegression,
+        "make_pipeline": make_pipeline,
+        "TINY": tiny,
+        "STORE": store,
+        "PHOTOS": str(photos.root),
+        "PHOTOS_EMB": str(photos_emb),
+        "CAPTIONS": str(captions),
+        "FIT_OUTPUT": str(fit_output / "pos_subspaces.npz"),
+        "SMALL": (vocab.data, vocab.target),
+        "small": small,
+        "vocab": vocab,
+        "E": E,
+        "y": vocab.target,
+        "E_new": E[:5],
+        "texts": list(vocab.data),
+        "text": text,
+        "image": image,
+        "pos": pos,
+        "paths": paths,
+        "labels": labels,
+        "names": list(photos.target_names),
+        "pil_image": Image.open(paths[1]).convert("RGB"),
+        "uint8_array": np.asarray(Image.open(paths[2]).convert("RGB")),
+        "df": pd.DataFrame(
+            {"image_path": paths, "caption": [f"a {c} picture" for c in labels],
+             "label": labels}
+        ),
+        "src_emb": image_embeddings[:2],
+        "edit_emb": image_embeddings[2:4],
+        "src_text_emb": text.transform(["a photo", "a photo"]),
+        "tgt_text_emb": text.transform(["a painting", "a painting"]),
+    }
+
+
+@pytest.mark.parametrize(
+    "line, source", SNIPPETS, ids=[f"README.md:{line}" for line, _ in SNIPPETS]
+)
+def test_readme_snippet_runs(namespace, line, source, tmp_path, monkeypatch):
+    code = compile(_substituted(source), f"README.md:{line}", "exec")
+    scope = dict(namespace)
+    monkeypatch.chdir(tmp_path)  # files a snippet names go to a fresh folder
+    if "clip_nce_loss" in source:
+        torch = pytest.importorskip("torch")
+        # The loss is differentiated through its inputs, torch tensors.
+        for name in ("src_emb", "edit_emb", "src_text_emb", "tgt_text_emb"):
+            scope[name] = torch.asarray(namespace[name]).requires_grad_()
+    if "CLUSTER" in source or "scheduler:" in source:
+        from dask.distributed import LocalCluster
+
+        with LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            scope["CLUSTER"] = cluster.scheduler_address
+            exec(code, scope)
+            scope["client"].close()
+        return
+    exec(code, scope)
