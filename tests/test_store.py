@@ -426,3 +426,140 @@ def test_open_store_opens_each_folder_once(tmp_path):
     np.testing.assert_array_equal(found, [True, True, False, False])
     with pytest.raises(ValueError, match="memory='/proc/x' cannot be used"):
         open_store("/proc/x")
+
+
+# --------------------------------------------------------------------------------
+# The store under a real embedder: damaged or foreign files are healed, and what
+# is returned equals a fresh computation with the tiny model.
+
+TEXTS = ["a photo of a dog", "a red car", "two birds", "the sea at night", "a cat"]
+
+
+@pytest.fixture
+def fresh(tiny_clip_kwargs):
+    """Embeddings of TEXTS by the tiny model with seeds 0 and 1, without a store."""
+    from sklearn_pos import CLIPEmbedder
+
+    return {
+        seed: CLIPEmbedder(random_state=seed, **tiny_clip_kwargs).transform(TEXTS)
+        for seed in (0, 1)
+    }
+
+
+def _embedder(tiny_clip_kwargs, location, seed=0):
+    from sklearn_pos import CLIPEmbedder
+
+    return CLIPEmbedder(random_state=seed, memory=location, **tiny_clip_kwargs)
+
+
+def _assert_healed(embedder, location, expected):
+    """A second read warns of nothing, encodes nothing, and is right."""
+    before = _shards(location)
+    with _Healthy():
+        np.testing.assert_allclose(embedder.transform(TEXTS), expected, atol=1e-6)
+    assert _shards(location) == before  # all served: nothing written
+
+
+def _truncate_to(length):
+    def damage(shard):
+        os.truncate(shard, length if length >= 0 else shard.stat().st_size + length)
+
+    damage.__name__ = f"truncated_to_{length}"
+    return damage
+
+
+def _flip_data_byte(shard):
+    _flip_byte(shard, shard.stat().st_size - 3)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _truncate_to(0),
+        _truncate_to(9),
+        _truncate_to(130),
+        _truncate_to(-1),
+        _random_header,
+        _flip_data_byte,
+        _not_npy,
+        _plain_float_array,
+    ],
+    ids=lambda d: d.__name__.strip("_"),
+)
+def test_an_embedder_heals_a_damaged_shard(tiny_clip_kwargs, fresh, tmp_path, damage):
+    embedder = _embedder(tiny_clip_kwargs, tmp_path)
+    np.testing.assert_allclose(embedder.transform(TEXTS), fresh[0], atol=1e-6)
+    (shard,) = _shards(tmp_path)
+    damage(shard)
+    # The same embedder (and its process's open store) reads the damaged file.
+    with pytest.warns(CorruptStoreWarning, match=_named(shard)):
+        got = embedder.transform(TEXTS)
+    np.testing.assert_allclose(got, fresh[0], atol=1e-6)
+    _assert_healed(embedder, tmp_path, fresh[0])
+    _assert_healed(_embedder(tiny_clip_kwargs, tmp_path), tmp_path, fresh[0])
+
+
+def _two_models(tiny_clip_kwargs, fresh, location):
+    embedders = [_embedder(tiny_clip_kwargs, location, seed) for seed in (0, 1)]
+    for seed, embedder in enumerate(embedders):
+        np.testing.assert_allclose(embedder.transform(TEXTS), fresh[seed], atol=1e-6)
+    folders = [EmbeddingStore(location)._folder(e.identity()) for e in embedders]
+    return embedders, folders
+
+
+def test_shards_swapped_between_two_models_are_not_served(
+    tiny_clip_kwargs, fresh, tmp_path
+):
+    embedders, folders = _two_models(tiny_clip_kwargs, fresh, tmp_path)
+    (a,), (b,) = (list(f.glob("*.npy")) for f in folders)
+    a_moved, b_moved = folders[1] / a.name, folders[0] / b.name
+    os.replace(a, a_moved)
+    os.replace(b, b_moved)
+    for embedder, moved, expected in zip(embedders, (b_moved, a_moved), fresh.values()):
+        with pytest.warns(CorruptStoreWarning, match=_named(moved)):
+            got = embedder.transform(TEXTS)
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    for embedder, expected in zip(embedders, fresh.values()):
+        _assert_healed(embedder, tmp_path, expected)
+
+
+def test_request_records_swapped_between_two_models_are_not_used(
+    tiny_clip_kwargs, fresh, tmp_path
+):
+    embedders, _ = _two_models(tiny_clip_kwargs, fresh, tmp_path)
+    store = EmbeddingStore(tmp_path)
+    a, b = (store._request_path(e._request()) for e in embedders)
+    text_a, text_b = a.read_bytes(), b.read_bytes()
+    a.write_bytes(text_b)
+    b.write_bytes(text_a)
+    for embedder, record, expected in zip(embedders, (a, b), fresh.values()):
+        with pytest.warns(CorruptStoreWarning, match=_named(record)):
+            got = embedder.transform(TEXTS)
+        # Without the check, seed 0 would be served seed 1's embeddings.
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    for embedder, expected in zip(embedders, fresh.values()):
+        _assert_healed(embedder, tmp_path, expected)
+    # An edited record is caught the same way.
+    record = json.loads(a.read_text())
+    record["identity"]["identity"]["normalize"] = False
+    a.write_text(json.dumps(record))
+    with pytest.warns(CorruptStoreWarning, match=_named(a) + ".*fails its digest"):
+        np.testing.assert_allclose(embedders[0].transform(TEXTS), fresh[0], atol=1e-6)
+    _assert_healed(embedders[0], tmp_path, fresh[0])
+
+
+def test_identity_files_swapped_between_two_models_are_written_anew(
+    tiny_clip_kwargs, fresh, tmp_path
+):
+    embedders, folders = _two_models(tiny_clip_kwargs, fresh, tmp_path)
+    a, b = (f / "identity.json" for f in folders)
+    text_a, text_b = a.read_bytes(), b.read_bytes()
+    a.write_bytes(text_b)
+    b.write_bytes(text_a)
+    for embedder, described, expected in zip(embedders, (a, b), fresh.values()):
+        with pytest.warns(CorruptStoreWarning, match=_named(described)):
+            got = embedder.transform(TEXTS)
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert (a.read_bytes(), b.read_bytes()) == (text_a, text_b)
+    for embedder, expected in zip(embedders, fresh.values()):
+        _assert_healed(embedder, tmp_path, expected)
