@@ -342,7 +342,8 @@ class EmbeddingStore:
         self._check_writable()
         self._lock = threading.RLock()
         self._shards = {}
-        self._described = {}  # namespace folder -> signature of its checked identity.json
+        # namespace folder -> signature of its identity.json when last checked
+        self._described = {}
 
     def _check_writable(self):
         folder = self.location
@@ -442,7 +443,8 @@ class EmbeddingStore:
             path = folder / name
             try:
                 records = _open_shard(path)
-                if len(records) and _checksums(records[:1], seed)[0] != records["crc"][0]:
+                first = records[:1]
+                if len(first) and _checksums(first, seed)[0] != first["crc"][0]:
                     raise _Damaged(
                         "its first record fails its checksum (it belongs to "
                         "another model identity, or is damaged)",

@@ -197,7 +197,8 @@ def test_a_truncated_shard_keeps_its_whole_records(tmp_path, cut):
     keys, values = _data(10)
     EmbeddingStore(tmp_path).put(IDENTITY, keys, values)
     (shard,) = _shards(tmp_path)
-    header, size, record = _header_size(shard), shard.stat().st_size, _record_size(shard)
+    header, record = _header_size(shard), _record_size(shard)
+    size = shard.stat().st_size
     length = {
         "header": header,
         "3 records": header + 3 * record + 5,
@@ -244,7 +245,8 @@ def _object_array(shard):
 
 
 @pytest.mark.parametrize(
-    "damage", [_random_header, _not_npy, _plain_float_array, _another_width, _object_array]
+    "damage",
+    [_random_header, _not_npy, _plain_float_array, _another_width, _object_array],
 )
 def test_a_shard_that_cannot_be_read_is_set_aside(tmp_path, damage):
     keys, values = _data(5)
@@ -472,6 +474,7 @@ def _flip_data_byte(shard):
     _flip_byte(shard, shard.stat().st_size - 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage",
     [
@@ -507,6 +510,7 @@ def _two_models(tiny_clip_kwargs, fresh, location):
     return embedders, folders
 
 
+@pytest.mark.slow
 def test_shards_swapped_between_two_models_are_not_served(
     tiny_clip_kwargs, fresh, tmp_path
 ):
@@ -523,6 +527,7 @@ def test_shards_swapped_between_two_models_are_not_served(
         _assert_healed(embedder, tmp_path, expected)
 
 
+@pytest.mark.slow
 def test_request_records_swapped_between_two_models_are_not_used(
     tiny_clip_kwargs, fresh, tmp_path
 ):
@@ -548,6 +553,7 @@ def test_request_records_swapped_between_two_models_are_not_used(
     _assert_healed(embedders[0], tmp_path, fresh[0])
 
 
+@pytest.mark.slow
 def test_identity_files_swapped_between_two_models_are_written_anew(
     tiny_clip_kwargs, fresh, tmp_path
 ):
