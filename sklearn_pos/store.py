@@ -11,7 +11,8 @@ A store is a folder ``<location>/sklearn_pos_embeddings/v2`` holding one folder
 per *namespace* (a model identity: architecture, weights content,
 preprocessing, precision, normalisation, modality), named by the digest of that
 identity and holding its description in ``identity.json``. Entries are written
-in *shards*: immutable ``.npy`` files of records ``(crc32, key, embedding)``.
+in *shards*: immutable ``.npy`` files of records ``(crc32, key, embedding)``,
+named ``<random 32 hex digits>-<crc32 of the records>.npy``.
 A shard is written under a temporary name and renamed into place, so readers
 see either the whole shard or nothing, on a local disk and on a network file
 system alike; writers never modify an existing file, so any number of
@@ -27,12 +28,13 @@ shares; immutable files renamed into place are safe there.
 
 Nothing read back is trusted
 ----------------------------
-- Every record carries the CRC-32 of its key and embedding, *started from the
-  digest of its namespace*: a record is only valid in the folder of the model
-  identity it was written for, so a shard copied or moved into another model's
-  folder fails its checksums there. The first record of a shard is checked
-  when the shard is opened (a foreign shard is caught at once), every record
-  when it is returned or merged.
+- Every record carries the CRC-32 of its key and embedding, and every shard's
+  file name the CRC-32 of all its records, both *started from the digest of
+  the namespace*: a record is only valid in the folder of the model identity
+  it was written for, so a shard copied or moved into another model's folder
+  fails its checksums there. A shard is checked whole when a process first
+  opens it (one CRC pass over bytes that building the index reads anyway), and
+  every record again when it is returned or merged.
 - A shard's ``.npy`` header is parsed without evaluating code (NumPy's header
   reader, no pickles) and must describe exactly the record layout of this
   store, with the file exactly as long as the header says.
@@ -152,6 +154,28 @@ def _checksums(records, seed):
     return np.fromiter(
         (zlib.crc32(row, seed) for row in raw), dtype=np.uint32, count=len(records)
     )
+
+
+def _content_checksum(records, seed):
+    """CRC-32 of all the bytes of a shard's records, started from ``seed``.
+
+    One call over the whole (memory-mapped) buffer: checking a shard when it is
+    opened costs about as much as reading it, with no loop over records.
+    """
+    return zlib.crc32(np.ascontiguousarray(records).view(np.uint8), seed)
+
+
+def _named_checksum(name):
+    """The content checksum a shard's file name carries, or None."""
+    stem = name[: -len(_SHARD_SUFFIX)]
+    token, _, checksum = stem.partition("-")
+    if len(token) != 32 or len(checksum) != 8:
+        return None
+    try:
+        int(token, 16)
+        return int(checksum, 16)
+    except ValueError:
+        return None
 
 
 class _Damaged(Exception):
@@ -411,8 +435,10 @@ class EmbeddingStore:
         try:
             _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
             self._described[folder] = _signature(path.stat())
-        except FileNotFoundError:
-            pass  # the namespace was cleared meanwhile
+        except OSError:
+            # Cleared meanwhile, or not writable: the description is for people
+            # and info(); the entries are bound to their folder by checksum.
+            pass
 
     # ------------------------------------------------------------------ reads
     def _refresh(self, folder, _again=True):
@@ -443,11 +469,17 @@ class EmbeddingStore:
             path = folder / name
             try:
                 records = _open_shard(path)
-                first = records[:1]
-                if len(first) and _checksums(first, seed)[0] != first["crc"][0]:
+                expected = _named_checksum(name)
+                if expected is None:
                     raise _Damaged(
-                        "its first record fails its checksum (it belongs to "
-                        "another model identity, or is damaged)",
+                        "it is not named as a shard of this store "
+                        "('<32 hex digits>-<8 hex digits>.npy')",
+                        records,
+                    )
+                if _content_checksum(records, seed) != expected:
+                    raise _Damaged(
+                        "its content fails the checksum in its name (it belongs "
+                        "to another model identity, or is damaged)",
                         records,
                     )
             except FileNotFoundError:
@@ -615,7 +647,9 @@ class EmbeddingStore:
             self._merge(folder)
 
     def _write_shard(self, folder, records):
-        name = f"{uuid.uuid4().hex}{_SHARD_SUFFIX}"
+        records = np.ascontiguousarray(records)
+        checksum = _content_checksum(records, _namespace_seed(folder.name))
+        name = f"{uuid.uuid4().hex}-{checksum:08x}{_SHARD_SUFFIX}"
         _atomic_write(folder / name, lambda f: np.save(f, records, allow_pickle=False))
 
     def _merge(self, folder):
