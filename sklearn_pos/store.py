@@ -518,13 +518,20 @@ class EmbeddingStore:
             Whether a new shard was written.
         """
         path = folder / name
-        kept = 0
+        kept, outcome = 0, None
         if records is not None and len(records):
             records = np.array(records)  # read it all once, off the map
             keep = _checksums(records, _namespace_seed(folder.name)) == records["crc"]
             kept = int(keep.sum())
             if kept:
-                self._write_shard(folder, records[keep])
+                try:
+                    self._write_shard(folder, records[keep])
+                except OSError as exc:  # a full disk, a read-only folder
+                    outcome = (
+                        f"its {kept} entries that passed their checksum could not "
+                        f"be rewritten ({exc}) and are encoded again"
+                    )
+                    kept = 0
         aside = f"{_CORRUPT_PREFIX}{name}"
         try:
             os.replace(path, folder / aside)
@@ -533,10 +540,14 @@ class EmbeddingStore:
             aside = f"set aside as {aside}"  # by another process
         except OSError as exc:
             aside = f"left in place, as it cannot be renamed ({exc})"
+        if outcome is None:
+            outcome = (
+                f"{kept} of its entries passed their checksum and are kept, the "
+                "others are encoded again"
+            )
         warnings.warn(
             f"Embedding-store shard {path} is damaged: {reason}. It is {aside}; "
-            f"{kept} of its entries passed their checksum and are kept, the "
-            "others are encoded again.",
+            f"{outcome}.",
             CorruptStoreWarning,
             stacklevel=4,
         )
