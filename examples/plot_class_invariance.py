@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sklearn_pos import PartOfSpeechComponentAnalysis
+from sklearn_pos import PartOfSpeechComponentAnalysis, get_cache_dir
 from sklearn_pos.caveats import (
     caption,
     caveat_for,
@@ -119,7 +119,7 @@ def main(
         cfg["model"],
         cfg["pretrained"],
         device=cfg["device"],
-        memory=output_dir / "cache",  # shared with the other examples and the CLI
+        memory=get_cache_dir(),  # the embedding store shared with the CLI
         verbose=not tiny,
     )
     print(f"Encoding {len(words):,} WordNet words with {label} ...")

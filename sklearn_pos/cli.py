@@ -1479,7 +1479,9 @@ def _add_embed_parser(commands):
         "--memory",
         default=None,
         metavar="DIR",
-        help="embedding store: items found there are not encoded again",
+        help="embedding store: items found there are not encoded again "
+        "(default: the shared cache folder, see 'cache', for a local scheduler; "
+        "none for a remote one, whose workers cannot reach this machine's folder)",
     )
     job.add_argument("--no-progress", action="store_true", help="no progress bar")
     return embed
