@@ -471,6 +471,10 @@ class CLAPDisentangler(
     so :meth:`transform`, pickling and changes of ``alpha`` need neither
     ``torch`` nor a device. Read more in the README, section "CLAP".
 
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
+    array with 0 sample(s)" error); ``transform`` of 0 rows returns 0 rows
+    of the output width, as an empty partition of a Dask collection needs.
+
     Parameters
     ----------
     class_names : sequence of str, default=None
@@ -857,7 +861,14 @@ class CLAPDisentangler(
             stays float32.
         """
         check_is_fitted(self, "output_weights_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        # 0 rows give 0 rows (an empty partition of a Dask collection).
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=0,
+        )
         X = unit_rows(X)
         W1 = self.hidden_weights_.astype(X.dtype, copy=False)
         b1 = self.hidden_bias_.astype(X.dtype, copy=False)

@@ -183,6 +183,38 @@ def _is_text(values):
     return arr.ndim == 1 and arr.size > 0 and all(isinstance(v, str) for v in arr)
 
 
+def _check_not_mixed(values, what):
+    """Refuse a 1-D ``values`` holding texts and other things, or nothing.
+
+    Texts are embedded and numbers taken as an embedding; a mixture is
+    neither, and would otherwise fail inside the numeric conversion with a
+    message that names neither the parameter nor the row.
+    """
+    if isinstance(values, str) or not hasattr(values, "__len__"):
+        return
+    try:
+        arr = np.asarray(values, dtype=object)
+    except ValueError:  # ragged nesting: the numeric check reports it
+        return
+    if arr.size == 0:
+        raise ValueError(
+            f"{what} is empty; pass prompts (a list of str) or their embeddings "
+            "(an array of shape (n_prompts, n_features))."
+        )
+    if arr.ndim != 1:
+        return
+    is_text = np.fromiter((isinstance(v, str) for v in arr), bool, arr.size)
+    if is_text.any() and not is_text.all():
+        row = int(np.flatnonzero(~is_text)[0])
+        raise TypeError(
+            f"{what} mixes texts and other values: element {row} is "
+            f"{arr[row]!r} ({type(arr[row]).__name__}), element "
+            f"{int(np.flatnonzero(is_text)[0])} is text. Pass only prompts "
+            "(str), e.g. [str(v) for v in values], or only embeddings (an "
+            "array of numbers)."
+        )
+
+
 class ProjectionAugmentationEmbedding(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -209,6 +241,10 @@ class ProjectionAugmentationEmbedding(
     :class:`~sklearn.pipeline.Pipeline`.
 
     Read more in the README, section "CLIP-PAE".
+
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
+    array with 0 sample(s)" error); ``transform`` of 0 rows returns 0 rows
+    of the output width, as an empty partition of a Dask collection needs.
 
     Parameters
     ----------
@@ -345,6 +381,7 @@ class ProjectionAugmentationEmbedding(
         self.normalize = normalize
 
     def _embed(self, values, what):
+        _check_not_mixed(values, what)
         if _is_text(values):
             if isinstance(values, str):
                 values = [values]
@@ -472,7 +509,16 @@ class ProjectionAugmentationEmbedding(
             ``normalize=True``); float32 input stays float32.
         """
         check_is_fitted(self, "components_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        # 0 rows give 0 rows (an empty partition of a Dask collection).
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=0,
+        )
+        if X.shape[0] == 0:
+            return np.empty((0, self.n_features_in_), dtype=X.dtype)
         E = unit_rows(X.astype(np.float64))
         out = projection_augmentation(
             E, self.target_embedding_, self.components_, alpha=self.alpha

@@ -58,6 +58,12 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
 
     Read more in the README, section "Few-shot classification".
 
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
+    array with 0 sample(s)" error); ``predict``, ``predict_proba``,
+    ``predict_log_proba``, ``decision_function`` and ``cosine_similarity`` of
+    0 rows return 0 rows, as an empty partition of a Dask collection needs;
+    ``score`` of 0 rows raises, as the accuracy of no rows is undefined.
+
     Parameters
     ----------
     mean : {"intrinsic", "extrinsic"}, default="intrinsic"

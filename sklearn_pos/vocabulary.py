@@ -192,6 +192,11 @@ class VocabularyPartOfSpeechAnalysis(
 
     Read more in the README, section "Tuning the part-of-speech step".
 
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found array
+    with 0 sample(s)" error); ``transform``, ``project`` and
+    ``inverse_transform`` of 0 rows return 0 rows of the output width, as an
+    empty partition of a Dask collection needs.
+
     Parameters
     ----------
     vocabulary : "wordnet", pair or Bunch, default="wordnet"
@@ -516,8 +521,15 @@ class VocabularyPartOfSpeechAnalysis(
         check_is_fitted(self)
         # pos_ was fitted on the vocabulary, not on X: X is validated here,
         # against what fit saw, and reaches pos_ as a plain array.
+        # 0 rows give 0 rows (an empty partition of a Dask collection).
         return np.asarray(
-            validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+            validate_data(
+                self,
+                X,
+                dtype=[np.float64, np.float32],
+                reset=False,
+                ensure_min_samples=0,
+            )
         )
 
     def project(self, X, *, subspace=None, output=None):

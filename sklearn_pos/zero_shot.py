@@ -215,6 +215,12 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
 
     Read more in the README, section "Zero-shot classification".
 
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
+    array with 0 sample(s)" error); ``predict``, ``predict_proba``,
+    ``predict_log_proba``, ``decision_function`` and ``cosine_similarity`` of
+    0 rows return 0 rows, as an empty partition of a Dask collection needs;
+    ``score`` of 0 rows raises, as the accuracy of no rows is undefined.
+
     Parameters
     ----------
     class_names : sequence of str or dict, default=None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -274,3 +274,62 @@ def _needs_absent_cuda(check):
 )
 def test_data_free_checks(estimator, check_name):
     getattr(estimator_checks, check_name)(type(estimator).__name__, estimator)
+
+
+def _fit_data(row):
+    """Inputs of ``row``'s estimator for fit: (X, y); texts or images for CLIPEmbedder."""
+    if row.cls is CLIPEmbedder:
+        if row.params["modality"] == "text":
+            return ["a dog", "a red car", "a tree"], None
+        rng = np.random.RandomState(0)
+        images = [rng.randint(0, 256, size=(8, 8, 3), dtype=np.uint8) for _ in range(3)]
+        return images, None
+    return _vocabulary()
+
+
+#: Methods that map the rows of a fitted estimator one by one.
+_ROW_METHODS = (
+    "transform",
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "cosine_similarity",
+)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "row", ESTIMATORS, ids=lambda row: f"{row.cls.__name__}{sorted(row.params)}"
+)
+def test_one_rule_for_empty_input(row):
+    # fit needs at least one sample; the methods of a fitted estimator map 0
+    # rows to 0 rows of the output width and dtype (an empty partition of a
+    # Dask collection); score of 0 rows raises.
+    X, y = _fit_data(row)
+    empty_y = None if y is None else y[:0]
+    est = row.build()
+    with pytest.raises(ValueError, match=r"0 sample\(s\)|empty input"):
+        est.fit(X[:0], empty_y)
+    if hasattr(est, "fit_transform"):
+        with pytest.raises(ValueError, match=r"0 sample\(s\)|empty input"):
+            clone(est).fit_transform(X[:0], empty_y)
+    est.fit(X, y)
+    tried = 0
+    for method in _ROW_METHODS:
+        if not hasattr(est, method):
+            continue
+        full = np.asarray(getattr(est, method)(X[:2]))
+        out = getattr(est, method)(X[:0])
+        assert isinstance(out, np.ndarray), method
+        assert out.shape == (0,) + full.shape[1:], method
+        assert out.dtype == full.dtype, method
+        tried += 1
+    assert tried, "no method of the estimator was tried"
+    if hasattr(est, "inverse_transform") and getattr(est, "output", "") == "coordinates":
+        Z = est.transform(X[:2])
+        out = est.inverse_transform(Z[:0])
+        assert out.shape == (0, est.inverse_transform(Z).shape[1])
+    if hasattr(est, "score"):
+        with pytest.raises(ValueError, match=r"0 sample\(s\)"):
+            est.score(X[:0], empty_y)
