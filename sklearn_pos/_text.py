@@ -13,8 +13,17 @@ def embed_texts(embedder, texts, *, dtype=np.float64, what="text_embedder"):
     :class:`~sklearn_pos.CLIPEmbedder`; scikit-learn transformers that must be
     fitted first are fitted on a clone. Sparse outputs are densified.
     """
-    unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-    unique = [str(t) for t in unique]
+    from .embedding import CLIPEmbedder
+
+    if isinstance(embedder, CLIPEmbedder):
+        # It encodes each distinct text once by itself, and its progress bar
+        # then counts every text passed (e.g. all words of a vocabulary).
+        unique, inverse = [str(t) for t in texts], np.arange(len(texts))
+    else:
+        unique, inverse = np.unique(
+            np.asarray(texts, dtype=object), return_inverse=True
+        )
+        unique = [str(t) for t in unique]
     try:
         E = embedder.transform(unique)
     except NotFittedError:
