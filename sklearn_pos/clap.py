@@ -217,6 +217,11 @@ def make_clap_prompts(
     ['dog', 'owl']
     """
     classes = _check_class_names(class_names)
+    if not classes:
+        raise ValueError(
+            "class_names is empty: give at least one class name, e.g. "
+            "['dog', 'owl']."
+        )
     _check_class_template(class_template)
     rng = check_random_state(random_state)
     grid = (

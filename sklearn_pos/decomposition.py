@@ -28,7 +28,7 @@ from ._compat import (
     _check_feature_names_in,
     _fit_context,
 )
-from ._labels import encode_labels
+from ._labels import check_labels_as_given, encode_labels
 
 #: What ``transform`` and ``project`` can return.
 _OUTPUTS = ("coordinates", "projection", "complement")
@@ -552,6 +552,7 @@ class PartOfSpeechComponentAnalysis(
         self : object
             Fitted estimator.
         """
+        check_labels_as_given(y)
         # Labels are sorted and counted on the host, whatever the namespace.
         y = to_numpy(y)
         xp, is_numpy = namespace(X)

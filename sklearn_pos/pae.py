@@ -100,7 +100,8 @@ def projection_augmentation(image_embeddings, target_embedding, components, alph
     ------
     ValueError
         If :math:`|\sum_k \langle e_T, b_k \rangle|` is below
-        ``DENOMINATOR_TOL`` (1e-8) for some target: the formula is undefined.
+        ``DENOMINATOR_TOL`` (1e-8) for some target: the formula is undefined;
+        or if the result overflows float64 (a huge ``alpha``).
 
     Examples
     --------
@@ -151,7 +152,17 @@ def projection_augmentation(image_embeddings, target_embedding, components, alph
     coef = np.abs(E @ B.T)  # |c_k|, (n, K)
     total = coef.sum(axis=1)  # sum_k |c_k|, (n,)
     T2 = np.broadcast_to(T, E.shape)
-    pae = E - alpha * (coef @ B) + (alpha * total / denominator)[:, None] * T2
+    with np.errstate(over="ignore", invalid="ignore"):
+        pae = E - alpha * (coef @ B) + (alpha * total / denominator)[:, None] * T2
+    bad = np.flatnonzero(~np.all(np.isfinite(pae), axis=1))
+    if bad.size:
+        # Finite inputs, an infinite or NaN result: the terms overflowed.
+        raise ValueError(
+            f"The projection-augmentation embedding of {bad.size} row(s) (first "
+            f"at row {bad[0]}) overflows float64 with alpha={alpha!r}: the "
+            "terms alpha * |c_k| exceed the largest float. Use a smaller alpha "
+            "(the paper uses about 8) or rescale the embeddings."
+        )
     return pae[0] if one_row else pae
 
 
@@ -206,7 +217,7 @@ def _check_not_mixed(values, what):
     is_text = np.fromiter((isinstance(v, str) for v in arr), bool, arr.size)
     if is_text.any() and not is_text.all():
         row = int(np.flatnonzero(~is_text)[0])
-        raise TypeError(
+        raise ValueError(
             f"{what} mixes texts and other values: element {row} is "
             f"{arr[row]!r} ({type(arr[row]).__name__}), element "
             f"{int(np.flatnonzero(is_text)[0])} is text. Pass only prompts "

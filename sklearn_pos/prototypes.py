@@ -25,7 +25,7 @@ from ._cosine import (
     class_mean_directions,
     float_unit_rows,
 )
-from ._labels import check_labels, encode_labels
+from ._labels import check_labels, check_labels_as_given, encode_labels
 from .zero_shot import ZeroShotClassifier
 
 __all__ = ["NearestPrototypeClassifier"]
@@ -191,6 +191,7 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
         self : NearestPrototypeClassifier
             The fitted classifier.
         """
+        check_labels_as_given(y)
         # Fitted on the host: a few labelled rows per class (see predict).
         X, y = validate_data(
             self, to_numpy(X), to_numpy(y), dtype=[np.float64, np.float32]

@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._labels import check_labels
+from ._labels import as_given, check_labels, check_labels_as_given
 from ._text import embed_texts
 from .decomposition import PartOfSpeechComponentAnalysis, _SubspaceFeatureNamesMixin
 
@@ -360,6 +360,12 @@ class VocabularyPartOfSpeechAnalysis(
     def _vocabulary_embeddings(self, X_width=None):
         """``(embeddings, labels, key)`` of the vocabulary, embedded at most once."""
         data, labels = _split_vocabulary(self.vocabulary)
+        # A list mixing words with other values would become texts ('3').
+        words = as_given(data)
+        if words is not None:
+            _check_words(words)
+        if not isinstance(self.vocabulary, str):
+            check_labels_as_given(labels, what="The vocabulary")
         labels = np.asarray(labels)
         data = np.asarray(data) if not isinstance(data, np.ndarray) else data
         if labels.ndim != 1 or len(labels) != len(data):

@@ -37,7 +37,7 @@ from ._cosine import (
     class_mean_directions,
     float_unit_rows,
 )
-from ._labels import check_labels, encode_labels
+from ._labels import check_labels, check_labels_as_given, encode_labels
 from ._text import embed_texts
 from .templates import TEMPLATES, check_templates, format_prompts
 
@@ -105,6 +105,19 @@ def _check_known_labels(y, classes, where):
             f"{' ...' if len(classes) > 20 else ''}; "
             "add the missing classes (names or prototypes) or map y onto these labels."
         )
+
+
+def _prototype_array(values, what):
+    """``values`` as a float64 array, or an error saying what was passed."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{what} must hold embeddings (numbers), but converting them to "
+            f"float failed: {error}. Pass embeddings, e.g. from "
+            "make_text_prototypes, or class_names with a text_embedder to embed "
+            "texts."
+        ) from None
 
 
 def _fit_step(step, X, name):
@@ -379,7 +392,8 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
             if not labels:
                 raise ValueError("prototypes is an empty mapping; give one per class.")
             rows = [
-                np.asarray(self.prototypes[label], dtype=np.float64) for label in labels
+                _prototype_array(self.prototypes[label], f"The prototype of {label!r}")
+                for label in labels
             ]
             widths = {r.shape for r in rows}
             if len(widths) != 1 or rows[0].ndim != 1:
@@ -389,7 +403,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
                 )
             P = np.stack(rows)
         else:
-            P = np.asarray(self.prototypes, dtype=np.float64)
+            P = _prototype_array(self.prototypes, "prototypes")
             if P.ndim != 2 or P.shape[0] == 0:
                 raise ValueError(
                     "prototypes must be a 2-d array with one row per class, got an "
@@ -468,6 +482,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
             # Fitted on the host: the prototypes are few rows (see predict).
             X = validate_data(self, to_numpy(X), dtype=[np.float64, np.float32])
         else:
+            check_labels_as_given(y)
             X, y = validate_data(
                 self, to_numpy(X), to_numpy(y), dtype=[np.float64, np.float32]
             )

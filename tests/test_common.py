@@ -333,3 +333,31 @@ def test_one_rule_for_empty_input(row):
     if hasattr(est, "score"):
         with pytest.raises(ValueError, match=r"0 sample\(s\)"):
             est.score(X[:0], empty_y)
+
+
+_LABELLED = [
+    row
+    for row in ESTIMATORS
+    if row.cls
+    in (PartOfSpeechComponentAnalysis, ZeroShotClassifier, NearestPrototypeClassifier)
+]
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (["adj", 1] * 15, r"y mixes labels of different types: number \(1\), str"),
+        (["adj", float("nan")] * 15, r"y has 15 missing label\(s\)"),
+        (("adj", "noun", None) * 10, r"y has 10 missing label\(s\)"),
+    ],
+    ids=["str and int", "str and NaN", "None"],
+)
+@pytest.mark.parametrize(
+    "row", _LABELLED, ids=lambda row: f"{row.cls.__name__}{sorted(row.params)}"
+)
+def test_labels_in_a_list_are_checked_as_given(row, labels, match):
+    # numpy turns ["adj", 1] into ['adj', '1'] and NaN into 'nan': fitted as
+    # such, predict would return '1' where 1 was meant.
+    X, _ = _vocabulary()
+    with pytest.raises(ValueError, match=match):
+        row.build().fit(X, labels)

@@ -345,7 +345,7 @@ def test_texts_mixed_with_other_values_are_refused_early(corpus, target, match):
     pae = ProjectionAugmentationEmbedding(
         corpus, target, text_embedder=LookupEmbedder()
     )
-    with pytest.raises(TypeError, match=match) as info:
+    with pytest.raises(ValueError, match=match) as info:
         pae.fit()
     assert "Pass only prompts (str)" in str(info.value)
 
@@ -361,3 +361,16 @@ def test_transform_of_no_rows_gives_no_rows(prompts):
     for dtype in (np.float32, np.float64):
         out = pae.transform(np.zeros((0, D), dtype=dtype))
         assert out.shape == (0, D) and out.dtype == dtype
+
+
+def test_an_overflowing_result_is_refused(rng):
+    B = np.eye(D)[:2]
+    E = 10 * _unit(rng.normal(size=(3, D)))  # alpha |c_k| exceeds 1.8e308
+    with pytest.raises(ValueError, match=r"3 row\(s\) \(first at row 0\) overflows"):
+        projection_augmentation(E, np.eye(D)[0], B, alpha=1e308)
+    # Unit rows: the sum of |c_k| over the whole basis exceeds 1.8 here.
+    assert np.abs(_unit(E)).sum(axis=1).min() > 1.8
+    pae = ProjectionAugmentationEmbedding(np.eye(D), np.eye(D)[0], alpha=1e308).fit()
+    with pytest.raises(ValueError, match="Use a smaller alpha"):
+        pae.transform(E)
+    assert np.all(np.isfinite(projection_augmentation(E, np.eye(D)[0], B, alpha=1e6)))
