@@ -97,8 +97,11 @@ def _as_column(X, modality, *, allow_empty=False):
             f"DataFrame of {noun}, got {type(X).__name__}."
         )
     if len(items) == 0 and not allow_empty:
+        # scikit-learn's words for the same rule, which fit follows.
         raise ValueError(
-            f"CLIPEmbedder got an empty input (0 {noun}); pass at least one item."
+            f"CLIPEmbedder got an empty input (0 {noun}): found 0 sample(s) while "
+            "a minimum of 1 is required by CLIPEmbedder.fit; pass at least one "
+            "item."
         )
     return items, name
 

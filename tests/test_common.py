@@ -309,10 +309,10 @@ def test_one_rule_for_empty_input(row):
     X, y = _fit_data(row)
     empty_y = None if y is None else y[:0]
     est = row.build()
-    with pytest.raises(ValueError, match=r"0 sample\(s\)|empty input"):
+    with pytest.raises(ValueError, match=r"0 sample\(s\)"):
         est.fit(X[:0], empty_y)
     if hasattr(est, "fit_transform"):
-        with pytest.raises(ValueError, match=r"0 sample\(s\)|empty input"):
+        with pytest.raises(ValueError, match=r"0 sample\(s\)"):
             clone(est).fit_transform(X[:0], empty_y)
     est.fit(X, y)
     tried = 0
