@@ -1,5 +1,9 @@
 """scikit-learn's estimator checks on every public estimator, from one table.
 
+The same table runs the package's own rules on every estimator: one rule for
+empty input (fit needs a sample, fitted methods map 0 rows to 0 rows, score
+of 0 rows raises) and labels checked as given.
+
 Each row of ``ESTIMATORS`` names an estimator, the parameters to build it and
 the checks it is expected to fail, each with its reason. Estimators whose
 input is numeric run all of scikit-learn's checks (``parametrize_with_checks``;
@@ -277,7 +281,7 @@ def test_data_free_checks(estimator, check_name):
 
 
 def _fit_data(row):
-    """Inputs of ``row``'s estimator for fit: (X, y); texts or images for CLIPEmbedder."""
+    """``(X, y)`` to fit ``row``'s estimator: texts or images for CLIPEmbedder."""
     if row.cls is CLIPEmbedder:
         if row.params["modality"] == "text":
             return ["a dog", "a red car", "a tree"], None
@@ -326,7 +330,8 @@ def test_one_rule_for_empty_input(row):
         assert out.dtype == full.dtype, method
         tried += 1
     assert tried, "no method of the estimator was tried"
-    if hasattr(est, "inverse_transform") and getattr(est, "output", "") == "coordinates":
+    coordinates = getattr(est, "output", "") == "coordinates"
+    if hasattr(est, "inverse_transform") and coordinates:
         Z = est.transform(X[:2])
         out = est.inverse_transform(Z[:0])
         assert out.shape == (0, est.inverse_transform(Z).shape[1])
