@@ -542,6 +542,18 @@ def exp_map(V, mu, *, scale=None):
     """
     xp, is_numpy = namespace(V)
     mu = _as_vector(mu, xp, V, V.dtype)
+    if scale is None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            T = V - (V @ mu)[:, None] * mu
+            r = xp.sqrt(_row_dots(T, T, xp, is_numpy))
+        if bool(xp.all(xp.isfinite(r))):  # nothing overflowed: the direct form
+            if is_numpy:
+                # sin(r) / r written with np.sinc, which is exact (1) at r = 0.
+                sinc = np.sinc(r / np.pi)
+            else:
+                zero = r == 0
+                sinc = xp.where(zero, 1.0, xp.sin(r) / xp.where(zero, 1.0, r))
+            return normalize_rows(xp.cos(r)[:, None] * mu + sinc[:, None] * T)
     peak = row_scales(V)
     U = V / peak[:, None]
     U = U - (U @ mu)[:, None] * mu
