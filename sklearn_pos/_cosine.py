@@ -15,11 +15,12 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _sphere
 from ._array_api import device_of, namespace, to_namespace, to_numpy
 from ._labels import plain_label
+from ._text import validate_embeddings
 
 __all__ = [
     "CosinePrototypeClassifier",
@@ -98,7 +99,7 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
         # 0 rows give 0 rows (an empty partition of a Dask collection); the
         # image transform, which may be any scikit-learn transformer and
         # refuse them, is not asked.
-        X = validate_data(
+        X = validate_embeddings(
             self,
             X,
             dtype=[xp.float64, xp.float32],

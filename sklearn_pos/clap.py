@@ -25,12 +25,12 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._clip import resolve_device
 from ._compat import HasMethods, Interval, _fit_context, validate_params
 from ._sphere import unit_rows
-from ._text import embed_texts
+from ._text import embed_texts, validate_embeddings
 from .templates import check_templates
 
 __all__ = [
@@ -776,7 +776,7 @@ class CLAPDisentangler(
                 "(n, d) array works."
             )
         # Checked before the (costly) prompt encoding, so bad input fails fast.
-        validate_data(self, X, dtype=[np.float64, np.float32])
+        validate_embeddings(self, X, dtype=[np.float64, np.float32])
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         prompts = make_clap_prompts(
@@ -867,7 +867,7 @@ class CLAPDisentangler(
         """
         check_is_fitted(self, "output_weights_")
         # 0 rows give 0 rows (an empty partition of a Dask collection).
-        X = validate_data(
+        X = validate_embeddings(
             self,
             X,
             reset=False,

@@ -16,7 +16,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from sklearn.utils.extmath import svd_flip
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
 from . import _sphere
@@ -29,6 +29,7 @@ from ._compat import (
     _fit_context,
 )
 from ._labels import check_labels_as_given, encode_labels
+from ._text import validate_embeddings
 
 #: What ``transform`` and ``project`` can return.
 _OUTPUTS = ("coordinates", "projection", "complement")
@@ -556,7 +557,7 @@ class PartOfSpeechComponentAnalysis(
         # Labels are sorted and counted on the host, whatever the namespace.
         y = to_numpy(y)
         xp, is_numpy = namespace(X)
-        X, y = validate_data(
+        X, y = validate_embeddings(
             self, X, y, dtype=[xp.float64, xp.float32], ensure_all_finite=False
         )
         n_samples, n_features = X.shape
@@ -830,7 +831,7 @@ class PartOfSpeechComponentAnalysis(
         check_is_fitted(self)
         # No rows in, no rows out: an empty partition of a Dask collection.
         xp, _ = namespace(X)
-        X = validate_data(
+        X = validate_embeddings(
             self,
             X,
             dtype=[xp.float64, xp.float32],

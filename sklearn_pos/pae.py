@@ -26,11 +26,11 @@ from sklearn.base import (
 )
 from sklearn.decomposition import PCA
 from sklearn.utils import check_array
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._sphere import unit_rows
-from ._text import embed_texts
+from ._text import embed_texts, validate_embeddings
 
 __all__ = ["ProjectionAugmentationEmbedding", "projection_augmentation"]
 
@@ -449,7 +449,7 @@ class ProjectionAugmentationEmbedding(
                 f"shape {T.shape}."
             )
         if X is not None:
-            validate_data(self, X, dtype=[np.float64, np.float32])
+            validate_embeddings(self, X, dtype=[np.float64, np.float32])
             if self.n_features_in_ != d:
                 raise ValueError(
                     f"X has {self.n_features_in_} features but the corpus "
@@ -521,7 +521,7 @@ class ProjectionAugmentationEmbedding(
         """
         check_is_fitted(self, "components_")
         # 0 rows give 0 rows (an empty partition of a Dask collection).
-        X = validate_data(
+        X = validate_embeddings(
             self,
             X,
             reset=False,

@@ -14,7 +14,6 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from . import _sphere
 from ._array_api import to_numpy
@@ -26,6 +25,7 @@ from ._cosine import (
     float_unit_rows,
 )
 from ._labels import check_labels, check_labels_as_given, encode_labels
+from ._text import validate_embeddings
 from .zero_shot import ZeroShotClassifier
 
 __all__ = ["NearestPrototypeClassifier"]
@@ -193,7 +193,7 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
         """
         check_labels_as_given(y)
         # Fitted on the host: a few labelled rows per class (see predict).
-        X, y = validate_data(
+        X, y = validate_embeddings(
             self, to_numpy(X), to_numpy(y), dtype=[np.float64, np.float32]
         )
         check_classification_targets(check_labels(y, allow_continuous=True))

@@ -35,11 +35,11 @@ from numbers import Integral, Real
 import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._labels import as_given, check_labels, check_labels_as_given
-from ._text import embed_texts
+from ._text import embed_texts, validate_embeddings
 from .decomposition import PartOfSpeechComponentAnalysis, _SubspaceFeatureNamesMixin
 
 __all__ = ["VocabularyPartOfSpeechAnalysis", "clear_vocabulary_cache"]
@@ -486,7 +486,7 @@ class VocabularyPartOfSpeechAnalysis(
             The fitted step.
         """
         if X is not None:
-            X = validate_data(self, X, dtype=[np.float64, np.float32])
+            X = validate_embeddings(self, X, dtype=[np.float64, np.float32])
         E, labels, key = self._vocabulary_embeddings(None if X is None else X.shape[1])
         if X is not None and X.shape[1] != E.shape[1]:
             raise ValueError(
@@ -529,7 +529,7 @@ class VocabularyPartOfSpeechAnalysis(
         # against what fit saw, and reaches pos_ as a plain array.
         # 0 rows give 0 rows (an empty partition of a Dask collection).
         return np.asarray(
-            validate_data(
+            validate_embeddings(
                 self,
                 X,
                 dtype=[np.float64, np.float32],

@@ -26,7 +26,6 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from . import _sphere
 from ._array_api import to_numpy
@@ -38,7 +37,7 @@ from ._cosine import (
     float_unit_rows,
 )
 from ._labels import check_labels, check_labels_as_given, encode_labels
-from ._text import embed_texts
+from ._text import embed_texts, validate_embeddings
 from .templates import TEMPLATES, check_templates, format_prompts
 
 __all__ = [
@@ -480,10 +479,12 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
                 raise ValueError("y was given without X; pass the embeddings of y.")
         elif y is None:
             # Fitted on the host: the prototypes are few rows (see predict).
-            X = validate_data(self, to_numpy(X), dtype=[np.float64, np.float32])
+            X = validate_embeddings(
+                self, to_numpy(X), dtype=[np.float64, np.float32]
+            )
         else:
             check_labels_as_given(y)
-            X, y = validate_data(
+            X, y = validate_embeddings(
                 self, to_numpy(X), to_numpy(y), dtype=[np.float64, np.float32]
             )
             check_classification_targets(check_labels(y, allow_continuous=True))

@@ -366,3 +366,24 @@ def test_labels_in_a_list_are_checked_as_given(row, labels, match):
     X, _ = _vocabulary()
     with pytest.raises(ValueError, match=match):
         row.build().fit(X, labels)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [row for row in ESTIMATORS if row.checks is None],
+    ids=lambda row: f"{row.cls.__name__}{sorted(row.params)}",
+)
+def test_texts_given_as_x_are_refused_naming_the_embedder(row):
+    # The embedder left out of a pipeline: numpy alone would say "could not
+    # convert string to float".
+    X, y = _vocabulary()
+    texts = np.array([["a photo of a dog"] * WIDTH] * len(X))
+    name = row.cls.__name__
+    match = rf"^{name} expects embeddings .* make_pipeline\(CLIPEmbedder"
+    with pytest.raises(ValueError, match=match):
+        row.build().fit(texts, y)
+    est = row.build().fit(X, y)
+    for method in _ROW_METHODS:
+        if hasattr(est, method):
+            with pytest.raises(ValueError, match=match):
+                getattr(est, method)(texts[:2])
