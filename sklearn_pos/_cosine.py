@@ -15,11 +15,12 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _sphere
 from ._array_api import device_of, namespace, to_namespace, to_numpy
 from ._labels import plain_label
+from ._text import validate_embeddings
 
 __all__ = [
     "CosinePrototypeClassifier",
@@ -95,7 +96,20 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
     def _embed(self, X):
         check_is_fitted(self)
         xp, is_numpy = namespace(X)
-        X = validate_data(self, X, dtype=[xp.float64, xp.float32], reset=False)
+        # 0 rows give 0 rows (an empty partition of a Dask collection); the
+        # image transform, which may be any scikit-learn transformer and
+        # refuse them, is not asked.
+        X = validate_embeddings(
+            self,
+            X,
+            dtype=[xp.float64, xp.float32],
+            reset=False,
+            ensure_min_samples=0,
+        )
+        if X.shape[0] == 0:
+            return xp.zeros(
+                (0, self.prototypes_.shape[1]), dtype=xp.float64, device=device_of(X)
+            )
         transform = getattr(self, "image_transform_", None)
         if transform is not None:
             Z = transform.transform(X)
@@ -200,6 +214,17 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
         score : float
             Fraction of rows (weighted) whose label is predicted correctly.
         """
+        n_samples = getattr(X, "shape", (None,))[0]
+        if n_samples is None and hasattr(X, "__len__"):
+            n_samples = len(X)
+        if n_samples == 0:
+            # predict maps 0 rows to 0 labels, but the mean accuracy of no
+            # rows is undefined (accuracy_score would return NaN).
+            raise ValueError(
+                f"Found array with 0 sample(s) while a minimum of 1 is required "
+                f"by {type(self).__name__}.score: the accuracy of no rows is "
+                "undefined. Score on at least one labelled row."
+            )
         # Labels are compared on the host, whatever the namespace of X.
         return float(
             accuracy_score(

@@ -12,7 +12,13 @@ from numbers import Number
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
 
-__all__ = ["check_labels", "encode_labels", "plain_label"]
+__all__ = [
+    "as_given",
+    "check_labels",
+    "check_labels_as_given",
+    "encode_labels",
+    "plain_label",
+]
 
 
 def plain_label(label):
@@ -45,6 +51,42 @@ def _all_text(y):
     return set(map(type, y.ravel().tolist())) <= {str, np.str_}
 
 
+def as_given(values):
+    """``values`` as an object array of its elements, when numpy would coerce them.
+
+    ``np.asarray(["noun", 1])`` is ``['noun', '1']`` and ``np.asarray(["a",
+    np.nan])`` is ``['a', 'nan']``: a list or tuple mixing texts with other
+    values silently becomes texts. Returns the elements as given (an object
+    array) in that case, to be checked as such, and ``None`` otherwise (an
+    array, a pandas object or a list that numpy keeps as it is).
+    """
+    if hasattr(values, "dtype") or isinstance(values, str):
+        return None
+    try:
+        coerced = np.asarray(values)
+    except ValueError:  # ragged: the usual validation reports it
+        return None
+    if coerced.dtype.kind not in "US" or coerced.ndim != 1:
+        return None
+    elements = np.empty(len(coerced), dtype=object)
+    elements[:] = list(values)
+    if set(map(type, elements.tolist())) <= {str, np.str_}:
+        return None
+    return elements
+
+
+def check_labels_as_given(y, *, what="y"):
+    """Refuse a list or tuple of labels that numpy would coerce (see :func:`as_given`).
+
+    For estimators, before ``validate_data`` turns ``y`` into an array: a
+    ``y`` of ``["noun", 1]`` would otherwise be fitted as the texts ``'noun'``
+    and ``'1'``, and ``predict`` would return ``'1'`` where ``1`` was meant.
+    """
+    elements = as_given(y)
+    if elements is not None:
+        _checked_labels(elements, what, True)
+
+
 def check_labels(y, *, what="y", allow_continuous=False):
     """``y`` as a 1-D array of category labels that can be sorted.
 
@@ -66,13 +108,18 @@ def check_labels(y, *, what="y", allow_continuous=False):
     ------
     ValueError
         If ``y`` is not 1-D, holds missing labels (None or NaN), mixes labels of
-        different types (e.g. int and str), or holds continuous values.
+        different types (e.g. int and str; also in a list, which numpy would
+        turn into texts), or holds continuous values.
     """
     return _checked_labels(y, what, allow_continuous)[0]
 
 
 def _checked_labels(y, what, allow_continuous):
     """:func:`check_labels`, and whether ``y`` is a non-empty object array of texts."""
+    elements = as_given(y)
+    if elements is not None:
+        # Missing and mixed labels are reported as given, not as numpy's texts.
+        _checked_labels(elements, what, allow_continuous)
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(

@@ -35,7 +35,7 @@ buffers reused in place where that saves memory.
 
 import numpy as np
 
-from ._array_api import device_of, namespace
+from ._array_api import device_of, namespace, to_numpy
 
 #: Bytes of rows processed at once by the streaming reductions below: small
 #: enough for a block to stay in cache and to keep float32 partial sums
@@ -499,19 +499,41 @@ def frechet_summary(total, sum_sq, sum_sc, n, mu):
     return total / n, sum_sq / (2 * n), curvature
 
 
-def exp_map(V, mu):
+def row_scales(X):
+    """The largest absolute entry of each row of ``X``, 1 for an all-zero row.
+
+    Dividing a row by it bounds its entries by 1, so that products and norms
+    formed from it do not overflow (:func:`exp_map`'s ``scale``).
+    """
+    xp, _ = namespace(X)
+    if X.shape[1] == 0:
+        return xp.ones(X.shape[0], dtype=X.dtype, device=device_of(X))
+    peak = xp.max(xp.abs(X), axis=1)
+    return xp.where(peak > 0, peak, xp.ones_like(peak))
+
+
+def exp_map(V, mu, *, scale=None):
     """Riemannian exponential ``Exp_mu`` of each row of ``V``.
 
     Any component of ``V`` along ``mu`` is removed first, so the rows are
     treated as tangent vectors. ``Exp_mu(0) = mu``. The result is renormalised
     to cancel rounding.
 
+    ``Exp_mu(v) = cos(|v|) mu + sin(|v|) v / |v|`` is defined for every
+    finite ``v``, however long: each row is divided by its largest entry
+    before its length is formed, so that a row with entries near the largest
+    float still gives a unit vector rather than NaN. A length that itself
+    exceeds the float range raises a ``ValueError``.
+
     Parameters
     ----------
     V : ndarray of shape (n_samples, n_features)
-        Tangent vectors at ``mu``.
+        Tangent vectors at ``mu``, or those vectors divided by ``scale``.
     mu : ndarray of shape (n_features,)
         Unit-norm base point.
+    scale : ndarray of shape (n_samples,), default=None
+        Positive factor of each row: the tangent vectors are
+        ``scale[:, None] * V``, which need not be representable themselves.
 
     Returns
     -------
@@ -520,15 +542,37 @@ def exp_map(V, mu):
     """
     xp, is_numpy = namespace(V)
     mu = _as_vector(mu, xp, V, V.dtype)
-    V = V - (V @ mu)[:, None] * mu
-    r = xp.sqrt(_row_dots(V, V, xp, is_numpy))
-    if is_numpy:
-        # sin(r) / r written with np.sinc, which is exact (1) at r = 0.
-        sinc = np.sinc(r / np.pi)
-    else:
-        zero = r == 0
-        sinc = xp.where(zero, 1.0, xp.sin(r) / xp.where(zero, 1.0, r))
-    X = xp.cos(r)[:, None] * mu + sinc[:, None] * V
+    if scale is None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            T = V - (V @ mu)[:, None] * mu
+            r = xp.sqrt(_row_dots(T, T, xp, is_numpy))
+        if bool(xp.all(xp.isfinite(r))):  # nothing overflowed: the direct form
+            if is_numpy:
+                # sin(r) / r written with np.sinc, which is exact (1) at r = 0.
+                sinc = np.sinc(r / np.pi)
+            else:
+                zero = r == 0
+                sinc = xp.where(zero, 1.0, xp.sin(r) / xp.where(zero, 1.0, r))
+            return normalize_rows(xp.cos(r)[:, None] * mu + sinc[:, None] * T)
+    peak = row_scales(V)
+    U = V / peak[:, None]
+    U = U - (U @ mu)[:, None] * mu
+    length = xp.sqrt(_row_dots(U, U, xp, is_numpy))
+    if scale is not None:
+        peak = peak * xp.astype(xp.asarray(scale, device=device_of(V)), V.dtype)
+    with np.errstate(over="ignore"):
+        r = peak * length
+    if not bool(xp.all(xp.isfinite(r))):
+        bad = np.flatnonzero(~np.isfinite(to_numpy(r)))
+        raise ValueError(
+            f"{bad.size} tangent vector(s) (first at row {bad[0]}) hold NaN or "
+            f"infinite values, or are longer than the largest {V.dtype} "
+            "number, so the exponential map cannot place them on the sphere. "
+            "Their inputs are far outside the range of embeddings (of the "
+            "order of 1); rescale them."
+        )
+    direction = U / xp.where(length > 0, length, xp.ones_like(length))[:, None]
+    X = xp.cos(r)[:, None] * mu + xp.sin(r)[:, None] * direction
     return normalize_rows(X)
 
 

@@ -25,12 +25,12 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._clip import resolve_device
 from ._compat import HasMethods, Interval, _fit_context, validate_params
 from ._sphere import unit_rows
-from ._text import embed_texts
+from ._text import embed_texts, validate_embeddings
 from .templates import check_templates
 
 __all__ = [
@@ -217,6 +217,11 @@ def make_clap_prompts(
     ['dog', 'owl']
     """
     classes = _check_class_names(class_names)
+    if not classes:
+        raise ValueError(
+            "class_names is empty: give at least one class name, e.g. "
+            "['dog', 'owl']."
+        )
     _check_class_template(class_template)
     rng = check_random_state(random_state)
     grid = (
@@ -470,6 +475,10 @@ class CLAPDisentangler(
     Training uses ``torch``; the fitted weights are stored as NumPy arrays,
     so :meth:`transform`, pickling and changes of ``alpha`` need neither
     ``torch`` nor a device. Read more in the README, section "CLAP".
+
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
+    array with 0 sample(s)" error); ``transform`` of 0 rows returns 0 rows
+    of the output width, as an empty partition of a Dask collection needs.
 
     Parameters
     ----------
@@ -767,7 +776,7 @@ class CLAPDisentangler(
                 "(n, d) array works."
             )
         # Checked before the (costly) prompt encoding, so bad input fails fast.
-        validate_data(self, X, dtype=[np.float64, np.float32])
+        validate_embeddings(self, X, dtype=[np.float64, np.float32])
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         prompts = make_clap_prompts(
@@ -857,7 +866,14 @@ class CLAPDisentangler(
             stays float32.
         """
         check_is_fitted(self, "output_weights_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        # 0 rows give 0 rows (an empty partition of a Dask collection).
+        X = validate_embeddings(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=0,
+        )
         X = unit_rows(X)
         W1 = self.hidden_weights_.astype(X.dtype, copy=False)
         b1 = self.hidden_bias_.astype(X.dtype, copy=False)

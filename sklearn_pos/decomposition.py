@@ -16,7 +16,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from sklearn.utils.extmath import svd_flip
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
 from . import _sphere
@@ -28,7 +28,8 @@ from ._compat import (
     _check_feature_names_in,
     _fit_context,
 )
-from ._labels import encode_labels
+from ._labels import check_labels_as_given, encode_labels
+from ._text import validate_embeddings
 
 #: What ``transform`` and ``project`` can return.
 _OUTPUTS = ("coordinates", "projection", "complement")
@@ -368,6 +369,11 @@ class PartOfSpeechComponentAnalysis(
 
     Read more in the README, section "The method".
 
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found array
+    with 0 sample(s)" error); ``transform``, ``project``, ``tangent_vectors``
+    and ``inverse_transform`` of 0 rows return 0 rows of the output width, as
+    an empty partition of a Dask collection needs.
+
     Parameters
     ----------
     n_components : int, default=None
@@ -547,10 +553,11 @@ class PartOfSpeechComponentAnalysis(
         self : object
             Fitted estimator.
         """
+        check_labels_as_given(y)
         # Labels are sorted and counted on the host, whatever the namespace.
         y = to_numpy(y)
         xp, is_numpy = namespace(X)
-        X, y = validate_data(
+        X, y = validate_embeddings(
             self, X, y, dtype=[xp.float64, xp.float32], ensure_all_finite=False
         )
         n_samples, n_features = X.shape
@@ -824,7 +831,7 @@ class PartOfSpeechComponentAnalysis(
         check_is_fitted(self)
         # No rows in, no rows out: an empty partition of a Dask collection.
         xp, _ = namespace(X)
-        X = validate_data(
+        X = validate_embeddings(
             self,
             X,
             dtype=[xp.float64, xp.float32],
@@ -963,15 +970,42 @@ class PartOfSpeechComponentAnalysis(
                 "space. Use output='coordinates' to get invertible coordinates."
             )
         xp, _ = namespace(X)
-        X = check_array(X, dtype=[xp.float64, xp.float32])
+        # 0 rows give 0 rows (see the class docstring); NaN and infinity are
+        # refused with scikit-learn's message.
+        X = check_array(
+            X,
+            dtype=[xp.float64, xp.float32],
+            ensure_min_samples=0,
+            input_name="X",
+            estimator=self,
+        )
         if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} columns, but inverse_transform expects "
                 f"{self.n_components_} coordinates (n_components_)."
             )
         W = xp.astype(self._fitted("components_", X), X.dtype)
-        V = X @ W + xp.astype(self._fitted("center_", X), X.dtype)
-        return self._from_space(V)
+        center = xp.astype(self._fitted("center_", X), X.dtype)
+        if self.geometry == "tangent":
+            # Coordinates near the largest float would overflow in W c + m and
+            # in its length, and Exp_mu of an infinite vector is NaN: each row
+            # is divided by its largest entry first, and exp_map is told the
+            # scale, so that every finite row gives a finite unit vector.
+            scale = _sphere.row_scales(X)
+            V = (X / xp.astype(scale, X.dtype)[:, None]) @ W
+            V = V + center / xp.astype(scale, X.dtype)[:, None]
+            return _sphere.exp_map(V, self._fitted("mean_", X), scale=scale)
+        with np.errstate(over="ignore"):
+            V = X @ W + center
+        if not bool(xp.all(xp.isfinite(V))):
+            bad = np.flatnonzero(~np.all(np.isfinite(to_numpy(V)), axis=1))
+            raise ValueError(
+                f"inverse_transform of {bad.size} row(s) of X (first at index "
+                f"{bad[0]}) overflows {X.dtype}: W c + m is larger than the "
+                f"largest {X.dtype} number. Coordinates of embeddings are of the "
+                "order of 1; rescale X, or convert it to float64."
+            )
+        return V
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

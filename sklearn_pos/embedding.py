@@ -97,8 +97,11 @@ def _as_column(X, modality, *, allow_empty=False):
             f"DataFrame of {noun}, got {type(X).__name__}."
         )
     if len(items) == 0 and not allow_empty:
+        # scikit-learn's words for the same rule, which fit follows.
         raise ValueError(
-            f"CLIPEmbedder got an empty input (0 {noun}); pass at least one item."
+            f"CLIPEmbedder got an empty input (0 {noun}): found 0 sample(s) while "
+            "a minimum of 1 is required by CLIPEmbedder.fit; pass at least one "
+            "item."
         )
     return items, name
 
@@ -206,6 +209,11 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     full context instead. Images are decoded and preprocessed in DataLoader worker
     processes while the model runs. On GPU, a batch that runs out of memory is retried
     in smaller pieces.
+
+    Empty input follows the rule of every estimator of this package: ``fit`` and
+    ``fit_transform`` need at least one item; ``transform`` of 0 items returns a
+    ``(0, embedding_dim)`` float32 array, as an empty partition of a Dask collection
+    needs.
 
     Parameters
     ----------
@@ -420,7 +428,10 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return keep_series_index(self, X, empty)
         items = self._check_items(items)
         uniq, first_rows, inverse = _unique(items, self.modality)
-        return keep_series_index(self, X, self._embed(uniq, first_rows)[inverse])
+        # Rows per distinct item: the progress bar counts the rows passed.
+        counts = np.bincount(inverse, minlength=len(uniq))
+        E = self._embed(uniq, first_rows, counts)
+        return keep_series_index(self, X, E[inverse])
 
     @property
     def _n_features_out(self):
@@ -489,10 +500,18 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return self.num_workers
         return max(0, min(4, (os.cpu_count() or 1) - 1))
 
-    def _encode(self, spec, uniq, first_rows):
+    def _encode(self, spec, uniq, first_rows, counts=None, done=0):
+        """Embeddings of the distinct items ``uniq``.
+
+        ``counts`` (rows per item) and ``done`` (rows found in the store) only
+        size the progress bar, which counts the rows of the input.
+        """
         loaded = self._load(spec)
         batch_size = self._batch_size(loaded.device)
-        verbose = bool(self.verbose) and len(uniq) > batch_size
+        if counts is None:
+            counts = np.ones(len(uniq), dtype=np.int64)
+        verbose = bool(self.verbose) and done + int(counts.sum()) > batch_size
+        progress = dict(verbose=verbose, counts=counts, done=done)
         if self.modality == "text":
             return _clip.encode_texts(
                 loaded,
@@ -500,7 +519,7 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 batch_size=batch_size,
                 precision=self.precision,
                 normalize=self.normalize,
-                verbose=verbose,
+                **progress,
             )
         return _clip.encode_images(
             loaded,
@@ -510,7 +529,7 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             precision=self.precision,
             normalize=self.normalize,
             num_workers=self._n_workers(),
-            verbose=verbose,
+            **progress,
         )
 
     def _identity(self, spec):
@@ -601,9 +620,11 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         found[np.asarray(known, dtype=np.intp)[found_known]] = True
         return values, found
 
-    def _embed(self, uniq, first_rows):
+    def _embed(self, uniq, first_rows, counts=None):
+        if counts is None:
+            counts = np.ones(len(uniq), dtype=np.int64)
         if self.memory is None or not uniq:
-            return self._encode(self._spec(), uniq, first_rows)
+            return self._encode(self._spec(), uniq, first_rows, counts)
         from ._clip import keys
         from .store import identity_digest, open_store
 
@@ -626,7 +647,11 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 values, found = self._lookup(store, identity, item_keys, known)
         miss = np.flatnonzero(~found)
         encoded = self._encode(
-            spec, [uniq[i] for i in miss], [first_rows[i] for i in miss]
+            spec,
+            [uniq[i] for i in miss],
+            [first_rows[i] for i in miss],
+            counts[miss],
+            done=int(counts[found].sum()),
         )
         writable = [j for j, i in enumerate(miss) if item_keys[i] is not None]
         store.put(identity, [item_keys[miss[j]] for j in writable], encoded[writable])

@@ -136,10 +136,22 @@ def class_invariance(estimator, X, y, *, labels=None, normalize=True):
     check_is_fitted(subspaces, ["classes_", "class_components_"])
     y = check_labels(y)
     check_consistent_length(X, y)
+    if y.shape[0] == 0:
+        # A table of no category (tangent_vectors maps 0 rows to 0 rows).
+        raise ValueError(
+            "Found array with 0 sample(s) while a minimum of 1 is required by "
+            "class_invariance: every category of the table needs at least one "
+            "row of X. Pass labelled embeddings."
+        )
     if labels is None:
         labels = np.unique(y)
     else:
         labels = check_labels(labels, what="labels")
+        if labels.size == 0:
+            raise ValueError(
+                "labels is empty: give the categories to report (those of y), "
+                "or labels=None for all of them."
+            )
         missing = [lab for lab in labels.tolist() if not np.any(y == lab)]
         if missing:
             raise ValueError(

@@ -26,11 +26,11 @@ from sklearn.base import (
 )
 from sklearn.decomposition import PCA
 from sklearn.utils import check_array
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._sphere import unit_rows
-from ._text import embed_texts
+from ._text import embed_texts, validate_embeddings
 
 __all__ = ["ProjectionAugmentationEmbedding", "projection_augmentation"]
 
@@ -100,7 +100,8 @@ def projection_augmentation(image_embeddings, target_embedding, components, alph
     ------
     ValueError
         If :math:`|\sum_k \langle e_T, b_k \rangle|` is below
-        ``DENOMINATOR_TOL`` (1e-8) for some target: the formula is undefined.
+        ``DENOMINATOR_TOL`` (1e-8) for some target: the formula is undefined;
+        or if the result overflows float64 (a huge ``alpha``).
 
     Examples
     --------
@@ -151,7 +152,17 @@ def projection_augmentation(image_embeddings, target_embedding, components, alph
     coef = np.abs(E @ B.T)  # |c_k|, (n, K)
     total = coef.sum(axis=1)  # sum_k |c_k|, (n,)
     T2 = np.broadcast_to(T, E.shape)
-    pae = E - alpha * (coef @ B) + (alpha * total / denominator)[:, None] * T2
+    with np.errstate(over="ignore", invalid="ignore"):
+        pae = E - alpha * (coef @ B) + (alpha * total / denominator)[:, None] * T2
+    bad = np.flatnonzero(~np.all(np.isfinite(pae), axis=1))
+    if bad.size:
+        # Finite inputs, an infinite or NaN result: the terms overflowed.
+        raise ValueError(
+            f"The projection-augmentation embedding of {bad.size} row(s) (first "
+            f"at row {bad[0]}) overflows float64 with alpha={alpha!r}: the "
+            "terms alpha * |c_k| exceed the largest float. Use a smaller alpha "
+            "(the paper uses about 8) or rescale the embeddings."
+        )
     return pae[0] if one_row else pae
 
 
@@ -183,6 +194,38 @@ def _is_text(values):
     return arr.ndim == 1 and arr.size > 0 and all(isinstance(v, str) for v in arr)
 
 
+def _check_not_mixed(values, what):
+    """Refuse a 1-D ``values`` holding texts and other things, or nothing.
+
+    Texts are embedded and numbers taken as an embedding; a mixture is
+    neither, and would otherwise fail inside the numeric conversion with a
+    message that names neither the parameter nor the row.
+    """
+    if isinstance(values, str) or not hasattr(values, "__len__"):
+        return
+    try:
+        arr = np.asarray(values, dtype=object)
+    except ValueError:  # ragged nesting: the numeric check reports it
+        return
+    if arr.size == 0:
+        raise ValueError(
+            f"{what} is empty; pass prompts (a list of str) or their embeddings "
+            "(an array of shape (n_prompts, n_features))."
+        )
+    if arr.ndim != 1:
+        return
+    is_text = np.fromiter((isinstance(v, str) for v in arr), bool, arr.size)
+    if is_text.any() and not is_text.all():
+        row = int(np.flatnonzero(~is_text)[0])
+        raise ValueError(
+            f"{what} mixes texts and other values: element {row} is "
+            f"{arr[row]!r} ({type(arr[row]).__name__}), element "
+            f"{int(np.flatnonzero(is_text)[0])} is text. Pass only prompts "
+            "(str), e.g. [str(v) for v in values], or only embeddings (an "
+            "array of numbers)."
+        )
+
+
 class ProjectionAugmentationEmbedding(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -209,6 +252,10 @@ class ProjectionAugmentationEmbedding(
     :class:`~sklearn.pipeline.Pipeline`.
 
     Read more in the README, section "CLIP-PAE".
+
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
+    array with 0 sample(s)" error); ``transform`` of 0 rows returns 0 rows
+    of the output width, as an empty partition of a Dask collection needs.
 
     Parameters
     ----------
@@ -345,6 +392,7 @@ class ProjectionAugmentationEmbedding(
         self.normalize = normalize
 
     def _embed(self, values, what):
+        _check_not_mixed(values, what)
         if _is_text(values):
             if isinstance(values, str):
                 values = [values]
@@ -401,7 +449,7 @@ class ProjectionAugmentationEmbedding(
                 f"shape {T.shape}."
             )
         if X is not None:
-            validate_data(self, X, dtype=[np.float64, np.float32])
+            validate_embeddings(self, X, dtype=[np.float64, np.float32])
             if self.n_features_in_ != d:
                 raise ValueError(
                     f"X has {self.n_features_in_} features but the corpus "
@@ -472,7 +520,16 @@ class ProjectionAugmentationEmbedding(
             ``normalize=True``); float32 input stays float32.
         """
         check_is_fitted(self, "components_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        # 0 rows give 0 rows (an empty partition of a Dask collection).
+        X = validate_embeddings(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=0,
+        )
+        if X.shape[0] == 0:
+            return np.empty((0, self.n_features_in_), dtype=X.dtype)
         E = unit_rows(X.astype(np.float64))
         out = projection_augmentation(
             E, self.target_embedding_, self.components_, alpha=self.alpha

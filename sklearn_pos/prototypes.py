@@ -14,7 +14,6 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from . import _sphere
 from ._array_api import to_numpy
@@ -25,7 +24,8 @@ from ._cosine import (
     class_mean_directions,
     float_unit_rows,
 )
-from ._labels import check_labels, encode_labels
+from ._labels import check_labels, check_labels_as_given, encode_labels
+from ._text import validate_embeddings
 from .zero_shot import ZeroShotClassifier
 
 __all__ = ["NearestPrototypeClassifier"]
@@ -57,6 +57,12 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
     prototype lies halfway; as images accumulate the data dominate.
 
     Read more in the README, section "Few-shot classification".
+
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
+    array with 0 sample(s)" error); ``predict``, ``predict_proba``,
+    ``predict_log_proba``, ``decision_function`` and ``cosine_similarity`` of
+    0 rows return 0 rows, as an empty partition of a Dask collection needs;
+    ``score`` of 0 rows raises, as the accuracy of no rows is undefined.
 
     Parameters
     ----------
@@ -185,8 +191,9 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
         self : NearestPrototypeClassifier
             The fitted classifier.
         """
+        check_labels_as_given(y)
         # Fitted on the host: a few labelled rows per class (see predict).
-        X, y = validate_data(
+        X, y = validate_embeddings(
             self, to_numpy(X), to_numpy(y), dtype=[np.float64, np.float32]
         )
         check_classification_targets(check_labels(y, allow_continuous=True))

@@ -35,11 +35,11 @@ from numbers import Integral, Real
 import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._labels import check_labels
-from ._text import embed_texts
+from ._labels import as_given, check_labels, check_labels_as_given
+from ._text import embed_texts, validate_embeddings
 from .decomposition import PartOfSpeechComponentAnalysis, _SubspaceFeatureNamesMixin
 
 __all__ = ["VocabularyPartOfSpeechAnalysis", "clear_vocabulary_cache"]
@@ -191,6 +191,11 @@ class VocabularyPartOfSpeechAnalysis(
     on cached embeddings.
 
     Read more in the README, section "Tuning the part-of-speech step".
+
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found array
+    with 0 sample(s)" error); ``transform``, ``project`` and
+    ``inverse_transform`` of 0 rows return 0 rows of the output width, as an
+    empty partition of a Dask collection needs.
 
     Parameters
     ----------
@@ -355,6 +360,12 @@ class VocabularyPartOfSpeechAnalysis(
     def _vocabulary_embeddings(self, X_width=None):
         """``(embeddings, labels, key)`` of the vocabulary, embedded at most once."""
         data, labels = _split_vocabulary(self.vocabulary)
+        # A list mixing words with other values would become texts ('3').
+        words = as_given(data)
+        if words is not None:
+            _check_words(words)
+        if not isinstance(self.vocabulary, str):
+            check_labels_as_given(labels, what="The vocabulary")
         labels = np.asarray(labels)
         data = np.asarray(data) if not isinstance(data, np.ndarray) else data
         if labels.ndim != 1 or len(labels) != len(data):
@@ -475,7 +486,7 @@ class VocabularyPartOfSpeechAnalysis(
             The fitted step.
         """
         if X is not None:
-            X = validate_data(self, X, dtype=[np.float64, np.float32])
+            X = validate_embeddings(self, X, dtype=[np.float64, np.float32])
         E, labels, key = self._vocabulary_embeddings(None if X is None else X.shape[1])
         if X is not None and X.shape[1] != E.shape[1]:
             raise ValueError(
@@ -516,8 +527,15 @@ class VocabularyPartOfSpeechAnalysis(
         check_is_fitted(self)
         # pos_ was fitted on the vocabulary, not on X: X is validated here,
         # against what fit saw, and reaches pos_ as a plain array.
+        # 0 rows give 0 rows (an empty partition of a Dask collection).
         return np.asarray(
-            validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+            validate_embeddings(
+                self,
+                X,
+                dtype=[np.float64, np.float32],
+                reset=False,
+                ensure_min_samples=0,
+            )
         )
 
     def project(self, X, *, subspace=None, output=None):

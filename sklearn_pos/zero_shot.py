@@ -26,7 +26,6 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from . import _sphere
 from ._array_api import to_numpy
@@ -37,8 +36,8 @@ from ._cosine import (
     class_mean_directions,
     float_unit_rows,
 )
-from ._labels import check_labels, encode_labels
-from ._text import embed_texts
+from ._labels import check_labels, check_labels_as_given, encode_labels
+from ._text import embed_texts, validate_embeddings
 from .templates import TEMPLATES, check_templates, format_prompts
 
 __all__ = [
@@ -105,6 +104,19 @@ def _check_known_labels(y, classes, where):
             f"{' ...' if len(classes) > 20 else ''}; "
             "add the missing classes (names or prototypes) or map y onto these labels."
         )
+
+
+def _prototype_array(values, what):
+    """``values`` as a float64 array, or an error saying what was passed."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{what} must hold embeddings (numbers), but converting them to "
+            f"float failed: {error}. Pass embeddings, e.g. from "
+            "make_text_prototypes, or class_names with a text_embedder to embed "
+            "texts."
+        ) from None
 
 
 def _fit_step(step, X, name):
@@ -214,6 +226,12 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
     Oldfield et al. (2023, Table 1).
 
     Read more in the README, section "Zero-shot classification".
+
+    Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
+    array with 0 sample(s)" error); ``predict``, ``predict_proba``,
+    ``predict_log_proba``, ``decision_function`` and ``cosine_similarity`` of
+    0 rows return 0 rows, as an empty partition of a Dask collection needs;
+    ``score`` of 0 rows raises, as the accuracy of no rows is undefined.
 
     Parameters
     ----------
@@ -373,7 +391,8 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
             if not labels:
                 raise ValueError("prototypes is an empty mapping; give one per class.")
             rows = [
-                np.asarray(self.prototypes[label], dtype=np.float64) for label in labels
+                _prototype_array(self.prototypes[label], f"The prototype of {label!r}")
+                for label in labels
             ]
             widths = {r.shape for r in rows}
             if len(widths) != 1 or rows[0].ndim != 1:
@@ -383,7 +402,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
                 )
             P = np.stack(rows)
         else:
-            P = np.asarray(self.prototypes, dtype=np.float64)
+            P = _prototype_array(self.prototypes, "prototypes")
             if P.ndim != 2 or P.shape[0] == 0:
                 raise ValueError(
                     "prototypes must be a 2-d array with one row per class, got an "
@@ -460,9 +479,12 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
                 raise ValueError("y was given without X; pass the embeddings of y.")
         elif y is None:
             # Fitted on the host: the prototypes are few rows (see predict).
-            X = validate_data(self, to_numpy(X), dtype=[np.float64, np.float32])
+            X = validate_embeddings(
+                self, to_numpy(X), dtype=[np.float64, np.float32]
+            )
         else:
-            X, y = validate_data(
+            check_labels_as_given(y)
+            X, y = validate_embeddings(
                 self, to_numpy(X), to_numpy(y), dtype=[np.float64, np.float32]
             )
             check_classification_targets(check_labels(y, allow_continuous=True))

@@ -560,3 +560,9 @@ def test_prompt_parameters_are_validated(kwargs):
 
     with pytest.raises(InvalidParameterError, match=next(iter(kwargs))):
         make_clap_prompts(["dog"], **kwargs)
+
+
+@pytest.mark.parametrize("class_names", [[], np.array([], dtype=object), ()])
+def test_prompts_of_no_class_are_refused(class_names):
+    with pytest.raises(ValueError, match="class_names is empty"):
+        make_clap_prompts(class_names)

@@ -1,5 +1,9 @@
 """scikit-learn's estimator checks on every public estimator, from one table.
 
+The same table runs the package's own rules on every estimator: one rule for
+empty input (fit needs a sample, fitted methods map 0 rows to 0 rows, score
+of 0 rows raises) and labels checked as given.
+
 Each row of ``ESTIMATORS`` names an estimator, the parameters to build it and
 the checks it is expected to fail, each with its reason. Estimators whose
 input is numeric run all of scikit-learn's checks (``parametrize_with_checks``;
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -274,3 +278,112 @@ def _needs_absent_cuda(check):
 )
 def test_data_free_checks(estimator, check_name):
     getattr(estimator_checks, check_name)(type(estimator).__name__, estimator)
+
+
+def _fit_data(row):
+    """``(X, y)`` to fit ``row``'s estimator: texts or images for CLIPEmbedder."""
+    if row.cls is CLIPEmbedder:
+        if row.params["modality"] == "text":
+            return ["a dog", "a red car", "a tree"], None
+        rng = np.random.RandomState(0)
+        images = [rng.randint(0, 256, size=(8, 8, 3), dtype=np.uint8) for _ in range(3)]
+        return images, None
+    return _vocabulary()
+
+
+#: Methods that map the rows of a fitted estimator one by one.
+_ROW_METHODS = (
+    "transform",
+    "predict",
+    "predict_proba",
+    "predict_log_proba",
+    "decision_function",
+    "cosine_similarity",
+)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "row", ESTIMATORS, ids=lambda row: f"{row.cls.__name__}{sorted(row.params)}"
+)
+def test_one_rule_for_empty_input(row):
+    # fit needs at least one sample; the methods of a fitted estimator map 0
+    # rows to 0 rows of the output width and dtype (an empty partition of a
+    # Dask collection); score of 0 rows raises.
+    X, y = _fit_data(row)
+    empty_y = None if y is None else y[:0]
+    est = row.build()
+    with pytest.raises(ValueError, match=r"0 sample\(s\)"):
+        est.fit(X[:0], empty_y)
+    if hasattr(est, "fit_transform"):
+        with pytest.raises(ValueError, match=r"0 sample\(s\)"):
+            clone(est).fit_transform(X[:0], empty_y)
+    est.fit(X, y)
+    tried = 0
+    for method in _ROW_METHODS:
+        if not hasattr(est, method):
+            continue
+        full = np.asarray(getattr(est, method)(X[:2]))
+        out = getattr(est, method)(X[:0])
+        assert isinstance(out, np.ndarray), method
+        assert out.shape == (0,) + full.shape[1:], method
+        assert out.dtype == full.dtype, method
+        tried += 1
+    assert tried, "no method of the estimator was tried"
+    coordinates = getattr(est, "output", "") == "coordinates"
+    if hasattr(est, "inverse_transform") and coordinates:
+        Z = est.transform(X[:2])
+        out = est.inverse_transform(Z[:0])
+        assert out.shape == (0, est.inverse_transform(Z).shape[1])
+    if hasattr(est, "score"):
+        with pytest.raises(ValueError, match=r"0 sample\(s\)"):
+            est.score(X[:0], empty_y)
+
+
+_LABELLED = [
+    row
+    for row in ESTIMATORS
+    if row.cls
+    in (PartOfSpeechComponentAnalysis, ZeroShotClassifier, NearestPrototypeClassifier)
+]
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (["adj", 1] * 15, r"y mixes labels of different types: number \(1\), str"),
+        (["adj", float("nan")] * 15, r"y has 15 missing label\(s\)"),
+        (("adj", "noun", None) * 10, r"y has 10 missing label\(s\)"),
+    ],
+    ids=["str and int", "str and NaN", "None"],
+)
+@pytest.mark.parametrize(
+    "row", _LABELLED, ids=lambda row: f"{row.cls.__name__}{sorted(row.params)}"
+)
+def test_labels_in_a_list_are_checked_as_given(row, labels, match):
+    # numpy turns ["adj", 1] into ['adj', '1'] and NaN into 'nan': fitted as
+    # such, predict would return '1' where 1 was meant.
+    X, _ = _vocabulary()
+    with pytest.raises(ValueError, match=match):
+        row.build().fit(X, labels)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [row for row in ESTIMATORS if row.checks is None],
+    ids=lambda row: f"{row.cls.__name__}{sorted(row.params)}",
+)
+def test_texts_given_as_x_are_refused_naming_the_embedder(row):
+    # The embedder left out of a pipeline: numpy alone would say "could not
+    # convert string to float".
+    X, y = _vocabulary()
+    texts = np.array([["a photo of a dog"] * WIDTH] * len(X))
+    name = row.cls.__name__
+    match = rf"^{name} expects embeddings .* make_pipeline\(CLIPEmbedder"
+    with pytest.raises(ValueError, match=match):
+        row.build().fit(texts, y)
+    est = row.build().fit(X, y)
+    for method in _ROW_METHODS:
+        if hasattr(est, method):
+            with pytest.raises(ValueError, match=match):
+                getattr(est, method)(texts[:2])

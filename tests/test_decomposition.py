@@ -600,3 +600,40 @@ def test_a_list_is_not_one_category(label):
     est = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
     with pytest.raises(ValueError, match="subspace must be one category label"):
         est.project(X, subspace=label)
+
+
+@pytest.mark.parametrize("value", [1e300, -1e308, 1e-300])
+def test_inverse_transform_of_extreme_coordinates_is_finite(value):
+    rng = np.random.RandomState(0)
+    X, y, _, _ = _planted(rng, n_per_class=50)
+    est = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    C = np.full((2, 2), value)
+    Z = est.inverse_transform(C)
+    assert np.all(np.isfinite(Z))
+    np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0)
+    # On the great circle through mean_ along W^T c + m, formed divided by
+    # |value| (W^T c alone for large values, m for small ones).
+    s = abs(value)
+    direction = (C[0] / s) @ est.components_ + est.center_ / s
+    direction /= np.abs(direction).max()
+    direction -= (direction @ est.mean_) * est.mean_
+    direction /= np.linalg.norm(direction)
+    np.testing.assert_allclose((Z @ est.mean_) ** 2 + (Z @ direction) ** 2, 1.0)
+
+
+@pytest.mark.filterwarnings("ignore:n_components=12 spans the whole space")
+def test_inverse_transform_refuses_lengths_beyond_the_float_range():
+    rng = np.random.RandomState(0)
+    X, y, _, _ = _planted(rng, n_per_class=50)
+    est = PartOfSpeechComponentAnalysis(n_components=2).fit(X.astype(np.float32), y)
+    C = np.full((1, 2), np.finfo(np.float32).max, dtype=np.float32)
+    with pytest.raises(ValueError, match="longer than the largest float32"):
+        est.inverse_transform(C)
+    euclid = PartOfSpeechComponentAnalysis(n_components=D, geometry="euclidean")
+    euclid.fit(X, y)
+    W = euclid.components_
+    assert np.abs(W[:, 0]).max() < 0.9  # so that 1.9e308 W[:, 0] is finite
+    C = 1.9 * W[:, 0][None] * 1e308  # coordinates of 1.9e308 e_0
+    with pytest.raises(ValueError, match=r"1 row\(s\) of X .* overflows float64"):
+        euclid.inverse_transform(C)
+    assert np.all(np.isfinite(euclid.inverse_transform(C / 2)))

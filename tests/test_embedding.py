@@ -3,6 +3,7 @@
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -1145,3 +1146,56 @@ def test_a_folder_given_as_pretrained_suggests_local_dir(tmp_path):
         ValueError, match=rf"is a folder.*pretrained='local-dir:{tmp_path}'"
     ):
         tiny(pretrained=str(tmp_path)).fit(["dog"])
+
+
+def test_progress_bar_ends_at_the_number_of_rows(tmp_path):
+    # 40 rows, 30 distinct texts: the bar counts the rows passed, also when
+    # some come from the store and when the vocabulary step embeds its words.
+    code = textwrap.dedent(
+        """
+        import re, sys
+        from sklearn_pos import CLIPEmbedder, VocabularyPartOfSpeechAnalysis
+        words = [f"word {i}" for i in range(30)] + [f"word {i}" for i in range(10)]
+        kw = dict(device="cpu", batch_size=8, verbose=True)
+        emb = CLIPEmbedder("sklearn-pos-tiny", None, **kw)
+        for name, run in [
+            ("plain", lambda: emb.transform(words)),
+            ("store", lambda: emb.set_params(memory=sys.argv[1]).transform(words[:15])),
+            ("partly stored", lambda: emb.transform(words)),
+            ("vocabulary", lambda: VocabularyPartOfSpeechAnalysis(
+                vocabulary=(words, ["noun", "adj"] * 20),
+                text_embedder=emb.set_params(memory=None),
+                n_components=2,
+            ).fit()),
+        ]:
+            print(f"@@{name}@@", file=sys.stderr, flush=True)
+            run()
+        """
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        # tqdm draws every update, so the last count drawn is the final one.
+        "TQDM_MININTERVAL": "0",
+        "TQDM_MINITERS": "1",
+    }
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert res.returncode == 0, res.stderr
+    pieces = re.split(r"@@([a-z ]+)@@", res.stderr)
+    parts = dict(zip(pieces[1::2], pieces[2::2]))
+    assert list(parts) == ["plain", "store", "partly stored", "vocabulary"]
+    for name, expected in [("plain", 40), ("partly stored", 40), ("vocabulary", 40)]:
+        counts = re.findall(r"(\d+)/(\d+) \[", parts[name])
+        assert counts, f"{name}: no progress bar drawn"
+        assert {int(total) for _, total in counts} == {expected}, name
+        assert int(counts[-1][0]) == expected, name
+    # The partly stored run starts at the rows of the 15 stored texts: 25, as
+    # "word 0" to "word 9" are given twice.
+    first = re.findall(r"(\d+)/40 \[", parts["partly stored"])[0]
+    assert int(first) == 25

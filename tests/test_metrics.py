@@ -235,3 +235,28 @@ def test_a_pipeline_is_told_to_pass_its_subspace_step():
     pipe.fit(X, y)
     with pytest.raises(TypeError, match=r"pipeline\[-1\]"):
         class_invariance(pipe, X, y)
+
+
+def test_no_rows_or_no_labels_is_an_error_not_an_empty_table():
+    X, y = planted(n_per_class=20)
+    pos = PartOfSpeechComponentAnalysis(n_components=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"0 sample\(s\).*class_invariance"):
+        class_invariance(pos, X[:0], y[:0])
+    with pytest.raises(ValueError, match="labels is empty"):
+        class_invariance(pos, X, y, labels=[])
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        ([1, "noun"] * 40, "mixes labels of different types"),
+        (["noun", float("nan")] * 40, r"40 missing label\(s\)"),
+    ],
+    ids=["int and str", "NaN"],
+)
+def test_labels_in_a_list_are_checked_as_given(y, match):
+    # numpy would make ['1', 'noun'] and ['noun', 'nan'] of these lists.
+    X, labels = planted(n_per_class=20)
+    pos = PartOfSpeechComponentAnalysis(n_components=1).fit(X, labels)
+    with pytest.raises(ValueError, match=match):
+        class_invariance(pos, X, y)

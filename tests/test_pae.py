@@ -328,3 +328,49 @@ def test_projection_augmentation_refuses_bad_inputs(args, error, match):
 def test_projection_augmentation_needs_a_finite_alpha(alpha):
     with pytest.raises(ValueError, match="alpha must be a finite number"):
         projection_augmentation(np.ones(3), _TARGET, _BASIS, alpha=alpha)
+
+
+@pytest.mark.parametrize(
+    "corpus, target, match",
+    [
+        (["a happy face", 3], "an angry face", r"corpus mixes.*element 1 is 3 \(int\)"),
+        ([1.5, "a sad face"], "an angry face", r"corpus mixes.*element 0 is 1.5"),
+        (["a happy face", None], "an angry face", r"element 1 is None"),
+        (["a happy face", "a sad face"], ["an angry face", 2], r"target mixes"),
+    ],
+)
+def test_texts_mixed_with_other_values_are_refused_early(corpus, target, match):
+    # Before anything is embedded, naming the parameter, the element and what
+    # to pass instead.
+    pae = ProjectionAugmentationEmbedding(
+        corpus, target, text_embedder=LookupEmbedder()
+    )
+    with pytest.raises(ValueError, match=match) as info:
+        pae.fit()
+    assert "Pass only prompts (str)" in str(info.value)
+
+
+@pytest.mark.parametrize("corpus", [[], np.zeros((0, D))])
+def test_empty_corpus_is_refused(corpus):
+    with pytest.raises(ValueError, match="corpus is empty"):
+        ProjectionAugmentationEmbedding(corpus, np.ones(D)).fit()
+
+
+def test_transform_of_no_rows_gives_no_rows(prompts):
+    pae = ProjectionAugmentationEmbedding(prompts, prompts[1]).fit()
+    for dtype in (np.float32, np.float64):
+        out = pae.transform(np.zeros((0, D), dtype=dtype))
+        assert out.shape == (0, D) and out.dtype == dtype
+
+
+def test_an_overflowing_result_is_refused(rng):
+    B = np.eye(D)[:2]
+    E = 10 * _unit(rng.normal(size=(3, D)))  # alpha |c_k| exceeds 1.8e308
+    with pytest.raises(ValueError, match=r"3 row\(s\) \(first at row 0\) overflows"):
+        projection_augmentation(E, np.eye(D)[0], B, alpha=1e308)
+    # Unit rows: the sum of |c_k| over the whole basis exceeds 1.8 here.
+    assert np.abs(_unit(E)).sum(axis=1).min() > 1.8
+    pae = ProjectionAugmentationEmbedding(np.eye(D), np.eye(D)[0], alpha=1e308).fit()
+    with pytest.raises(ValueError, match="Use a smaller alpha"):
+        pae.transform(E)
+    assert np.all(np.isfinite(projection_augmentation(E, np.eye(D)[0], B, alpha=1e6)))

@@ -553,3 +553,31 @@ def test_parameters_are_checked_before_the_vocabulary_is_embedded():
     with pytest.raises(ValueError, match="at least two parts of speech"):
         step.set_params(vocabulary=(words, ["noun"] * 6), target="noun").fit(None)
     assert calls == []
+
+
+@pytest.mark.parametrize("odd", [3, 2.5, True])
+def test_words_mixed_with_numbers_in_a_list_are_refused(odd):
+    # numpy would turn the list into texts ('3'), which would then be embedded.
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    words = ["cat", "dog", odd, "red", "run", "eat"]
+    labels = np.repeat(["noun", "adj", "verb"], 2).tolist()
+    step = VocabularyPartOfSpeechAnalysis(
+        (words, labels), text_embedder=CountVectorizer(analyzer="char")
+    )
+    with pytest.raises(
+        ValueError, match=rf"1 word\(s\) that are not text \(row 2: {odd!r}\)"
+    ):
+        step.fit(None)
+
+
+def test_vocabulary_labels_mixed_in_a_list_are_refused():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    words = ["cat", "dog", "big", "red", "run", "eat"]
+    step = VocabularyPartOfSpeechAnalysis(
+        (words, ["noun", "noun", "adj", "adj", 1, 1]),
+        text_embedder=CountVectorizer(analyzer="char"),
+    )
+    with pytest.raises(ValueError, match="The vocabulary mixes labels of different"):
+        step.fit(None)

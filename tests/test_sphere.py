@@ -347,3 +347,34 @@ def test_unit_rows_keep_float32():
     X = np.random.RandomState(0).normal(size=(4, 3)).astype(np.float32)
     assert _sphere.unit_rows(X * np.float32(1e-30)).dtype == np.float32
     assert _sphere.normalize_rows(X).dtype == np.float32
+
+
+def test_exp_of_huge_tangent_vectors_is_a_unit_vector_in_their_plane():
+    # |v| = 1e300 overflows a plain sum of squares; Exp_mu(v) is still
+    # cos(|v|) mu + sin(|v|) v / |v|, a unit vector of span(mu, v).
+    rng = np.random.RandomState(0)
+    mu = rng.normal(size=5)
+    mu /= np.linalg.norm(mu)
+    u = rng.normal(size=5)
+    u -= (u @ mu) * mu
+    u /= np.linalg.norm(u)
+    for V, scale in [(1e300 * u[None], None), (2.0 * u[None], [5e299])]:
+        X = _sphere.exp_map(V, mu, scale=scale)
+        assert np.all(np.isfinite(X))
+        np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0)
+        a, b = X @ mu, X @ u
+        np.testing.assert_allclose(a**2 + b**2, 1.0)
+    # Moderate lengths: the closed form, exactly as before.
+    X = _sphere.exp_map(7.5 * u[None], mu, scale=[2.0])
+    np.testing.assert_allclose(X[0], np.cos(15.0) * mu + np.sin(15.0) * u, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_refuses_lengths_beyond_the_float_range(dtype):
+    mu = np.eye(4, dtype=dtype)[0]
+    big = np.finfo(dtype).max
+    V = np.array([[0.0, 1.0, 1.0, 1.0], [0.0, 1.0, 0.0, 0.0]], dtype=dtype) * big
+    with pytest.raises(ValueError, match=r"1 tangent vector\(s\) \(first at row 0\)"):
+        _sphere.exp_map(V, mu)
+    # Entries at the largest float, length within it: a unit vector.
+    assert np.all(np.isfinite(_sphere.exp_map(V[1:], mu)))

@@ -485,3 +485,16 @@ def test_format_prompts_refuses_a_bare_string():
 def test_templates_of_the_wrong_type(templates):
     with pytest.raises(TypeError, match="templates must be the name of a template set"):
         check_templates(templates)
+
+
+@pytest.mark.parametrize(
+    "prototypes, match",
+    [
+        (np.array([["a", "b"], ["c", "d"]]), "^prototypes must hold embeddings"),
+        ({"cat": ["x", "y"], "dog": [1.0, 0.0]}, "^The prototype of 'cat' must hold"),
+    ],
+)
+def test_prototypes_that_are_not_numbers_are_refused_by_name(prototypes, match):
+    with pytest.raises(ValueError, match=match) as info:
+        ZeroShotClassifier(prototypes=prototypes).fit(np.eye(2))
+    assert "could not convert string to float" in str(info.value)

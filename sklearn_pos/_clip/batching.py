@@ -8,6 +8,8 @@ here, once.
 
 from contextlib import nullcontext
 
+import numpy as np
+
 
 def _autocast(device, precision):
     import torch
@@ -78,12 +80,14 @@ def run_batch(forward, batch, limit, device):
     return torch.cat(outs) if len(outs) > 1 else outs[0]
 
 
-def _progress(total, verbose, unit):
+def _progress(total, verbose, unit, initial=0):
     if not verbose:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit=unit, desc="CLIPEmbedder", leave=False)
+    return tqdm(
+        total=total, initial=initial, unit=unit, desc="CLIPEmbedder", leave=False
+    )
 
 
 def encode_batches(
@@ -98,6 +102,8 @@ def encode_batches(
     normalize,
     verbose=False,
     unit="it",
+    counts=None,
+    done=0,
 ):
     """Run ``forward`` on every batch; float32 array ``(n, embed_dim)``.
 
@@ -123,6 +129,14 @@ def encode_batches(
         Show a tqdm progress bar counting ``unit``.
     unit : str, default="it"
         What the progress bar counts.
+    counts : ndarray of shape (n,), default=None
+        How many input rows each of the ``n`` items stands for (an item given
+        several times is encoded once); ``None`` counts each item once. The
+        progress bar counts input rows, so that it ends at the number of
+        rows the caller passed.
+    done : int, default=0
+        Input rows already embedded before this call (found in a store); the
+        progress bar starts there.
 
     Returns
     -------
@@ -133,7 +147,9 @@ def encode_batches(
 
     out = torch.empty((n, embed_dim), dtype=torch.float32)
     limit = BatchLimit(batch_size)
-    bar = _progress(n, verbose, unit)
+    if counts is None:
+        counts = np.ones(n, dtype=np.int64)
+    bar = _progress(int(done) + int(np.sum(counts)), verbose, unit, initial=done)
     try:
         with torch.inference_mode(), _autocast(device, precision):
             for idx, batch in batches:
@@ -144,7 +160,7 @@ def encode_batches(
                     emb = F.normalize(emb, dim=-1)
                 out[idx] = emb.cpu()
                 if bar is not None:
-                    bar.update(len(idx))
+                    bar.update(int(np.sum(counts[np.asarray(idx)])))
     finally:
         if bar is not None:
             bar.close()

@@ -177,9 +177,22 @@ def _lower_worker_priority(worker_id):
 
 
 def encode_images(
-    loaded, items, rows, *, batch_size, precision, normalize, num_workers, verbose=False
+    loaded,
+    items,
+    rows,
+    *,
+    batch_size,
+    precision,
+    normalize,
+    num_workers,
+    verbose=False,
+    counts=None,
+    done=0,
 ):
     """Embed distinct images ``items`` (``rows[i]`` = input row of ``items[i]``).
+
+    ``counts`` and ``done`` are those of :func:`.batching.encode_batches`: the
+    progress bar counts the caller's rows, not the distinct images.
 
     Images are decoded and preprocessed by ``num_workers`` DataLoader workers while the
     model runs on the previous batch. When the model runs on the CPU, the workers get a
@@ -224,4 +237,6 @@ def encode_images(
         normalize=normalize,
         verbose=verbose,
         unit="img",
+        counts=counts,
+        done=done,
     )

@@ -116,8 +116,21 @@ def _warn_truncated(texts, cut, context):
         )
 
 
-def encode_texts(loaded, texts, *, batch_size, precision, normalize, verbose=False):
+def encode_texts(
+    loaded,
+    texts,
+    *,
+    batch_size,
+    precision,
+    normalize,
+    verbose=False,
+    counts=None,
+    done=0,
+):
     """Embed distinct ``texts``; returns float32 array ``(len(texts), embed_dim)``.
+
+    ``counts`` and ``done`` are those of :func:`.batching.encode_batches`: the
+    progress bar counts the caller's rows, not the distinct texts.
 
     Texts are tokenized, sorted by the length the text tower needs, grouped into
     batches and run on tokens cut to each batch's longest needed length.
@@ -173,6 +186,8 @@ def encode_texts(loaded, texts, *, batch_size, precision, normalize, verbose=Fal
         normalize=normalize,
         verbose=verbose,
         unit="text",
+        counts=counts,
+        done=done,
     )
     _warn_truncated(texts, cut, context)
     return embeddings
