@@ -204,3 +204,110 @@ def test_readme_snippet_runs(namespace, line, source, tmp_path, monkeypatch):
             scope["client"].close()
         return
     exec(code, scope)
+
+
+#: (README text, what it becomes here) for the commands: the tiny model, and
+#: a vocabulary and subspace that fit it; each must occur in the README.
+COMMAND_SUBSTITUTIONS = [
+    ("--model ViT-B-32 --pretrained openai",
+     "--model sklearn-pos-tiny --pretrained none --device cpu"),
+    ("-k 500", "-k 16"),
+    ("--vocabulary-size 20000", f"--vocabulary-size {VOCABULARY_SIZE}"),
+    ("tcp://scheduler:8786", "local:1"),
+]
+
+#: Commands of the README that are not run here, and why.
+NOT_RUN = {
+    "pip": "installs the package: what the test run itself was set up with",
+    "pytest": "the test command",
+    ".ci/lowest": "builds another environment with the oldest dependencies",
+    "autofaiss": "a separate tool, not a dependency",
+    "SCIPY_ARRAY_API=1": "needs a GPU",
+}
+
+
+def _readme_commands():
+    """The README's shell commands of this library, one list per block."""
+    text = README.read_text(encoding="utf-8")
+    blocks = []
+    for match in re.finditer(r"^```bash\n(.*?)^```", text, re.S | re.M):
+        line = text.count("\n", 0, match.start()) + 2
+        commands = []
+        for command in match.group(1).replace("\\\n", " ").splitlines():
+            command = re.sub(r"\s+#.*$", "", command).strip()
+            if "&&" in command:  # the quick start: "pip install ... && COMMAND"
+                command = command.split("&&")[-1].strip()
+            if command and not command.startswith("#"):
+                commands.append(command)
+        blocks.append((line, commands))
+    return blocks
+
+
+def _runnable(command):
+    if command.startswith("sklearn-pos "):
+        return True
+    # The zero-shot benchmark's demo runs offline; the others download data.
+    return command.startswith("python benchmarks/") and "--generate-demo" in command
+
+
+def test_every_readme_command_is_run_or_said_why_not():
+    for _, commands in _readme_commands():
+        for command in commands:
+            if _runnable(command):
+                continue
+            needs_data = command.startswith("python benchmarks/zero_shot.py") and (
+                "--download" in command or "--root" in command
+            )  # real image data sets: downloaded, or a local ImageNet copy
+            assert command.split()[0] in NOT_RUN or needs_data, (
+                f"README command neither run by the tests nor listed: {command}"
+            )
+    text = " ".join(c for _, commands in _readme_commands() for c in commands)
+    unused = [old for old, _ in COMMAND_SUBSTITUTIONS if old not in text]
+    assert not unused, f"no longer in the README's commands: {unused}"
+
+
+COMMAND_BLOCKS = [
+    (line, [c for c in commands if _runnable(c)])
+    for line, commands in _readme_commands()
+    if any(_runnable(c) for c in commands)
+]
+
+
+@pytest.mark.parametrize(
+    "line, commands",
+    COMMAND_BLOCKS,
+    ids=[f"README.md:{line}" for line, _ in COMMAND_BLOCKS],
+)
+def test_readme_commands_run(line, commands, tmp_path):
+    """Each block's commands run in turn, in one folder, as subprocesses."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    pytest.importorskip("open_clip")
+    pd = pytest.importorskip("pandas")
+    from sklearn_pos.datasets import make_image_folder
+
+    make_image_folder(tmp_path / "photos", n_per_class=3, image_size=32)
+    pd.DataFrame({"caption": ["a dog", "a red car", "two cats"]}).to_parquet(
+        tmp_path / "captions.parquet"
+    )
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
+    for command in commands:
+        for old, new in COMMAND_SUBSTITUTIONS:
+            command = command.replace(old, new)
+        argv = shlex.split(command)
+        if argv[0] == "sklearn-pos":
+            argv = [sys.executable, "-m", "sklearn_pos", *argv[1:]]
+            if "--model" not in argv:  # the default model, ViT-B-32's weights
+                argv += ["--model", "sklearn-pos-tiny", "--pretrained", "none"]
+            if argv[3] == "fit":
+                argv += ["--vocabulary-size", str(VOCABULARY_SIZE), "--no-plots"]
+        else:
+            argv = [sys.executable, str(root / argv[1]), *argv[2:]]
+        done = subprocess.run(
+            argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
