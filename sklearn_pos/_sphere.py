@@ -35,6 +35,7 @@ buffers reused in place where that saves memory.
 
 import numpy as np
 
+from . import _linalg
 from ._array_api import device_of, namespace, to_numpy
 
 #: Bytes of rows processed at once by the streaming reductions below: small
@@ -56,13 +57,6 @@ def block_rows(X):
     return max(256, CHUNK_BYTES // row_bytes)
 
 
-#: Rows per block of the Gram matrices in :func:`log_second_moments`: BLAS's
-#: symmetric product reaches the speed of one product over all rows at about
-#: 16,384 rows, where 8,192 take 10-20% longer (d = 512 to 1024,
-#: ``python benchmarks/bench_fit.py``).
-GRAM_CHUNK_ROWS = 16_384
-
-
 def _finfo(xp, is_numpy, dtype):
     """Floating-point limits of ``dtype``: NumPy's scalars for NumPy arrays."""
     return np.finfo(dtype) if is_numpy else xp.finfo(dtype)
@@ -73,19 +67,6 @@ def _row_dots(X, Y, xp, is_numpy):
     if is_numpy:
         return np.einsum("ij,ij->i", X, Y)
     return xp.sum(X * Y, axis=1)
-
-
-def subtract_symmetric(G, a, b):
-    """``G - (a b^T + b a^T)`` for a square ``G`` and vectors ``a``, ``b``.
-
-    In place for NumPy (one product with two columns, one temporary); a new
-    array in other namespaces.
-    """
-    xp, is_numpy = namespace(G)
-    if is_numpy:
-        G -= np.stack([a, b], axis=1) @ np.stack([b, a])
-        return G
-    return G - (a[:, None] * b[None, :] + b[:, None] * a[None, :])
 
 
 def _vector_norm(v, xp, is_numpy):
@@ -384,7 +365,7 @@ def log_second_moments(
         (or by :func:`intrinsic_mean` with ``return_cosines=True``), which
         saves a pass over the data; computed when ``None``.
     chunk_rows : int, default=None
-        Rows per block; ``None`` for :data:`GRAM_CHUNK_ROWS`.
+        Rows per block; ``None`` for :data:`sklearn_pos._linalg.GRAM_CHUNK_ROWS`.
     buffer : ndarray, default=None
         Work space (NumPy) of the dtype of ``X`` and shape ``(m,
         n_features + 2)`` with ``m`` at least ``min(chunk_rows, len(rows))``,
@@ -413,7 +394,7 @@ def log_second_moments(
     d = X.shape[1]
     # Row indices are bookkeeping on the host, whatever the namespace of X.
     rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
-    chunk_rows = GRAM_CHUNK_ROWS if chunk_rows is None else chunk_rows
+    chunk_rows = _linalg.GRAM_CHUNK_ROWS if chunk_rows is None else chunk_rows
     contiguous = rows.size > 0 and rows[-1] - rows[0] == rows.size - 1
     # Gram matrix of the scaled rows, and of the tangent vectors of the blocks
     # where those are formed; the corrections along mu at the end apply to the
@@ -480,7 +461,7 @@ def log_second_moments(
         sum_sq += float(theta @ theta)
         sum_sc += normal_sum
     # - u mu^T - mu u^T + normal_sq mu mu^T, as one symmetric rank-two update
-    gram = subtract_symmetric(gram, u - (normal_sq / 2) * mu, mu)
+    gram = _linalg.subtract_symmetric(gram, u - (normal_sq / 2) * mu, mu)
     if return_stats:
         return gram, total, sum_sq, sum_sc
     return gram, total
