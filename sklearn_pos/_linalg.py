@@ -20,10 +20,11 @@ from threadpoolctl import ThreadpoolController
 
 from ._array_api import namespace
 
-#: Rows per block of the Gram matrices (:func:`sklearn_pos._sphere.log_second_moments`
-#: and the Euclidean covariances of the fit): BLAS's symmetric product reaches the speed of one product over all rows at about
-#: 16,384 rows, where 8,192 take 10-20% longer (d = 512 to 1024,
-#: ``python benchmarks/bench_fit.py``).
+#: Rows per block of the Gram matrices of the fit (the tangent vectors'
+#: second moments in :func:`sklearn_pos._sphere.log_second_moments`, the
+#: Euclidean covariances): BLAS's symmetric product reaches the speed of one
+#: product over all rows at about 16,384 rows, where 8,192 take 10-20% longer
+#: (d = 512 to 1024, ``python benchmarks/bench_fit.py``).
 GRAM_CHUNK_ROWS = 16_384
 
 

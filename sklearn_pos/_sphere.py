@@ -156,14 +156,15 @@ def _scaled_row_sum(B, scale):
 def normalize_rows(X):
     """Return ``X`` with each row scaled to unit L2 norm (a new array).
 
-    Rows of zero norm are left as zeros; callers validate them first.
+    Rows of zero norm are left as zeros; callers validate them first (see
+    :func:`sklearn_pos._validation.unit_rows`).
     """
     xp, _ = namespace(X)
     norms = row_norms(X)
-    return _divide_rows(X, xp.where(norms == 0, 1.0, norms))
+    return divide_rows(X, xp.where(norms == 0, 1.0, norms))
 
 
-def _divide_rows(X, norms):
+def divide_rows(X, norms):
     """``X / norms[:, None]`` in the dtype of ``X``."""
     xp, is_numpy = namespace(X)
     tiny = _finfo(xp, is_numpy, X.dtype).smallest_normal
@@ -171,30 +172,6 @@ def _divide_rows(X, norms):
         return X / xp.astype(norms[:, None], X.dtype, copy=False)
     # A tiny row's norm is not representable in the narrower dtype.
     return xp.astype(X / norms[:, None], X.dtype, copy=False)
-
-
-def unit_rows(X, what="X", row_names=None):
-    """Return ``X`` with each row scaled to unit L2 norm; refuse rows that cannot be.
-
-    Unlike :func:`normalize_rows`, a row of zero norm or with non-finite
-    values raises a ``ValueError`` that names it: by ``row_names[i]`` when
-    given (e.g. the class of a prototype), else by its index. ``what``
-    describes ``X`` in the message.
-    """
-    xp, _ = namespace(X)
-    norms = row_norms(X)
-    bad = ~xp.isfinite(norms) | (norms == 0)
-    if bool(xp.any(bad)):
-        i = int(xp.argmax(xp.astype(bad, xp.int8)))
-        row = f"index {i}"
-        if row_names is not None:
-            name = np.asarray(row_names, dtype=object)[i]
-            row = repr(name.item() if isinstance(name, np.generic) else name)
-        raise ValueError(
-            f"{what}: a row has zero norm or non-finite values ({row}); every row "
-            "must be a finite, non-zero embedding to be scaled to unit norm."
-        )
-    return _divide_rows(X, norms)
 
 
 def antipodal_direction(mu):

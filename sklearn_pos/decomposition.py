@@ -18,20 +18,15 @@ from ._array_api import device_of, namespace, to_namespace, to_numpy
 from ._compat import (
     Interval,
     StrOptions,
-    _assert_all_finite,
     _check_feature_names_in,
     _fit_context,
 )
-from ._labels import check_labels_as_given, encode_labels
+from ._labels import check_labels_as_given, encode_labels, plain_label
 from ._text import validate_embeddings
+from ._validation import inverse_row_norms
 
 #: What ``transform`` and ``project`` can return.
 _OUTPUTS = ("coordinates", "projection", "complement")
-
-
-def _plain(label):
-    """A label as a Python value, so that messages show ``'noun'``, not a numpy repr."""
-    return label.item() if isinstance(label, np.generic) else label
 
 
 def _check_one_label(label, name):
@@ -41,43 +36,6 @@ def _check_one_label(label, name):
             f"{name} must be one category label, got {label!r}; pass a single "
             "label, e.g. 'noun'."
         )
-
-
-def _inverse_row_norms(X, return_mean=False):
-    """Reciprocal L2 norms of the rows, with clear errors for non-finite and zero rows.
-
-    The norms double as the check for NaN and infinite values (``X`` is
-    validated with ``ensure_all_finite=False``), which saves a pass over it.
-    With ``return_mean=True``, also the Euclidean mean of the normalised rows,
-    from the same pass (:func:`_sphere.norms_and_mean`).
-    """
-    xp, is_numpy = namespace(X)
-    if return_mean:
-        norms, mean = _sphere.norms_and_mean(X)
-    else:
-        norms = _sphere.row_norms(X)
-    if not bool(xp.all(xp.isfinite(norms))):
-        # NaN or infinity: sklearn's message
-        _assert_all_finite(to_numpy(X), input_name="X")
-        raise ValueError("The row norms of X overflow float64; rescale X.")
-    zero = norms == 0
-    if bool(xp.any(zero)):
-        zero = np.flatnonzero(to_numpy(zero))
-        raise ValueError(
-            f"X has {zero.size} row(s) of zero norm (first at index {zero[0]}). "
-            "Each row is scaled to unit norm to lie on the sphere, which a zero "
-            "row cannot; remove or replace these rows."
-        )
-    inv_norms = 1.0 / norms
-    largest = (np.finfo if is_numpy else xp.finfo)(X.dtype).max
-    if not bool(xp.all(inv_norms <= largest)):
-        tiny = np.flatnonzero(to_numpy(inv_norms) > largest)
-        raise ValueError(
-            f"X has {tiny.size} row(s) of norm below {1 / largest:.1e} "
-            f"(first at index {tiny[0]}), too small to be scaled to unit norm in "
-            f"{X.dtype}; convert X to float64 or rescale these rows."
-        )
-    return (inv_norms, mean) if return_mean else inv_norms
 
 
 def _class_rows(codes, n_classes):
@@ -386,7 +344,7 @@ class PartOfSpeechComponentAnalysis(
                 f"components, e.g. n_components={max(1, span // 2)}.",
                 UserWarning,
             )
-        inv_norms, extrinsic = _inverse_row_norms(X, return_mean=True)
+        inv_norms, extrinsic = inverse_row_norms(X, return_mean=True)
         class_rows, self.class_counts_ = _class_rows(codes, self.classes_.shape[0])
 
         if self.geometry == "tangent":
@@ -403,9 +361,10 @@ class PartOfSpeechComponentAnalysis(
         covariances = to_numpy(covariances)
         normal = to_numpy(self.mean_) if self.geometry == "tangent" else None
         dtype = np.float32 if X.dtype == xp.float32 else np.float64
-        self.class_eigenvalues_, self.class_components_ = _linalg.contrastive_subspaces(
+        values, components = _linalg.contrastive_subspaces(
             covariances, self.lam, k, normal, dtype
         )
+        self.class_eigenvalues_, self.class_components_ = values, components
         if not is_numpy:
             # Fitted attributes live in the namespace and on the device of X.
             on = device_of(X)
@@ -425,8 +384,8 @@ class PartOfSpeechComponentAnalysis(
         matches = np.flatnonzero(self.classes_ == self.target)
         if matches.size == 0:
             raise ValueError(
-                f"target={_plain(self.target)!r} is not one of the categories in y: "
-                f"{self.classes_.tolist()}. Pass one of these labels."
+                f"target={plain_label(self.target)!r} is not one of the categories "
+                f"in y: {self.classes_.tolist()}. Pass one of these labels."
             )
         return int(matches[0])
 
@@ -438,8 +397,9 @@ class PartOfSpeechComponentAnalysis(
         matches = np.flatnonzero(self.classes_ == subspace)
         if matches.size == 0:
             raise ValueError(
-                f"subspace={_plain(subspace)!r} is not one of the learned subspaces "
-                f"{self.classes_.tolist()}; pass one of these labels (classes_)."
+                f"subspace={plain_label(subspace)!r} is not one of the learned "
+                f"subspaces {self.classes_.tolist()}; pass one of these labels "
+                "(classes_)."
             )
         return int(matches[0])
 
@@ -639,7 +599,7 @@ class PartOfSpeechComponentAnalysis(
             ensure_all_finite=False,
             ensure_min_samples=0,
         )
-        V = self._to_space(X, _inverse_row_norms(X))
+        V = self._to_space(X, inverse_row_norms(X))
         xp, _ = namespace(V)
         V -= xp.astype(self._fitted("center_", V), V.dtype)
         return V

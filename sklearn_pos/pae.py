@@ -29,8 +29,8 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._sphere import unit_rows
 from ._text import embed_texts, validate_embeddings
+from ._validation import unit_rows
 
 __all__ = ["ProjectionAugmentationEmbedding", "projection_augmentation"]
 
