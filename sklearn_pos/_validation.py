@@ -12,6 +12,10 @@ templates and CLAP alike: a sequence (or a mapping label -> name where the
 caller takes one) of distinct, non-blank strings. Duplicates are refused rather
 than dropped, so that the classes an estimator learns are the ones given.
 
+Embedding arguments of functions (not estimators, which use
+``validate_data``): :func:`check_embedding_values` refuses texts, non-numeric
+arrays, empty arrays and non-finite values, naming the argument.
+
 Category labels (``y``) are checked in :mod:`sklearn_pos._labels`.
 """
 
@@ -23,8 +27,11 @@ from ._labels import plain_label
 
 __all__ = [
     "check_class_names",
+    "check_embedding_values",
     "check_rows",
     "inverse_row_norms",
+    "is_torch",
+    "non_finite_error",
     "unit_rows",
 ]
 
@@ -246,3 +253,90 @@ def check_class_names(class_names, *, what="class_names", mapping=True):
             "repeats, e.g. list(dict.fromkeys(names))."
         )
     return labels, names
+
+
+def is_torch(values):
+    """Whether ``values`` is a torch object (checked without importing torch)."""
+    return type(values).__module__.startswith("torch")
+
+
+def non_finite_error(name):
+    """The error for an embedding argument ``name`` holding NaN or infinity."""
+    return ValueError(
+        f"{name} contains NaN or infinite values; every embedding must be finite."
+    )
+
+
+def check_embedding_values(values, name, *, check_finite=True):
+    """An embedding argument of a function, checked and named in the errors.
+
+    Parameters
+    ----------
+    values : array-like or torch.Tensor
+        One embedding or an array of them.
+    name : str
+        The argument's name, used in the messages.
+    check_finite : bool, default=True
+        Also refuse NaN and infinite values. Callers that check several
+        tensors at once (one device synchronisation) pass ``False`` and raise
+        :func:`non_finite_error` themselves.
+
+    Returns
+    -------
+    values : ndarray or torch.Tensor
+        A NumPy array of the values' own numeric dtype; a tensor as it is.
+
+    Raises
+    ------
+    TypeError
+        If ``values`` is a string, or holds no real numbers (texts, booleans,
+        complex values).
+    ValueError
+        If it is empty, or (``check_finite=True``) not finite.
+
+    Examples
+    --------
+    >>> from sklearn_pos._validation import check_embedding_values
+    >>> check_embedding_values([[0.6, 0.8]], "image_embeddings")
+    array([[0.6, 0.8]])
+    """
+    if is_torch(values):
+        import torch
+
+        if (
+            not isinstance(values, torch.Tensor)
+            or values.dtype == torch.bool
+            or values.is_complex()
+        ):
+            raise TypeError(
+                f"{name} must be a tensor of real numbers, got "
+                f"{getattr(values, 'dtype', type(values).__name__)}."
+            )
+        arr = values
+    else:
+        if isinstance(values, (str, bytes)):
+            raise TypeError(
+                f"{name} must hold embeddings (an array of numbers), got the string "
+                f"{values!r}: embed texts first, e.g. with "
+                "CLIPEmbedder(modality='text')."
+            )
+        arr = np.asarray(values)
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(
+                f"{name} must hold embeddings (an array of numbers), got an array "
+                f"of dtype {arr.dtype}: embed texts and images first, e.g. with "
+                "CLIPEmbedder."
+            )
+    if 0 in tuple(arr.shape):
+        raise ValueError(
+            f"{name} is empty (shape {tuple(arr.shape)}); give at least one "
+            "embedding of at least one feature."
+        )
+    if check_finite:
+        if is_torch(arr):
+            finite = bool(arr.isfinite().all())
+        else:
+            finite = bool(np.isfinite(arr).all())
+        if not finite:
+            raise non_finite_error(name)
+    return arr

@@ -7,6 +7,7 @@ import pytest
 from sklearn_pos import CLAPDisentangler, ZeroShotClassifier, make_text_prototypes
 from sklearn_pos._validation import (
     check_class_names,
+    check_embedding_values,
     check_rows,
     inverse_row_norms,
     unit_rows,
@@ -125,3 +126,32 @@ def test_every_consumer_refuses_duplicate_class_names_alike(tiny_text_embedder):
     for call in calls:
         with pytest.raises(ValueError, match=r"duplicate classes \['cat'\]"):
             call()
+
+
+@pytest.mark.parametrize(
+    "values, error, match",
+    [
+        ("a dog", TypeError, r"E must hold embeddings .*the string 'a dog'"),
+        (["a", "b"], TypeError, r"E must hold embeddings .*dtype <U1"),
+        (np.array([True, False]), TypeError, "dtype bool"),
+        (np.zeros((0, 3)), ValueError, r"E is empty \(shape \(0, 3\)\)"),
+        (np.array([1.0, np.nan]), ValueError, "E contains NaN or infinite"),
+        (np.array([1.0, -np.inf]), ValueError, "E contains NaN or infinite"),
+    ],
+)
+def test_embedding_values_refused_with_their_name(values, error, match):
+    with pytest.raises(error, match=match):
+        check_embedding_values(values, "E")
+
+
+def test_embedding_values_keep_tensors_and_dtypes():
+    torch = pytest.importorskip("torch")
+    t = torch.ones(2, 3)
+    assert check_embedding_values(t, "E") is t
+    with pytest.raises(ValueError, match="E contains NaN"):
+        check_embedding_values(torch.tensor([1.0, float("nan")]), "E")
+    nan = torch.tensor([float("nan")])
+    assert check_embedding_values(nan, "E", check_finite=False) is nan
+    with pytest.raises(TypeError, match="tensor of real numbers"):
+        check_embedding_values(torch.ones(2, dtype=torch.bool), "E")
+    assert check_embedding_values([1, 2], "E").dtype.kind == "i"
