@@ -112,7 +112,7 @@ def eigensolvers(args):
     from scipy import linalg
     from threadpoolctl import threadpool_limits
 
-    from sklearn_pos.decomposition import _eigh_divide_and_conquer
+    from sklearn_pos._linalg import eigh_divide_and_conquer
 
     rng = np.random.default_rng(0)
     rows = []
@@ -129,7 +129,7 @@ def eigensolvers(args):
                     runs[dtype, "evr", f] = lambda M=M, k=k, d=d: linalg.eigh(
                         M, subset_by_index=[d - k, d - 1], driver="evr"
                     )
-                    runs[dtype, "d&c", f] = lambda M=M, k=k: _eigh_divide_and_conquer(
+                    runs[dtype, "d&c", f] = lambda M=M, k=k: eigh_divide_and_conquer(
                         M, k
                     )
             seconds = best_times(runs, args.repeat)

@@ -41,7 +41,7 @@ import sklearn  # noqa: E402
 import torch  # noqa: E402
 
 from sklearn_pos import CLIPEmbedder, PartOfSpeechComponentAnalysis  # noqa: E402
-from sklearn_pos.decomposition import _contrastive_subspaces  # noqa: E402
+from sklearn_pos._linalg import contrastive_subspaces  # noqa: E402
 from sklearn_pos.datasets import (  # noqa: E402
     load_image_folder,
     load_wordnet_vocabulary,
@@ -140,7 +140,7 @@ def _eigensolves(X, y, k, device, repeat=5):
     for _ in range(repeat):
         C = covariances.copy()
         start = time.perf_counter()
-        _contrastive_subspaces(C, 0.5, k, normal, np.float32)
+        contrastive_subspaces(C, 0.5, k, normal, np.float32)
         host.append(time.perf_counter() - start)
     M = torch.asarray(
         covariances - 0.5 * covariances.sum(axis=0), dtype=torch.float32, device=device

@@ -21,6 +21,7 @@ from . import _sphere
 from ._array_api import device_of, namespace, to_namespace, to_numpy
 from ._labels import plain_label
 from ._text import validate_embeddings
+from ._validation import unit_rows
 
 __all__ = [
     "CosinePrototypeClassifier",
@@ -30,12 +31,17 @@ __all__ = [
 ]
 
 
-def float_unit_rows(X):
-    """Unit rows as float64; zero rows (no direction) stay zero."""
+def _float64(X):
+    """``X`` as float64, in its namespace."""
     xp, is_numpy = namespace(X)
     if is_numpy:
-        return _sphere.normalize_rows(np.asarray(X, dtype=np.float64))
-    return _sphere.normalize_rows(xp.astype(X, xp.float64))
+        return np.asarray(X, dtype=np.float64)
+    return xp.astype(X, xp.float64)
+
+
+def float_unit_rows(X):
+    """Unit rows as float64; zero rows (no direction) stay zero."""
+    return _sphere.normalize_rows(_float64(X))
 
 
 def check_class_directions(P, classes, where=None):
@@ -55,27 +61,6 @@ def check_class_directions(P, classes, where=None):
             "Their rows are all zero, or cancel out (e.g. two opposite rows), so "
             "their prototype would be a zero vector that matches no embedding. "
             "Check the embeddings of these classes, or give them more rows."
-        )
-
-
-def check_nonzero_rows(U, what="X"):
-    """Raise if a row of the unit rows ``U`` is zero (the input row had no direction)."""
-    xp, _ = namespace(U)
-    bad = ~xp.all(xp.isfinite(U), axis=1)
-    if bool(xp.any(bad)):
-        bad = np.flatnonzero(to_numpy(bad))
-        raise ValueError(
-            f"{what} has {bad.size} row(s) with NaN or infinite values (first at "
-            f"index {bad[0]}); every row must be a finite embedding."
-        )
-    zero = ~(xp.sum(U * U, axis=1) > 0)
-    if bool(xp.any(zero)):
-        zero = np.flatnonzero(to_numpy(zero))
-        raise ValueError(
-            f"{what} has {zero.size} row(s) of zero norm (first at index "
-            f"{zero[0]}): a zero embedding has no direction, so it is as similar "
-            "to every prototype as to any other and no class can be predicted "
-            "for it. Remove these rows, or check how they were embedded."
         )
 
 
@@ -117,9 +102,9 @@ class CosinePrototypeClassifier(ClassifierMixin, BaseEstimator):
             what = "The transformed X"
         else:
             what = "X"
-        U = float_unit_rows(X)
-        check_nonzero_rows(U, what)
-        return U
+        # A zero row would be as similar to every prototype as to any other:
+        # no class could be predicted for it, so it is an error.
+        return unit_rows(_float64(X), what)
 
     def _check_widths(self, width, source):
         expected = self.prototypes_.shape[1]

@@ -17,6 +17,7 @@ __all__ = [
     "check_labels",
     "check_labels_as_given",
     "encode_labels",
+    "is_missing",
     "plain_label",
 ]
 
@@ -26,8 +27,18 @@ def plain_label(label):
     return label.item() if isinstance(label, np.generic) else label
 
 
-def _is_missing(value):
-    """Whether one label is missing: None, NaN, ``pd.NA`` or ``NaT``."""
+def is_missing(value):
+    """Whether one value (a label, an item to embed) is missing.
+
+    None, NaN, ``pd.NA`` and ``NaT`` are; any other value is not.
+
+    Examples
+    --------
+    >>> import math
+    >>> from sklearn_pos._labels import is_missing
+    >>> [is_missing(v) for v in ("noun", None, math.nan, 0)]
+    [False, True, True, False]
+    """
     if value is None:
         return True
     try:
@@ -131,7 +142,7 @@ def _checked_labels(y, what, allow_continuous):
     if y.dtype.kind == "f":
         missing = np.isnan(y)
     elif y.dtype.kind == "O":
-        missing = np.fromiter((_is_missing(v) for v in y), dtype=bool, count=y.size)
+        missing = np.fromiter((is_missing(v) for v in y), dtype=bool, count=y.size)
     else:
         missing = np.zeros(y.size, dtype=bool)
     if missing.any():

@@ -35,6 +35,7 @@ buffers reused in place where that saves memory.
 
 import numpy as np
 
+from . import _linalg
 from ._array_api import device_of, namespace, to_numpy
 
 #: Bytes of rows processed at once by the streaming reductions below: small
@@ -56,13 +57,6 @@ def block_rows(X):
     return max(256, CHUNK_BYTES // row_bytes)
 
 
-#: Rows per block of the Gram matrices in :func:`log_second_moments`: BLAS's
-#: symmetric product reaches the speed of one product over all rows at about
-#: 16,384 rows, where 8,192 take 10-20% longer (d = 512 to 1024,
-#: ``python benchmarks/bench_fit.py``).
-GRAM_CHUNK_ROWS = 16_384
-
-
 def _finfo(xp, is_numpy, dtype):
     """Floating-point limits of ``dtype``: NumPy's scalars for NumPy arrays."""
     return np.finfo(dtype) if is_numpy else xp.finfo(dtype)
@@ -73,19 +67,6 @@ def _row_dots(X, Y, xp, is_numpy):
     if is_numpy:
         return np.einsum("ij,ij->i", X, Y)
     return xp.sum(X * Y, axis=1)
-
-
-def subtract_symmetric(G, a, b):
-    """``G - (a b^T + b a^T)`` for a square ``G`` and vectors ``a``, ``b``.
-
-    In place for NumPy (one product with two columns, one temporary); a new
-    array in other namespaces.
-    """
-    xp, is_numpy = namespace(G)
-    if is_numpy:
-        G -= np.stack([a, b], axis=1) @ np.stack([b, a])
-        return G
-    return G - (a[:, None] * b[None, :] + b[:, None] * a[None, :])
 
 
 def _vector_norm(v, xp, is_numpy):
@@ -175,14 +156,15 @@ def _scaled_row_sum(B, scale):
 def normalize_rows(X):
     """Return ``X`` with each row scaled to unit L2 norm (a new array).
 
-    Rows of zero norm are left as zeros; callers validate them first.
+    Rows of zero norm are left as zeros; callers validate them first (see
+    :func:`sklearn_pos._validation.unit_rows`).
     """
     xp, _ = namespace(X)
     norms = row_norms(X)
-    return _divide_rows(X, xp.where(norms == 0, 1.0, norms))
+    return divide_rows(X, xp.where(norms == 0, 1.0, norms))
 
 
-def _divide_rows(X, norms):
+def divide_rows(X, norms):
     """``X / norms[:, None]`` in the dtype of ``X``."""
     xp, is_numpy = namespace(X)
     tiny = _finfo(xp, is_numpy, X.dtype).smallest_normal
@@ -190,30 +172,6 @@ def _divide_rows(X, norms):
         return X / xp.astype(norms[:, None], X.dtype, copy=False)
     # A tiny row's norm is not representable in the narrower dtype.
     return xp.astype(X / norms[:, None], X.dtype, copy=False)
-
-
-def unit_rows(X, what="X", row_names=None):
-    """Return ``X`` with each row scaled to unit L2 norm; refuse rows that cannot be.
-
-    Unlike :func:`normalize_rows`, a row of zero norm or with non-finite
-    values raises a ``ValueError`` that names it: by ``row_names[i]`` when
-    given (e.g. the class of a prototype), else by its index. ``what``
-    describes ``X`` in the message.
-    """
-    xp, _ = namespace(X)
-    norms = row_norms(X)
-    bad = ~xp.isfinite(norms) | (norms == 0)
-    if bool(xp.any(bad)):
-        i = int(xp.argmax(xp.astype(bad, xp.int8)))
-        row = f"index {i}"
-        if row_names is not None:
-            name = np.asarray(row_names, dtype=object)[i]
-            row = repr(name.item() if isinstance(name, np.generic) else name)
-        raise ValueError(
-            f"{what}: a row has zero norm or non-finite values ({row}); every row "
-            "must be a finite, non-zero embedding to be scaled to unit norm."
-        )
-    return _divide_rows(X, norms)
 
 
 def antipodal_direction(mu):
@@ -384,7 +342,7 @@ def log_second_moments(
         (or by :func:`intrinsic_mean` with ``return_cosines=True``), which
         saves a pass over the data; computed when ``None``.
     chunk_rows : int, default=None
-        Rows per block; ``None`` for :data:`GRAM_CHUNK_ROWS`.
+        Rows per block; ``None`` for :data:`sklearn_pos._linalg.GRAM_CHUNK_ROWS`.
     buffer : ndarray, default=None
         Work space (NumPy) of the dtype of ``X`` and shape ``(m,
         n_features + 2)`` with ``m`` at least ``min(chunk_rows, len(rows))``,
@@ -413,7 +371,7 @@ def log_second_moments(
     d = X.shape[1]
     # Row indices are bookkeeping on the host, whatever the namespace of X.
     rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
-    chunk_rows = GRAM_CHUNK_ROWS if chunk_rows is None else chunk_rows
+    chunk_rows = _linalg.GRAM_CHUNK_ROWS if chunk_rows is None else chunk_rows
     contiguous = rows.size > 0 and rows[-1] - rows[0] == rows.size - 1
     # Gram matrix of the scaled rows, and of the tangent vectors of the blocks
     # where those are formed; the corrections along mu at the end apply to the
@@ -480,7 +438,7 @@ def log_second_moments(
         sum_sq += float(theta @ theta)
         sum_sc += normal_sum
     # - u mu^T - mu u^T + normal_sq mu mu^T, as one symmetric rank-two update
-    gram = subtract_symmetric(gram, u - (normal_sq / 2) * mu, mu)
+    gram = _linalg.subtract_symmetric(gram, u - (normal_sq / 2) * mu, mu)
     if return_stats:
         return gram, total, sum_sq, sum_sc
     return gram, total

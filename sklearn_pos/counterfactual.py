@@ -21,12 +21,9 @@ from numbers import Real
 
 import numpy as np
 
+from ._validation import is_torch, check_embedding_values, non_finite_error
+
 __all__ = ["clip_nce_loss", "directional_similarity"]
-
-
-def _is_torch(x):
-    module = type(x).__module__
-    return module.startswith("torch")
 
 
 _NAMES = ("source_image", "edited_image", "source_text", "target_text")
@@ -38,39 +35,12 @@ def _check_values(*arrays):
     Returns the inputs, tensors unchanged and everything else as NumPy arrays.
     A NaN or an empty batch would otherwise come out as a NaN loss.
     """
-    checked = []
-    for name, a in zip(_NAMES, arrays):
-        if _is_torch(a):
-            import torch
-
-            if not isinstance(a, torch.Tensor) or a.dtype == torch.bool:
-                raise TypeError(f"{name} must be a numeric tensor, got {a!r}.")
-            if a.is_complex():
-                raise TypeError(f"{name} must be real, got dtype {a.dtype}.")
-            checked.append(a)
-            continue
-        if isinstance(a, (str, bytes)):
-            raise TypeError(
-                f"{name} must be an embedding (an array of numbers), got the "
-                f"string {a!r}: embed texts first, e.g. with "
-                "CLIPEmbedder(modality='text')."
-            )
-        arr = np.asarray(a)
-        if arr.dtype.kind not in "iuf":
-            raise TypeError(
-                f"{name} must be an embedding (an array of numbers), got an array "
-                f"of dtype {arr.dtype}: embed texts and images first, e.g. with "
-                "CLIPEmbedder."
-            )
-        checked.append(arr)
-    for name, a in zip(_NAMES, checked):
-        if 0 in tuple(a.shape):
-            raise ValueError(
-                f"{name} is empty (shape {tuple(a.shape)}); give at least one "
-                "embedding of at least one feature."
-            )
-    tensors = [a for a in checked if _is_torch(a)]
-    finite = all(bool(np.all(np.isfinite(a))) for a in checked if not _is_torch(a))
+    checked = [
+        check_embedding_values(a, name, check_finite=False)
+        for name, a in zip(_NAMES, arrays)
+    ]
+    tensors = [a for a in checked if is_torch(a)]
+    finite = all(bool(np.all(np.isfinite(a))) for a in checked if not is_torch(a))
     if tensors:
         import torch
 
@@ -78,12 +48,9 @@ def _check_values(*arrays):
         finite &= bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
     if not finite:
         for name, a in zip(_NAMES, checked):
-            ok = bool(a.isfinite().all()) if _is_torch(a) else np.isfinite(a).all()
+            ok = bool(a.isfinite().all()) if is_torch(a) else np.isfinite(a).all()
             if not ok:
-                raise ValueError(
-                    f"{name} contains NaN or infinite values; every embedding must "
-                    "be finite."
-                )
+                raise non_finite_error(name)
     return checked
 
 
@@ -358,7 +325,7 @@ def directional_similarity(
     """
     eps = _check_positive("eps", eps)
     inputs = _check_values(source_image, edited_image, source_text, target_text)
-    if any(_is_torch(a) for a in inputs):
+    if any(is_torch(a) for a in inputs):
         import torch.nn.functional as F
 
         Xs, Xe, Ts, Tt = _to_torch(*inputs)

@@ -1,13 +1,9 @@
 """Part-of-speech component analysis (Oldfield et al., NeurIPS 2023)."""
 
-import functools
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import cpu_count
-from scipy import linalg
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -15,29 +11,22 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
-from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import ThreadpoolController
 
-from . import _sphere
+from . import _linalg, _sphere
 from ._array_api import device_of, namespace, to_namespace, to_numpy
 from ._compat import (
     Interval,
     StrOptions,
-    _assert_all_finite,
     _check_feature_names_in,
     _fit_context,
 )
-from ._labels import check_labels_as_given, encode_labels
+from ._labels import check_labels_as_given, encode_labels, plain_label
 from ._text import validate_embeddings
+from ._validation import inverse_row_norms
 
 #: What ``transform`` and ``project`` can return.
 _OUTPUTS = ("coordinates", "projection", "complement")
-
-
-def _plain(label):
-    """A label as a Python value, so that messages show ``'noun'``, not a numpy repr."""
-    return label.item() if isinstance(label, np.generic) else label
 
 
 def _check_one_label(label, name):
@@ -47,43 +36,6 @@ def _check_one_label(label, name):
             f"{name} must be one category label, got {label!r}; pass a single "
             "label, e.g. 'noun'."
         )
-
-
-def _inverse_row_norms(X, return_mean=False):
-    """Reciprocal L2 norms of the rows, with clear errors for non-finite and zero rows.
-
-    The norms double as the check for NaN and infinite values (``X`` is
-    validated with ``ensure_all_finite=False``), which saves a pass over it.
-    With ``return_mean=True``, also the Euclidean mean of the normalised rows,
-    from the same pass (:func:`_sphere.norms_and_mean`).
-    """
-    xp, is_numpy = namespace(X)
-    if return_mean:
-        norms, mean = _sphere.norms_and_mean(X)
-    else:
-        norms = _sphere.row_norms(X)
-    if not bool(xp.all(xp.isfinite(norms))):
-        # NaN or infinity: sklearn's message
-        _assert_all_finite(to_numpy(X), input_name="X")
-        raise ValueError("The row norms of X overflow float64; rescale X.")
-    zero = norms == 0
-    if bool(xp.any(zero)):
-        zero = np.flatnonzero(to_numpy(zero))
-        raise ValueError(
-            f"X has {zero.size} row(s) of zero norm (first at index {zero[0]}). "
-            "Each row is scaled to unit norm to lie on the sphere, which a zero "
-            "row cannot; remove or replace these rows."
-        )
-    inv_norms = 1.0 / norms
-    largest = (np.finfo if is_numpy else xp.finfo)(X.dtype).max
-    if not bool(xp.all(inv_norms <= largest)):
-        tiny = np.flatnonzero(to_numpy(inv_norms) > largest)
-        raise ValueError(
-            f"X has {tiny.size} row(s) of norm below {1 / largest:.1e} "
-            f"(first at index {tiny[0]}), too small to be scaled to unit norm in "
-            f"{X.dtype}; convert X to float64 or rescale these rows."
-        )
-    return (inv_norms, mean) if return_mean else inv_norms
 
 
 def _class_rows(codes, n_classes):
@@ -99,202 +51,8 @@ def _block_buffer(X, class_rows, n_columns):
     _, is_numpy = namespace(X)
     if not is_numpy:
         return None
-    n_rows = min(_sphere.GRAM_CHUNK_ROWS, max(rows.size for rows in class_rows))
+    n_rows = min(_linalg.GRAM_CHUNK_ROWS, max(rows.size for rows in class_rows))
     return np.empty((n_rows, n_columns), dtype=X.dtype)
-
-
-#: Largest k / d for which LAPACK's subset solver (``evr``) is used rather than
-#: the divide-and-conquer route of :func:`_eigh_divide_and_conquer`. The two
-#: cost the same at k / d = 0.1 (d = 512) to 0.15 (d = 768 and 1024), in
-#: float32 and float64 alike (``python benchmarks/bench_fit.py --eigensolvers``).
-_SUBSET_MAX_FRACTION = 0.1
-
-
-def _lapack_check(info, routine):
-    if info != 0:
-        raise np.linalg.LinAlgError(
-            f"LAPACK's {routine} failed (info={info}) on a category's contrast "
-            "matrix; check that the embeddings are finite and not all identical."
-        )
-
-
-def _eigh_divide_and_conquer(M, k, overwrite=False):
-    """The ``k`` largest eigenpairs of symmetric ``M`` by divide and conquer.
-
-    The steps of LAPACK's ``syevd`` taken one by one: reduction to tridiagonal
-    form (``sytrd``), every eigenpair of the tridiagonal matrix (``stevd``),
-    then the reflectors of the reduction applied to the ``k`` wanted vectors
-    only (``ormqr``, as ``ormtr`` does), where ``syevd`` applies them to all
-    ``d``. Faster than ``scipy.linalg.eigh(driver="evd")`` at every k, by
-    about a third for k = d / 2
-    (``python benchmarks/bench_fit.py --eigensolvers``). scipy exposes
-    ``stevd`` from release 1.16; with older releases this is ``syevd``.
-    ``M`` is overwritten when ``overwrite`` is true.
-    """
-    d = M.shape[0]
-    try:
-        routines = linalg.get_lapack_funcs(
-            ("sytrd", "sytrd_lwork", "stevd", "ormqr"), (M,)
-        )
-    except ValueError:  # scipy < 1.16
-        routines = None
-    if d == 1:  # its own eigenproblem (scipy 1.10's evd asks too little work)
-        return M[0].copy(), np.ones((1, 1), dtype=M.dtype)
-    if routines is None:
-        values, vectors = linalg.eigh(
-            M, driver="evd", overwrite_a=overwrite, check_finite=False
-        )
-        return values[d - k :], vectors[:, d - k :]
-    sytrd, sytrd_lwork, stevd, ormqr = routines
-    lwork, info = sytrd_lwork(d, lower=1)
-    _lapack_check(info, "sytrd_lwork")
-    # M is symmetric: its transpose is the same matrix in Fortran order.
-    reflectors, diagonal, offdiagonal, tau, info = sytrd(
-        M.T, lower=1, lwork=int(lwork), overwrite_a=overwrite
-    )
-    _lapack_check(info, "sytrd")
-    values, Z, info = stevd(
-        diagonal, offdiagonal, compute_v=1, overwrite_d=1, overwrite_e=1
-    )
-    _lapack_check(info, "stevd")
-    # With lower=1, Q = H(1) ... H(d-1) acts on rows 2..d, its reflectors held
-    # below the subdiagonal: the first row of the vectors is left as it is.
-    vectors = np.empty((d, k), dtype=M.dtype, order="F")
-    vectors[0] = Z[0, d - k :]
-    rest = np.asfortranarray(Z[1:, d - k :])
-    reflectors = reflectors[1:, : d - 1]
-    work, info = ormqr("L", "N", reflectors, tau, rest, -1)[1:]
-    _lapack_check(info, "ormqr")
-    vectors[1:], _, info = ormqr(
-        "L", "N", reflectors, tau, rest, int(work[0]), overwrite_c=1
-    )
-    _lapack_check(info, "ormqr")
-    return values[d - k :], vectors
-
-
-def _eigh_top(M, k, overwrite=False):
-    """The ``k`` largest eigenpairs of symmetric ``M``, in ascending order.
-
-    Solved in the dtype of ``M``, which is overwritten when ``overwrite`` is
-    true.
-    """
-    d = M.shape[0]
-    if k <= _SUBSET_MAX_FRACTION * d:
-        return linalg.eigh(
-            M,
-            subset_by_index=[d - k, d - 1],
-            driver="evr",
-            overwrite_a=overwrite,
-            check_finite=False,
-        )
-    return _eigh_divide_and_conquer(M, k, overwrite)
-
-
-def _top_eigenvectors(M, k, normal=None, dtype=np.float64, overwrite=False):
-    """The ``k`` largest eigenpairs of symmetric ``M``, largest first.
-
-    With ``normal`` (a unit vector), the problem is solved in its orthogonal
-    complement, the tangent space of the sphere at ``normal``: ``normal``
-    itself, along which no tangent vector varies, comes last, with eigenvalue
-    0, and only when all ``d`` directions are asked for.
-
-    The eigensolver runs in ``dtype``, the dtype of the data: float32 data get
-    a float32 solve, as in scikit-learn's PCA, in half the time of a float64
-    one. Both results are returned in ``dtype``. ``M`` (float64) is
-    overwritten when ``overwrite`` is true, and left as it is otherwise.
-
-    Signs are fixed so that the largest-magnitude entry of each eigenvector is
-    positive, which makes the result independent of the LAPACK path taken:
-    scikit-learn's ``svd_flip`` convention on the columns of ``u``, here the
-    eigenvectors as columns.
-    """
-    d = M.shape[0]
-    n_solved = k
-    if not overwrite:
-        M = M.copy()
-    if normal is not None:
-        # With P = I - n n^T, the tangent problem is P M P on the complement of
-        # n, and n is an eigenvector of P M P with eigenvalue 0, which may lie
-        # among the wanted ones (M is indefinite). Adding sigma n n^T with sigma
-        # below the spectrum (-2 ||M||_inf, as ||M||_2 <= ||M||_inf) moves it to
-        # the bottom, so the top d - 1 eigenpairs of
-        #     P M P + sigma n n^T = M - n b^T - b n^T,
-        #     b = M n - (n^T M n + sigma) / 2 n,
-        # are those of the tangent space. One rank-two update, no change of basis.
-        normal = np.asarray(normal, dtype=np.float64)
-        Mn = M @ normal
-        sigma = -2.0 * float(np.max(np.sum(np.abs(M), axis=1))) or -1.0
-        b = Mn - 0.5 * (float(normal @ Mn) + sigma) * normal
-        M = _sphere.subtract_symmetric(M, b, normal)
-        n_solved = min(k, d - 1)
-    values = np.zeros(0, dtype=dtype)
-    vectors = np.zeros((0, d), dtype=dtype)
-    if n_solved:
-        values, vectors = _eigh_top(
-            M.astype(dtype, copy=False), n_solved, overwrite=True
-        )
-        values, vectors = values[::-1], np.ascontiguousarray(vectors[:, ::-1].T)
-    if normal is not None:
-        # Rounding leaves a component along normal of the order of the
-        # precision of dtype; remove it and renormalise.
-        n = normal.astype(dtype, copy=False)
-        vectors -= (vectors @ n)[:, None] * n
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        if k == d:
-            values = np.append(values, np.zeros(1, dtype=dtype))
-            vectors = np.vstack([vectors, n[None, :]])
-    # svd_flip flips the columns of its first argument in place: the transposed
-    # view of the rows, so that ``vectors`` itself comes out flipped.
-    svd_flip(vectors.T, None, u_based_decision=True)
-    return values, vectors
-
-
-@functools.cache
-def _blas_controller():
-    """One controller of the loaded BLAS libraries, made at the first fit.
-
-    Finding the libraries takes milliseconds (more with torch loaded), a cost
-    paid once rather than at every fit; scipy's and numpy's BLAS, the ones
-    limited, are loaded with this module.
-    """
-    return ThreadpoolController()
-
-
-def _contrastive_subspaces(covariances, lam, k, normal=None, dtype=np.float64):
-    """The top ``k`` eigenpairs of every category's contrast matrix.
-
-    ``covariances`` (n_classes x d x d, float64) are the categories' second
-    moments ``C_i``; category ``i``'s subspace holds the top eigenvectors of
-    ``M_i = (1 - lam) C_i - lam * sum_{j != i} C_j = C_i - lam * sum_j C_j``,
-    found by :func:`_top_eigenvectors` (in the complement of ``normal`` when
-    it is given). ``covariances`` is overwritten with the ``M_i``.
-
-    Returns the eigenvalues (n_classes x k) and the eigenvectors as rows
-    (n_classes x k x d), largest first, in ``dtype``.
-    """
-    contrast = lam * covariances.sum(axis=0)
-
-    # scipy's LAPACK runs on its own copy of OpenBLAS, whose threads would
-    # compete for the cores with numpy's, still spinning after the products
-    # that made the covariances; one thread solves these d x d problems faster
-    # than that. The problems are independent, so they are solved side by side,
-    # one thread each. scipy's LAPACK wrappers hold the GIL, but the numpy work
-    # between those calls releases it, so the solves overlap only in part:
-    # about 15% off four 1024 x 1024 problems on two cores.
-    def solve(C):
-        C -= contrast
-        return _top_eigenvectors(C, k, normal, dtype, overwrite=True)
-
-    n_threads = min(len(covariances), cpu_count())
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        if n_threads > 1:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                pairs = list(pool.map(solve, covariances))
-        else:
-            pairs = [solve(C) for C in covariances]
-    values = np.stack([values for values, _ in pairs])
-    vectors = np.stack([vectors for _, vectors in pairs])
-    return values, vectors
 
 
 class _SubspaceFeatureNamesMixin(ClassNamePrefixFeaturesOutMixin):
@@ -586,7 +344,7 @@ class PartOfSpeechComponentAnalysis(
                 f"components, e.g. n_components={max(1, span // 2)}.",
                 UserWarning,
             )
-        inv_norms, extrinsic = _inverse_row_norms(X, return_mean=True)
+        inv_norms, extrinsic = inverse_row_norms(X, return_mean=True)
         class_rows, self.class_counts_ = _class_rows(codes, self.classes_.shape[0])
 
         if self.geometry == "tangent":
@@ -603,9 +361,10 @@ class PartOfSpeechComponentAnalysis(
         covariances = to_numpy(covariances)
         normal = to_numpy(self.mean_) if self.geometry == "tangent" else None
         dtype = np.float32 if X.dtype == xp.float32 else np.float64
-        self.class_eigenvalues_, self.class_components_ = _contrastive_subspaces(
+        values, components = _linalg.contrastive_subspaces(
             covariances, self.lam, k, normal, dtype
         )
+        self.class_eigenvalues_, self.class_components_ = values, components
         if not is_numpy:
             # Fitted attributes live in the namespace and on the device of X.
             on = device_of(X)
@@ -625,8 +384,8 @@ class PartOfSpeechComponentAnalysis(
         matches = np.flatnonzero(self.classes_ == self.target)
         if matches.size == 0:
             raise ValueError(
-                f"target={_plain(self.target)!r} is not one of the categories in y: "
-                f"{self.classes_.tolist()}. Pass one of these labels."
+                f"target={plain_label(self.target)!r} is not one of the categories "
+                f"in y: {self.classes_.tolist()}. Pass one of these labels."
             )
         return int(matches[0])
 
@@ -638,8 +397,9 @@ class PartOfSpeechComponentAnalysis(
         matches = np.flatnonzero(self.classes_ == subspace)
         if matches.size == 0:
             raise ValueError(
-                f"subspace={_plain(subspace)!r} is not one of the learned subspaces "
-                f"{self.classes_.tolist()}; pass one of these labels (classes_)."
+                f"subspace={plain_label(subspace)!r} is not one of the learned "
+                f"subspaces {self.classes_.tolist()}; pass one of these labels "
+                "(classes_)."
             )
         return int(matches[0])
 
@@ -741,7 +501,7 @@ class PartOfSpeechComponentAnalysis(
             gram /= float(count)
             mean_c = total / float(count)
             # + m m^T - mean_c m^T - m mean_c^T, one symmetric rank-two update
-            covariances.append(_sphere.subtract_symmetric(gram, mean_c - m / 2, m))
+            covariances.append(_linalg.subtract_symmetric(gram, mean_c - m / 2, m))
         return xp.stack(covariances)
 
     def _euclidean_covariances(self, X, inv_norms, class_rows):
@@ -754,7 +514,7 @@ class PartOfSpeechComponentAnalysis(
         on = device_of(X)
         n_features = X.shape[1]
         m = self.center_
-        step = _sphere.GRAM_CHUNK_ROWS
+        step = _linalg.GRAM_CHUNK_ROWS
         buffer = _block_buffer(X, class_rows, n_features)
         # Accumulated in place: no stacked copy of the n_classes d x d matrices.
         covariances = xp.zeros(
@@ -839,7 +599,7 @@ class PartOfSpeechComponentAnalysis(
             ensure_all_finite=False,
             ensure_min_samples=0,
         )
-        V = self._to_space(X, _inverse_row_norms(X))
+        V = self._to_space(X, inverse_row_norms(X))
         xp, _ = namespace(V)
         V -= xp.astype(self._fitted("center_", V), V.dtype)
         return V

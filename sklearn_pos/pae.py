@@ -29,29 +29,13 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._sphere import unit_rows
 from ._text import embed_texts, validate_embeddings
+from ._validation import check_embedding_values, unit_rows
 
 __all__ = ["ProjectionAugmentationEmbedding", "projection_augmentation"]
 
 #: Below this absolute value, ``sum_k <e_T, b_k>`` counts as zero.
 DENOMINATOR_TOL = 1e-8
-
-
-def _embeddings(values, name):
-    """``values`` as a finite, non-empty float64 array, or an error naming ``name``."""
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must hold embeddings (numbers), got an array of dtype "
-            f"{arr.dtype}; embed texts first, or use ProjectionAugmentationEmbedding "
-            "with a text_embedder."
-        )
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); give embeddings.")
-    return check_array(
-        arr, dtype=np.float64, ensure_2d=False, allow_nd=True, input_name=name
-    )
 
 
 def projection_augmentation(image_embeddings, target_embedding, components, alpha=8.0):
@@ -116,7 +100,7 @@ def projection_augmentation(image_embeddings, target_embedding, components, alph
     if not isinstance(alpha, Real) or isinstance(alpha, bool) or not np.isfinite(alpha):
         raise ValueError(f"alpha must be a finite number, got {alpha!r}.")
     E, T, B = (
-        _embeddings(a, name)
+        check_embedding_values(a, name).astype(np.float64, copy=False)
         for a, name in (
             (image_embeddings, "image_embeddings"),
             (target_embedding, "target_embedding"),

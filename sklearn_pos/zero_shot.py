@@ -27,7 +27,6 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 
-from . import _sphere
 from ._array_api import to_numpy
 from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._cosine import (
@@ -38,6 +37,7 @@ from ._cosine import (
 )
 from ._labels import check_labels, check_labels_as_given, encode_labels
 from ._text import embed_texts, validate_embeddings
+from ._validation import check_class_names, unit_rows
 from .templates import TEMPLATES, check_templates, format_prompts
 
 __all__ = [
@@ -49,35 +49,6 @@ __all__ = [
 # --------------------------------------------------------------------------- #
 # Helpers
 # --------------------------------------------------------------------------- #
-def _labels_and_names(class_names):
-    """``(labels, names)`` from a list of names or a mapping label -> name."""
-    if isinstance(class_names, dict):
-        labels, names = list(class_names.keys()), list(class_names.values())
-    else:
-        names = list(np.asarray(class_names, dtype=object).ravel())
-        labels = names
-    if not names:
-        raise ValueError("class_names is empty; give at least one class name.")
-    seen, duplicates = set(), []
-    for label in labels:
-        if label in seen:
-            duplicates.append(label)
-        seen.add(label)
-    if duplicates:
-        raise ValueError(
-            f"class_names has duplicate classes {sorted(map(str, set(duplicates)))}; "
-            "each class needs one name (or use a mapping label -> name)."
-        )
-    bad = [n for n in names if not isinstance(n, str)]
-    if bad:
-        raise TypeError(
-            f"Class names must be strings to fill the prompt templates, got "
-            f"{bad[0]!r} ({type(bad[0]).__name__}). Use a mapping such as "
-            "{0: 'airplane', 1: 'automobile'} when the labels are not names."
-        )
-    return labels, names
-
-
 def _as_label_array(labels):
     """Labels as an array typed like ``np.unique(y)`` (object if mixed types)."""
     if len({type(label) for label in labels}) == 1:
@@ -169,26 +140,14 @@ def make_text_prototypes(class_names, text_embedder, templates="bare"):
     >>> P.shape
     (2, 64)
     """
-    if isinstance(class_names, str):
-        raise TypeError(
-            f"class_names must be a sequence of class names, got the single string "
-            f"{class_names!r}, which would be read as one class per character; "
-            f"wrap it in a list: [{class_names!r}]."
-        )
-    if isinstance(class_names, dict):
-        raise TypeError(
-            "class_names must be a sequence of class names; for a mapping label -> "
-            "name pass list(mapping.values()) (ZeroShotClassifier takes the mapping "
-            "itself)."
-        )
-    _, names = _labels_and_names(class_names)
+    _, names = check_class_names(class_names, mapping=False)
     templates = check_templates(templates)
     prompts = format_prompts(names, templates)
-    E = _sphere.unit_rows(
+    E = unit_rows(
         embed_texts(text_embedder, prompts), "The prompt embeddings", prompts
     )
     P = E.reshape(len(names), len(templates), -1).mean(axis=1)
-    return _sphere.unit_rows(P, "The prototypes", names)
+    return unit_rows(P, "The prototypes", names)
 
 
 # --------------------------------------------------------------------------- #
@@ -378,7 +337,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
             if self.class_names is None:
                 labels, names = list(self.prototypes), None
             else:
-                labels, names = _labels_and_names(self.class_names)
+                labels, names = check_class_names(self.class_names)
                 missing = [label for label in labels if label not in self.prototypes]
                 if missing:
                     raise ValueError(
@@ -411,7 +370,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
             if self.class_names is None:
                 labels, names = list(range(P.shape[0])), None
             else:
-                labels, names = _labels_and_names(self.class_names)
+                labels, names = check_class_names(self.class_names)
                 if len(labels) != P.shape[0]:
                     raise ValueError(
                         f"prototypes has {P.shape[0]} rows but class_names has "
@@ -424,7 +383,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
         """``(labels, names, P)`` from the prototypes or the class names."""
         if self.prototypes is not None:
             return self._given_prototypes()
-        labels, names = _labels_and_names(self.class_names)
+        labels, names = check_class_names(self.class_names)
         templates = check_templates(self.templates)
         if self.text_embedder is None:
             raise ValueError(
@@ -493,7 +452,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
             labels, names, P = self._text_prototypes()
             self.classes_ = _as_label_array(labels)
             self.class_names_ = None if names is None else list(names)
-            P = _sphere.unit_rows(P, "The prototypes", labels)
+            P = unit_rows(P, "The prototypes", labels)
             if y is not None:
                 _check_known_labels(y, self.classes_, "prototypes' classes")
         else:
@@ -529,7 +488,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
                     "be embedded by the same CLIP model."
                 )
             P = np.asarray(self.image_transform_.transform(P), dtype=np.float64)
-            P = _sphere.unit_rows(P, "The projected prototypes", labels)
+            P = unit_rows(P, "The projected prototypes", labels)
         self.prototypes_ = P
         # The images as compared: checked on one row (or the width alone).
         if self.image_transform_ is None:

@@ -13,11 +13,11 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_pos.clap import (
+from sklearn_pos.clap import CLAPDisentangler
+from sklearn_pos.templates import (
     CLAP_COLOURS,
     CLAP_STYLE_MODIFIERS,
     CLAP_STYLES,
-    CLAPDisentangler,
     make_clap_prompts,
 )
 from sklearn_pos.datasets import PlantedTextEmbedder
@@ -176,18 +176,23 @@ def test_prompts_are_seeded():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        (dict(class_names="dog"), "single string"),
-        (dict(class_names=[1, 2]), "non-empty strings"),
-        (dict(class_names=np.zeros((3, 4))), "1-D sequence"),
-        (dict(class_names=["a"], p_reorder=2), "p_reorder"),
-        (dict(class_names=["a"], n_prompts_per_class=0), "n_prompts_per_class"),
-        (dict(class_names=["a"], class_template="photo"), "class_template"),
+        (dict(class_names="dog"), TypeError, "single string"),
+        (dict(class_names=[1, 2]), TypeError, "non-empty strings"),
+        (dict(class_names=["a", "b", "a"]), ValueError, "duplicate classes"),
+        (dict(class_names=np.zeros((3, 4))), ValueError, "1-D sequence"),
+        (dict(class_names=["a"], p_reorder=2), ValueError, "p_reorder"),
+        (
+            dict(class_names=["a"], n_prompts_per_class=0),
+            ValueError,
+            "n_prompts_per_class",
+        ),
+        (dict(class_names=["a"], class_template="photo"), ValueError, "class_template"),
     ],
 )
-def test_prompt_errors(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_prompt_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
         make_clap_prompts(**kwargs)
 
 
@@ -362,17 +367,17 @@ def test_fit_needs_class_names_and_a_text_embedder(planted):
 
 
 @pytest.mark.parametrize(
-    "class_names, match",
+    "class_names, error, match",
     [
-        (["cat"], "at least 2"),
-        (["cat", "cat"], "at least 2"),
-        ("cat", "single string"),
-        (np.ones((5, 64)), "1-D sequence"),
-        (["cat", 3], "non-empty strings"),
+        (["cat"], ValueError, "at least 2"),
+        (["cat", "cat"], ValueError, r"duplicate classes \['cat'\]"),
+        ("cat", TypeError, "single string"),
+        (np.ones((5, 64)), ValueError, "1-D sequence"),
+        (["cat", 3], TypeError, "non-empty strings"),
     ],
 )
-def test_class_name_errors(planted, class_names, match):
-    with pytest.raises(ValueError, match=match):
+def test_class_name_errors(planted, class_names, error, match):
+    with pytest.raises(error, match=match):
         _small(planted[0], class_names).fit(planted[1])
 
 
@@ -416,11 +421,14 @@ def test_fit_transform_and_pipeline(planted):
 
 def test_class_names_as_series_or_frame(planted):
     params = dict(max_steps=3, early_stopping=False, n_prompts_per_class=4)
-    names = pd.Series(["cat", "dog", "cat"], name="label")
+    names = pd.Series(["cat", "dog"], name="label")
     a = _fit(planted[0], names, **params)
     assert list(a.class_names_) == ["cat", "dog"]
     b = _fit(planted[0], names.to_frame(), **params)
     np.testing.assert_array_equal(a.output_weights_, b.output_weights_)
+    # A repeated name is refused, as by ZeroShotClassifier, not dropped.
+    with pytest.raises(ValueError, match=r"duplicate classes \['cat'\]"):
+        _fit(planted[0], pd.Series(["cat", "dog", "cat"]), **params)
 
 
 def test_invalid_parameters(planted):

@@ -259,7 +259,7 @@ def test_empty_inputs_are_refused(scene):
 def test_texts_instead_of_embeddings(scene):
     args = _args(scene)
     for function in (clip_nce_loss, directional_similarity):
-        with pytest.raises(TypeError, match="source_text must be an embedding"):
+        with pytest.raises(TypeError, match="source_text must hold embeddings"):
             function(args[0], args[1], ["a dog", "a cat"], args[3])
         with pytest.raises(TypeError, match="the string 'a dog'"):
             function(args[0], args[1], "a dog", args[3])

@@ -11,8 +11,8 @@ from scipy.linalg import subspace_angles
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
-from sklearn_pos import PartOfSpeechComponentAnalysis, _sphere
-from sklearn_pos.decomposition import _top_eigenvectors
+from sklearn_pos import PartOfSpeechComponentAnalysis, _linalg, _sphere
+from sklearn_pos._linalg import top_eigenvectors
 
 D = 12
 
@@ -91,7 +91,7 @@ def planted():
 def test_matches_the_closed_form(planted, geometry, lam, monkeypatch):
     X, y, _, _ = planted
     # Small blocks exercise the blocked accumulation, including a permuted y.
-    monkeypatch.setattr(_sphere, "GRAM_CHUNK_ROWS", 97)
+    monkeypatch.setattr(_linalg, "GRAM_CHUNK_ROWS", 97)
     order = np.random.default_rng(1).permutation(len(y))
     X, y = X[order], y[order]
     est = PartOfSpeechComponentAnalysis(
@@ -157,12 +157,12 @@ def test_tangent_eigenproblem_is_exact_at_any_scale(scale):
     Q = np.linalg.svd(np.eye(d) - np.outer(mu, mu))[0][:, : d - 1]
     ref_values, ref_vectors = np.linalg.eigh(Q.T @ M @ Q)
     ref_values, ref_vectors = ref_values[::-1], (Q @ ref_vectors[:, ::-1]).T
-    values, vectors = _top_eigenvectors(M, 5, mu)
+    values, vectors = top_eigenvectors(M, 5, mu)
     np.testing.assert_allclose(values, ref_values[:5], rtol=1e-10)
     np.testing.assert_allclose(np.abs(np.sum(vectors * ref_vectors[:5], axis=1)), 1)
     np.testing.assert_allclose(vectors @ vectors.T, np.eye(5), atol=1e-12)
     given = M.copy()
-    values, vectors = _top_eigenvectors(M, d, mu)
+    values, vectors = top_eigenvectors(M, d, mu)
     np.testing.assert_array_equal(M, given)  # the input is left as it is
     np.testing.assert_allclose(values[:-1], ref_values, rtol=1e-10)
     assert values[-1] == 0 and abs(vectors[-1] @ mu) == pytest.approx(1)
@@ -488,7 +488,7 @@ def test_eigenvector_signs_follow_the_largest_entry(tangent):
     M = A + A.T
     normal = _unit(rng.normal(size=D)) if tangent else None
     for k in (1, 4, D):
-        values, vectors = _top_eigenvectors(M, k, normal)
+        values, vectors = top_eigenvectors(M, k, normal)
         biggest = vectors[np.arange(k), np.argmax(np.abs(vectors), axis=1)]
         assert np.all(biggest > 0)
         if tangent:
@@ -507,17 +507,15 @@ def test_eigenvector_signs_follow_the_largest_entry(tangent):
 )
 @pytest.mark.parametrize("d", [1, 2, 40, 101])
 def test_both_eigensolvers_give_the_same_subspaces(d, dtype, rtol, atol):
-    from sklearn_pos import decomposition
-
     rng = np.random.RandomState(0)
     A = rng.normal(size=(d, d))
     M = A @ A.T
     full_values, full = linalg.eigh(M)
-    cut = int(decomposition._SUBSET_MAX_FRACTION * d)
+    cut = int(_linalg.SUBSET_MAX_FRACTION * d)
     for k in sorted({min(max(k, 1), d) for k in (cut, cut + 1, d // 2, d - 1, d)}):
         before = M.astype(dtype)
         given = before.copy()
-        fast_values, fast = decomposition._eigh_top(given, k)
+        fast_values, fast = _linalg.eigh_top(given, k)
         np.testing.assert_array_equal(given, before)  # the input is left as it is
         assert fast_values.dtype == fast.dtype == dtype
         assert fast.shape == (d, k)

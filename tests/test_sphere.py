@@ -75,15 +75,6 @@ def test_antipode_has_a_finite_log_of_length_pi(dtype):
     assert np.all(np.isfinite(g)) and np.isfinite(curvature)
 
 
-def test_unit_rows_scales_rows_and_names_the_ones_it_cannot():
-    X = np.array([[3.0, 4.0], [0.0, -2.0]])
-    np.testing.assert_allclose(_sphere.unit_rows(X), [[0.6, 0.8], [0.0, -1.0]])
-    with pytest.raises(ValueError, match=r"^X: a row has zero norm.*\(index 1\)"):
-        _sphere.unit_rows(np.array([[1.0, 0.0], [0.0, 0.0]]))
-    with pytest.raises(ValueError, match=r"^E: .*non-finite.*\('b'\)"):
-        _sphere.unit_rows(np.array([[1.0, 0.0], [np.inf, 0.0]]), "E", ["a", "b"])
-
-
 def test_exp_drops_the_normal_component():
     rng = np.random.default_rng(3)
     mu = _unit(rng.normal(size=6))
@@ -328,7 +319,6 @@ def test_row_norms_at_any_scale(scale):
     X = rng.normal(size=(5, 8))
     expected = np.linalg.norm(X, axis=1) * scale
     np.testing.assert_allclose(_sphere.row_norms(X * scale), expected, rtol=1e-12)
-    np.testing.assert_allclose(_sphere.unit_rows(X * scale), _sphere.unit_rows(X))
     np.testing.assert_allclose(
         _sphere.normalize_rows(X * scale), _sphere.normalize_rows(X)
     )
@@ -339,14 +329,13 @@ def test_row_norms_keep_zero_and_non_finite_rows():
     norms = _sphere.row_norms(X)
     assert norms[0] == 0 and not np.isfinite(norms[1:3]).any()
     assert norms[3] == pytest.approx(5e-300)
-    with pytest.raises(ValueError, match=r"zero norm or non-finite values \(index 0\)"):
-        _sphere.unit_rows(X[[0, 3]])
 
 
-def test_unit_rows_keep_float32():
+def test_normalize_rows_keeps_float32_and_zero_rows():
     X = np.random.RandomState(0).normal(size=(4, 3)).astype(np.float32)
-    assert _sphere.unit_rows(X * np.float32(1e-30)).dtype == np.float32
     assert _sphere.normalize_rows(X).dtype == np.float32
+    X[1] = 0
+    np.testing.assert_array_equal(_sphere.normalize_rows(X)[1], 0)
 
 
 def test_exp_of_huge_tangent_vectors_is_a_unit_vector_in_their_plane():
