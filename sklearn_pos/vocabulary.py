@@ -15,7 +15,7 @@ labels.
 Two caches keep this cheap. The vocabulary embeddings, when the step embeds
 words itself, are computed once per process and reused by every clone
 (keyed by the words and the embedder's parameters; see
-:func:`clear_vocabulary_cache`). The fitted subspaces are memoised too
+:func:`sklearn_pos.clear_caches`). The fitted subspaces are memoised too
 (keyed by the vocabulary's content and the subspace parameters), so the
 folds of one candidate share one fit.
 
@@ -28,66 +28,26 @@ tuned.
 
 import copy
 import hashlib
-import threading
-from collections import OrderedDict
-from numbers import Integral, Real
+from numbers import Integral
 
 import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import HasMethods, Interval, StrOptions, _fit_context
+from ._caches import register_cache
+from ._compat import HasMethods, Interval, _fit_context
 from ._labels import as_given, check_labels, check_labels_as_given
 from ._text import embed_texts, validate_embeddings
 from .decomposition import PartOfSpeechComponentAnalysis, _SubspaceFeatureNamesMixin
 
-__all__ = ["VocabularyPartOfSpeechAnalysis", "clear_vocabulary_cache"]
+__all__ = ["VocabularyPartOfSpeechAnalysis"]
 
-#: How many embedded vocabularies and fitted subspaces the process keeps.
-_MAX_VOCABULARIES = 2
-_MAX_SUBSPACES = 16
-
-_LOCK = threading.RLock()
-_EMBEDDINGS = OrderedDict()  # key -> (read-only embeddings, read-only labels)
-_SUBSPACES = OrderedDict()  # key -> fitted PartOfSpeechComponentAnalysis
-
-
-def clear_vocabulary_cache():
-    """Forget the vocabulary embeddings and subspaces cached in this process.
-
-    Returns
-    -------
-    n_cleared : int
-        Number of cached vocabularies and subspaces dropped.
-
-    Examples
-    --------
-    >>> from sklearn_pos.vocabulary import clear_vocabulary_cache
-    >>> clear_vocabulary_cache() >= 0
-    True
-    """
-    with _LOCK:
-        n = len(_EMBEDDINGS) + len(_SUBSPACES)
-        _EMBEDDINGS.clear()
-        _SUBSPACES.clear()
-    return n
-
-
-def _remember(cache, key, value, limit):
-    with _LOCK:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > limit:
-            cache.popitem(last=False)
-
-
-def _recall(cache, key):
-    with _LOCK:
-        value = cache.get(key)
-        if value is not None:
-            cache.move_to_end(key)
-        return value
+# Embedded vocabularies (words and labels, read-only) and fitted subspaces,
+# shared by every clone and grid-search candidate of the process. An embedded
+# WordNet takes hundreds of megabytes: only the most recent ones are kept.
+_EMBEDDINGS = register_cache("vocabulary_embeddings", maxsize=2)
+_SUBSPACES = register_cache("vocabulary_subspaces", maxsize=16)
 
 
 def _embedder_key(embedder):
@@ -279,7 +239,8 @@ class VocabularyPartOfSpeechAnalysis(
         labelled embeddings.
     sklearn_pos.ZeroShotClassifier : Zero-shot classification of the
         projected embeddings.
-    clear_vocabulary_cache : Release the cached vocabulary embeddings.
+    sklearn_pos.clear_caches : Release the cached vocabulary embeddings and
+        subspaces (and the other in-process caches).
 
     Examples
     --------
@@ -298,18 +259,14 @@ class VocabularyPartOfSpeechAnalysis(
     array(['adj', 'noun', 'verb'], dtype='<U4')
     """
 
+    # The subspace parameters are PartOfSpeechComponentAnalysis's, with its
+    # constraints: one rule per parameter, whichever estimator takes it.
     _parameter_constraints: dict = {
         "vocabulary": "no_validation",  # checked in fit, see _split_vocabulary
         "text_embedder": [HasMethods(["transform"]), None],
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "lam": [Interval(Real, 0, 1, closed="both")],
-        "geometry": [StrOptions({"tangent", "euclidean"})],
-        "target": "no_validation",
-        "output": [StrOptions({"coordinates", "projection", "complement"})],
+        **PartOfSpeechComponentAnalysis._parameter_constraints,
         "vocabulary_size": [Interval(Integral, 2, None, closed="left"), None],
         "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -407,7 +364,7 @@ class VocabularyPartOfSpeechAnalysis(
             else:
                 content = (_digest(words), _digest(labels))
             key = ("words", embedder_key, content)
-            cached = _recall(_EMBEDDINGS, key)
+            cached = _EMBEDDINGS.get(key)
             if cached is not None:
                 return cached[0], cached[1], key
         E = embed_texts(self.text_embedder, words, dtype=np.float32)
@@ -415,7 +372,7 @@ class VocabularyPartOfSpeechAnalysis(
             return E, labels, ("unkeyed", id(E))
         labels = labels.copy()
         E.flags.writeable = labels.flags.writeable = False
-        _remember(_EMBEDDINGS, key, (E, labels), _MAX_VOCABULARIES)
+        _EMBEDDINGS.set(key, (E, labels))
         return E, labels, key
 
     def _check_before_embedding(self, labels, X_width):
@@ -455,12 +412,12 @@ class VocabularyPartOfSpeechAnalysis(
         memo_key = None
         if key[0] != "unkeyed":
             memo_key = (key, joblib.hash(params))
-            cached = _recall(_SUBSPACES, memo_key)
+            cached = _SUBSPACES.get(memo_key)
             if cached is not None:
                 return copy.deepcopy(cached)
         pos = PartOfSpeechComponentAnalysis(**params).fit(E, labels)
         if memo_key is not None:
-            _remember(_SUBSPACES, memo_key, copy.deepcopy(pos), _MAX_SUBSPACES)
+            _SUBSPACES.set(memo_key, copy.deepcopy(pos))
         return pos
 
     # ------------------------------------------------------------------ API

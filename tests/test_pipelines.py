@@ -13,12 +13,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
+from sklearn_pos import clear_caches
 from sklearn_pos import vocabulary as vocabulary_module
 from sklearn_pos.decomposition import PartOfSpeechComponentAnalysis
-from sklearn_pos.vocabulary import (
-    VocabularyPartOfSpeechAnalysis,
-    clear_vocabulary_cache,
-)
+from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
 from sklearn_pos.zero_shot import ZeroShotClassifier, make_text_prototypes
 
 D = 16
@@ -26,6 +24,13 @@ D = 16
 
 def _unit(X):
     return X / np.linalg.norm(X, axis=-1, keepdims=True)
+
+
+def clear_vocabulary_cache():
+    # Only the vocabulary's caches: clear_caches() would drop the shared tiny
+    # model too, and every test would build it again.
+    vocabulary_module._EMBEDDINGS.clear()
+    vocabulary_module._SUBSPACES.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -466,7 +471,7 @@ def test_vocabulary_cache_keys_on_the_fitted_state_of_the_embedder():
 
 def test_vocabulary_cache_keys_on_the_weights_content(tmp_path, tiny_clip_kwargs):
     torch = pytest.importorskip("torch")
-    from sklearn_pos.embedding import CLIPEmbedder, clear_model_cache
+    from sklearn_pos.embedding import CLIPEmbedder
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -490,10 +495,9 @@ def test_vocabulary_cache_keys_on_the_weights_content(tmp_path, tiny_clip_kwargs
     import os
 
     os.utime(ckpt, ns=(st.st_atime_ns, st.st_mtime_ns))
-    clear_model_cache()
+    clear_caches()
     after = clone(step).fit(None).pos_.mean_
-    clear_vocabulary_cache()
-    clear_model_cache()
+    clear_caches()
     want = (
         clone(step)
         .set_params(
