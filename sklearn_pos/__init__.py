@@ -3,9 +3,8 @@
 Importing the package does not import torch: the CLIP parts load it on first use.
 """
 
-__version__ = "0.1.0.dev0"
-
 from ._caches import clear_caches
+from ._version import __version__
 from .clap import CLAPDisentangler, make_clap_prompts
 from .counterfactual import clip_nce_loss, directional_similarity
 from .decomposition import PartOfSpeechComponentAnalysis

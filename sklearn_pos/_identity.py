@@ -1,4 +1,4 @@
-"""Content identities and digests: what makes two models, two inputs or two records the same.
+"""Content identities and digests: when two models, inputs or records are the same.
 
 The one home of every identity and digest of sklearn_pos:
 
