@@ -915,8 +915,7 @@ def clear_store(location):
     :func:`sklearn.datasets.clear_data_home` is of
     :func:`~sklearn.datasets.get_data_home`: it deletes files, whereas
     :func:`sklearn_pos.clear_caches` only releases what this process holds
-    in memory. The store this process has open for ``location`` is emptied
-    too, so that it serves nothing removed.
+    in memory.
 
     Returns
     -------
