@@ -139,10 +139,9 @@ class VocabularyPartOfSpeechAnalysis(
     speech (:func:`~sklearn_pos.datasets.load_wordnet_vocabulary`), and
     transforms the pipeline's embeddings (e.g. of images) with it. The ``X``
     given to :meth:`fit` only sets the input width and ``y`` is ignored: the
-    image labels never reach the subspace. With the defaults
-    ``target="noun"`` and ``output="projection"``, the step maps embeddings
-    onto the noun submanifold, as in the zero-shot experiments of Oldfield
-    et al. (2023).
+    image labels never reach the subspace. With ``target="noun"`` and
+    ``output="projection"`` the step maps embeddings onto the noun
+    submanifold, as in the zero-shot experiments of Oldfield et al. (2023).
 
     ``lam`` and ``n_components`` are ordinary parameters, so
     :class:`~sklearn.model_selection.GridSearchCV` can tune them on an image
@@ -186,12 +185,22 @@ class VocabularyPartOfSpeechAnalysis(
     geometry : {"tangent", "euclidean"}, default="tangent"
         See :class:`~sklearn_pos.PartOfSpeechComponentAnalysis`.
 
-    target : label, default="noun"
+    target : label, default=None
         The category whose subspace is used; one of the vocabulary's labels.
+        ``None`` selects the smallest label (``"adj"`` for WordNet), as in
+        :class:`~sklearn_pos.PartOfSpeechComponentAnalysis`: the two
+        estimators share their subspace parameters, defaults included, so
+        that a step fitted here and one fitted on the vocabulary's
+        embeddings directly are the same. Pass ``target="noun"`` for the
+        noun subspace of the paper.
 
-    output : {"projection", "complement", "coordinates"}, default="projection"
-        What :meth:`transform` returns: embeddings mapped onto the target's
-        submanifold, onto its complement, or ``k`` subspace coordinates.
+    output : {"coordinates", "projection", "complement"}, default="coordinates"
+        What :meth:`transform` returns: ``k`` subspace coordinates, the
+        embeddings mapped onto the target's submanifold, or onto its
+        complement (the default of
+        :class:`~sklearn_pos.PartOfSpeechComponentAnalysis` too). Pass
+        ``output="projection"`` to keep embeddings of the input's width, e.g.
+        before a :class:`~sklearn_pos.ZeroShotClassifier`.
 
     vocabulary_size : int, default=None
         Use a random subset of this many words, stratified by label (faster,
@@ -249,7 +258,9 @@ class VocabularyPartOfSpeechAnalysis(
     >>> rng = np.random.RandomState(0)
     >>> words = rng.normal(size=(60, 8)) + 3          # stand-in word embeddings
     >>> pos = np.repeat(["adj", "noun", "verb"], 20)
-    >>> step = VocabularyPartOfSpeechAnalysis((words, pos), n_components=3)
+    >>> step = VocabularyPartOfSpeechAnalysis(
+    ...     (words, pos), n_components=3, target="noun", output="projection"
+    ... )
     >>> images = rng.normal(size=(5, 8)) + 3
     >>> step.fit_transform(images, ["a", "b", "a", "b", "b"]).shape
     (5, 8)
@@ -277,8 +288,8 @@ class VocabularyPartOfSpeechAnalysis(
         n_components=None,
         lam=0.5,
         geometry="tangent",
-        target="noun",
-        output="projection",
+        target=None,
+        output="coordinates",
         vocabulary_size=None,
         random_state=0,
         tol=1e-7,
@@ -384,7 +395,7 @@ class VocabularyPartOfSpeechAnalysis(
                 f"({categories.tolist()}); the subspaces need at least two parts "
                 "of speech to tell apart."
             )
-        if self.target not in set(categories.tolist()):
+        if self.target is not None and self.target not in set(categories.tolist()):
             raise ValueError(
                 f"target={self.target!r} is not one of the categories of the "
                 f"vocabulary {categories.tolist()}; choose one of them."
@@ -529,7 +540,7 @@ class VocabularyPartOfSpeechAnalysis(
         >>> pos = np.repeat(["adj", "noun", "verb"], 20)
         >>> step = VocabularyPartOfSpeechAnalysis((words, pos), n_components=3)
         >>> images = rng.normal(size=(5, 8)) + 3
-        >>> step.fit(images).project(images, subspace="adj").shape   # projection
+        >>> step.fit(images).project(images, subspace="adj", output="projection").shape
         (5, 8)
         >>> step.project(images, subspace="verb", output="coordinates").shape
         (5, 3)
@@ -562,7 +573,9 @@ class VocabularyPartOfSpeechAnalysis(
         >>> rng = np.random.RandomState(0)
         >>> words = rng.normal(size=(60, 8)) + 3
         >>> pos = np.repeat(["adj", "noun", "verb"], 20)
-        >>> step = VocabularyPartOfSpeechAnalysis((words, pos), n_components=3)
+        >>> step = VocabularyPartOfSpeechAnalysis(
+        ...     (words, pos), n_components=3, target="noun"
+        ... )
         >>> images = rng.normal(size=(5, 8)) + 3
         >>> V = step.fit(images).tangent_vectors(images)
         >>> coords = V @ step.pos_.class_components_[1].T    # the noun subspace
