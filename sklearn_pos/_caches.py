@@ -144,4 +144,3 @@ def clear_caches():
     with _REGISTRY_LOCK:
         caches = list(_REGISTRY.values())
     return {cache.name: cache.clear() for cache in caches}
-

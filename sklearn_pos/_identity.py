@@ -9,7 +9,8 @@ The one home of every identity and digest of sklearn_pos:
   :func:`store_item_key` / :func:`store_item_keys`, the keys of texts, image
   files (by their bytes), arrays and PIL images;
 - :func:`file_digest`: the digest of a file's bytes, memoised per process by
-  the file's full status;
+  the file's full status; :func:`values_digest`, of an array of words or
+  numbers (a vocabulary);
 - the identity of a model's weights (:func:`random_weights_identity`,
   :func:`checkpoint_identity`, :func:`tag_identity`, :func:`hub_identity`,
   :func:`local_dir_identity`): plain hashable tuples of str / int / None;
@@ -131,7 +132,36 @@ def local_dir_identity(config_path, checkpoint_path):
     return ("local-dir",) + file_identity(config_path) + file_identity(checkpoint_path)
 
 
+# ---------------------------------------------------------------------- vocabularies
+
+
+def values_digest(values):
+    """Fast content digest of an array of words, labels or numbers.
+
+    Order-sensitive and unambiguous (the lengths of the texts are part of it).
+    A few milliseconds for the 141,445 WordNet words, where pickling them for
+    ``joblib.hash`` takes half a second: every grid-search candidate pays it.
+
+    Examples
+    --------
+    >>> from sklearn_pos._identity import values_digest
+    >>> values_digest(["ab", "c"]) == values_digest(["a", "bc"])
+    False
+    """
+    arr = np.asarray(values)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{arr.dtype.kind}{arr.shape}".encode())
+    if arr.dtype.kind in "OUS":
+        texts = [str(v) for v in arr.ravel().tolist()]
+        h.update(np.fromiter(map(len, texts), np.int64, len(texts)).tobytes())
+        h.update("\0".join(texts).encode("utf-8", "surrogatepass"))
+    else:
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
 # ------------------------------------------------------------ embedding-store keys
+
 
 def file_digest(path):
     """BLAKE2b digest of a file's bytes, memoised by its full ``stat``.

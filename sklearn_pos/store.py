@@ -62,6 +62,8 @@ from pathlib import Path
 import numpy as np
 
 from ._caches import register_cache
+# item_key makes the keys that EmbeddingStore.get and put take: part of
+# this module's API, defined with the other content keys.
 from ._identity import KEY_BYTES, identity_digest, item_key
 from ._io import TMP_PREFIX as _TMP_PREFIX
 from ._io import atomic_write as _atomic_write
@@ -71,6 +73,7 @@ __all__ = [
     "EmbeddingStore",
     "clear_store",
     "get_cache_dir",
+    "item_key",
     "open_store",
     "store_info",
 ]

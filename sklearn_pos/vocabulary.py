@@ -27,7 +27,6 @@ tuned.
 """
 
 import copy
-import hashlib
 from numbers import Integral
 
 import joblib
@@ -36,6 +35,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._caches import register_cache
+from ._identity import values_digest
 from ._compat import HasMethods, Interval, _fit_context
 from ._labels import as_given, check_labels, check_labels_as_given
 from ._text import embed_texts, validate_embeddings
@@ -73,24 +73,6 @@ def _embedder_key(embedder):
         return joblib.hash(embedder)
     except Exception:  # unpicklable, or no identity: no caching
         return None
-
-
-def _digest(values):
-    """Fast content digest of words (or labels), order-sensitive and unambiguous.
-
-    A few milliseconds for the 141,445 WordNet words, where pickling them for
-    ``joblib.hash`` takes half a second: every grid-search candidate pays it.
-    """
-    arr = np.asarray(values)
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{arr.dtype.kind}{arr.shape}".encode())
-    if arr.dtype.kind in "OUS":
-        texts = [str(v) for v in arr.ravel().tolist()]
-        h.update(np.fromiter(map(len, texts), np.int64, len(texts)).tobytes())
-        h.update("\0".join(texts).encode("utf-8", "surrogatepass"))
-    else:
-        h.update(np.ascontiguousarray(arr).tobytes())
-    return h.hexdigest()
 
 
 def _check_words(data):
@@ -351,7 +333,7 @@ class VocabularyPartOfSpeechAnalysis(
         self._check_before_embedding(labels, X_width)
         if data.ndim == 2 and data.dtype.kind in "fiu":
             E = data
-            key = ("embeddings", _digest(E), _digest(labels))
+            key = ("embeddings", values_digest(E), values_digest(labels))
             return E, labels, key
         if data.ndim != 1 or data.dtype.kind not in "OUS":
             raise ValueError(
@@ -373,7 +355,7 @@ class VocabularyPartOfSpeechAnalysis(
             if bundled:
                 content = (self.vocabulary, self.vocabulary_size, self.random_state)
             else:
-                content = (_digest(words), _digest(labels))
+                content = (values_digest(words), values_digest(labels))
             key = ("words", embedder_key, content)
             cached = _EMBEDDINGS.get(key)
             if cached is not None:
