@@ -21,6 +21,7 @@ __all__ = ["BoundedCache", "clear_caches", "register_cache"]
 
 _REGISTRY = {}
 _REGISTRY_LOCK = threading.Lock()
+_MISSING = object()
 
 
 class BoundedCache:
@@ -74,8 +75,8 @@ class BoundedCache:
         megabytes) instead of each building its own copy.
         """
         with self.lock:
-            value = self.get(key)
-            if value is None:
+            value = self.get(key, _MISSING)
+            if value is _MISSING:
                 value = self.set(key, create())
             return value
 
