@@ -3,8 +3,8 @@
 Importing the package does not import torch: the CLIP parts load it on first use.
 """
 
-__version__ = "0.1.0.dev0"
-
+from ._caches import clear_caches
+from ._version import __version__
 from .clap import CLAPDisentangler, make_clap_prompts
 from .counterfactual import clip_nce_loss, directional_similarity
 from .decomposition import PartOfSpeechComponentAnalysis
@@ -12,7 +12,6 @@ from .embedding import (
     CLIPEmbedder,
     ImageReadError,
     WeightsUnavailableError,
-    clear_model_cache,
     uses_pretrained_weights,
 )
 from .evaluation import evaluate_classifiers
@@ -35,7 +34,7 @@ from .store import (
     store_info,
 )
 from .templates import TEMPLATES, get_templates
-from .vocabulary import VocabularyPartOfSpeechAnalysis, clear_vocabulary_cache
+from .vocabulary import VocabularyPartOfSpeechAnalysis
 from .zero_shot import ZeroShotClassifier, make_text_prototypes
 
 __all__ = [
@@ -56,9 +55,8 @@ __all__ = [
     "WeightsUnavailableError",
     "ZeroShotClassifier",
     "__version__",
-    "clear_model_cache",
+    "clear_caches",
     "clear_store",
-    "clear_vocabulary_cache",
     "clip_nce_loss",
     "directional_similarity",
     "embed_collection",

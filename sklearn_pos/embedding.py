@@ -11,13 +11,8 @@ from sklearn.base import (
 )
 from sklearn.utils import Bunch
 
-from . import _clip
-from ._clip import (
-    TINY_MODEL_NAME,
-    ImageReadError,
-    WeightsUnavailableError,
-    clear_model_cache,
-)
+from . import _clip, _identity
+from ._clip import TINY_MODEL_NAME, ImageReadError, WeightsUnavailableError
 from ._compat import (
     HasMethods,
     Interval,
@@ -31,7 +26,6 @@ __all__ = [
     "ImageReadError",
     "TINY_MODEL_NAME",
     "WeightsUnavailableError",
-    "clear_model_cache",
     "uses_pretrained_weights",
 ]
 
@@ -197,9 +191,9 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     The model is loaded on first use, not at construction, and is shared by every
     estimator of the process that asks for the same weights on the same device:
     ``clone``, ``GridSearchCV`` candidates and text/image embedders of one model all
-    use a single copy (see :func:`clear_model_cache`). The estimator itself never holds
-    the weights, so pickles stay small and reload the model lazily where they are
-    unpickled.
+    use a single copy (see :func:`~sklearn_pos.clear_caches`). The estimator itself
+    never holds the weights, so pickles stay small and reload the model lazily where
+    they are unpickled.
 
     Texts are encoded exactly as open_clip's ``encode_text`` does, but faster: distinct
     texts only, sorted by token length into batches that run on tokens cut to the
@@ -305,7 +299,8 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     --------
     sklearn_pos.PartOfSpeechComponentAnalysis : Part-of-speech subspaces of the
         embeddings.
-    clear_model_cache : Release the models shared by the embedders of this process.
+    sklearn_pos.clear_caches : Release the models shared by the embedders of this
+        process (and the other in-process caches).
 
     Notes
     -----
@@ -534,13 +529,11 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _identity(self, spec):
         """The store namespace of this embedder's outputs, for weights ``spec``."""
-        from ._clip import keys
-
         return {
             "format": _CACHE_FORMAT,
             "model_name": spec.model_name,
             "weights": list(spec.identity),
-            "weights_content": keys.weights_content(spec),
+            "weights_content": _identity.weights_content(spec),
             "preprocess": list(spec.preprocess),
             "modality": self.modality,
             "precision": self.precision,
@@ -549,11 +542,9 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _request(self):
         """What is known of this embedder's outputs before anything is loaded."""
-        from ._clip import keys
-
         return {
             "format": _CACHE_FORMAT,
-            "weights": keys.weights_request(
+            "weights": _identity.weights_request(
                 self.model_name, self.pretrained, self.random_state
             ),
             "modality": self.modality,
@@ -563,23 +554,19 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _resolved_identity(self, store):
         """``(spec, identity)``, resolving the weights and recording the request."""
-        from ._clip import keys
-
         spec = self._spec()
         identity = self._identity(spec)
-        record = keys.request_record(spec)
+        record = _identity.request_record(spec)
         record["identity"] = identity
         store.remember(self._request(), record)
         return spec, identity
 
     def _recalled_identity(self, store):
         """The identity recorded for this embedder's request, if still current."""
-        from ._clip import keys
-
         record = store.recall(self._request())
         if not isinstance(record, dict) or "identity" not in record:
             return None
-        return record["identity"] if keys.request_is_current(record) else None
+        return record["identity"] if _identity.request_is_current(record) else None
 
     def identity(self):
         """What determines this embedder's outputs, as a JSON-serialisable dict.
@@ -625,11 +612,10 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             counts = np.ones(len(uniq), dtype=np.int64)
         if self.memory is None or not uniq:
             return self._encode(self._spec(), uniq, first_rows, counts)
-        from ._clip import keys
-        from .store import identity_digest, open_store
+        from .store import open_store
 
         store = open_store(self.memory)
-        item_keys = keys.store_item_keys(uniq, self.modality)
+        item_keys = _identity.store_item_keys(uniq, self.modality)
         known = [i for i, k in enumerate(item_keys) if k is not None]
         # A rerun whose request was recorded, with its weights files unchanged,
         # is served without importing torch or building the model.
@@ -641,7 +627,8 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             return values
         if spec is None:  # misses to encode: the model is needed after all
             spec, resolved = self._resolved_identity(store)
-            if identity_digest(resolved) != identity_digest(identity):
+            digest = _identity.identity_digest
+            if digest(resolved) != digest(identity):
                 # A file changed since the request was recorded.
                 identity = resolved
                 values, found = self._lookup(store, identity, item_keys, known)

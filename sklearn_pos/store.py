@@ -61,6 +61,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ._caches import register_cache
+# item_key makes the keys that EmbeddingStore.get and put take: part of
+# this module's API, defined with the other content keys.
+from ._identity import KEY_BYTES, identity_digest, item_key
 from ._io import TMP_PREFIX as _TMP_PREFIX
 from ._io import atomic_write as _atomic_write
 
@@ -69,6 +73,7 @@ __all__ = [
     "EmbeddingStore",
     "clear_store",
     "get_cache_dir",
+    "item_key",
     "open_store",
     "store_info",
 ]
@@ -78,8 +83,6 @@ STORE_DIRNAME = "sklearn_pos_embeddings"
 # v2: records are (crc, key, value) with the checksum bound to the namespace;
 # a v1 folder is not read (its entries are encoded again) and goes with clear().
 _FORMAT = "v2"
-#: Bytes of an item key (BLAKE2b digest).
-KEY_BYTES = 16
 _SHARD_SUFFIX = ".npy"
 _IDENTITY_FILE = "identity.json"
 _REQUESTS_DIR = "requests"
@@ -95,33 +98,6 @@ class CorruptStoreWarning(UserWarning):
     returned: the items concerned are encoded again and written anew, and the
     file is set aside (shards) or written anew (descriptions, request records).
     """
-
-
-def item_key(data):
-    """The 16-byte content key of ``data`` (bytes), as stored.
-
-    Parameters
-    ----------
-    data : bytes
-        A canonical byte serialisation of the item.
-
-    Returns
-    -------
-    key : bytes of length 16
-
-    Examples
-    --------
-    >>> from sklearn_pos.store import item_key
-    >>> len(item_key(b"text:dog"))
-    16
-    """
-    return hashlib.blake2b(data, digest_size=KEY_BYTES).digest()
-
-
-def identity_digest(identity):
-    """Hex digest naming the namespace of a JSON-serialisable model identity."""
-    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def _record_dtype(width, dtype):
@@ -867,8 +843,10 @@ class EmbeddingStore:
         return n
 
 
-_OPEN_STORES = {}
-_OPEN_LOCK = threading.Lock()
+# Stores by folder. A store holds the index of its shards, not the embeddings
+# (those are memory-mapped): the bound only stops a process that opens many
+# folders from keeping every index.
+_OPEN_STORES = register_cache("open_stores", maxsize=64)
 
 
 def open_store(location):
@@ -898,10 +876,10 @@ def open_store(location):
     """
     folder = _location_of(location)
     key = None if folder is None else os.path.abspath(folder)
-    with _OPEN_LOCK:
+    with _OPEN_STORES.lock:
         store = _OPEN_STORES.get(key)
         if store is None or not store.root.is_dir():
-            store = _OPEN_STORES[key] = EmbeddingStore(location)
+            store = _OPEN_STORES.set(key, EmbeddingStore(location))
     return store
 
 
@@ -936,12 +914,25 @@ def clear_store(location):
     location : str, path-like or joblib.Memory
         The ``memory`` folder given to :class:`~sklearn_pos.CLIPEmbedder`.
 
+    The on-disk counterpart of :func:`get_cache_dir`, as
+    :func:`sklearn.datasets.clear_data_home` is of
+    :func:`~sklearn.datasets.get_data_home`: it deletes files, whereas
+    :func:`sklearn_pos.clear_caches` only releases what this process holds
+    in memory.
+
     Returns
     -------
     n_entries : int
         How many entries were removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn_pos.store import clear_store
+    >>> clear_store(tempfile.mkdtemp())
+    0
     """
-    return EmbeddingStore(location).clear()
+    return open_store(location).clear()
 
 
 #: Environment variable naming the default embedding store's folder.

@@ -15,7 +15,7 @@ labels.
 Two caches keep this cheap. The vocabulary embeddings, when the step embeds
 words itself, are computed once per process and reused by every clone
 (keyed by the words and the embedder's parameters; see
-:func:`clear_vocabulary_cache`). The fitted subspaces are memoised too
+:func:`sklearn_pos.clear_caches`). The fitted subspaces are memoised too
 (keyed by the vocabulary's content and the subspace parameters), so the
 folds of one candidate share one fit.
 
@@ -27,67 +27,27 @@ tuned.
 """
 
 import copy
-import hashlib
-import threading
-from collections import OrderedDict
-from numbers import Integral, Real
+from numbers import Integral
 
 import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import HasMethods, Interval, StrOptions, _fit_context
+from ._caches import register_cache
+from ._identity import values_digest
+from ._compat import HasMethods, Interval, _fit_context
 from ._labels import as_given, check_labels, check_labels_as_given
 from ._text import embed_texts, validate_embeddings
 from .decomposition import PartOfSpeechComponentAnalysis, _SubspaceFeatureNamesMixin
 
-__all__ = ["VocabularyPartOfSpeechAnalysis", "clear_vocabulary_cache"]
+__all__ = ["VocabularyPartOfSpeechAnalysis"]
 
-#: How many embedded vocabularies and fitted subspaces the process keeps.
-_MAX_VOCABULARIES = 2
-_MAX_SUBSPACES = 16
-
-_LOCK = threading.RLock()
-_EMBEDDINGS = OrderedDict()  # key -> (read-only embeddings, read-only labels)
-_SUBSPACES = OrderedDict()  # key -> fitted PartOfSpeechComponentAnalysis
-
-
-def clear_vocabulary_cache():
-    """Forget the vocabulary embeddings and subspaces cached in this process.
-
-    Returns
-    -------
-    n_cleared : int
-        Number of cached vocabularies and subspaces dropped.
-
-    Examples
-    --------
-    >>> from sklearn_pos.vocabulary import clear_vocabulary_cache
-    >>> clear_vocabulary_cache() >= 0
-    True
-    """
-    with _LOCK:
-        n = len(_EMBEDDINGS) + len(_SUBSPACES)
-        _EMBEDDINGS.clear()
-        _SUBSPACES.clear()
-    return n
-
-
-def _remember(cache, key, value, limit):
-    with _LOCK:
-        cache[key] = value
-        cache.move_to_end(key)
-        while len(cache) > limit:
-            cache.popitem(last=False)
-
-
-def _recall(cache, key):
-    with _LOCK:
-        value = cache.get(key)
-        if value is not None:
-            cache.move_to_end(key)
-        return value
+# Embedded vocabularies (words and labels, read-only) and fitted subspaces,
+# shared by every clone and grid-search candidate of the process. An embedded
+# WordNet takes hundreds of megabytes: only the most recent ones are kept.
+_EMBEDDINGS = register_cache("vocabulary_embeddings", maxsize=2)
+_SUBSPACES = register_cache("vocabulary_subspaces", maxsize=16)
 
 
 def _embedder_key(embedder):
@@ -113,24 +73,6 @@ def _embedder_key(embedder):
         return joblib.hash(embedder)
     except Exception:  # unpicklable, or no identity: no caching
         return None
-
-
-def _digest(values):
-    """Fast content digest of words (or labels), order-sensitive and unambiguous.
-
-    A few milliseconds for the 141,445 WordNet words, where pickling them for
-    ``joblib.hash`` takes half a second: every grid-search candidate pays it.
-    """
-    arr = np.asarray(values)
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{arr.dtype.kind}{arr.shape}".encode())
-    if arr.dtype.kind in "OUS":
-        texts = [str(v) for v in arr.ravel().tolist()]
-        h.update(np.fromiter(map(len, texts), np.int64, len(texts)).tobytes())
-        h.update("\0".join(texts).encode("utf-8", "surrogatepass"))
-    else:
-        h.update(np.ascontiguousarray(arr).tobytes())
-    return h.hexdigest()
 
 
 def _check_words(data):
@@ -179,10 +121,9 @@ class VocabularyPartOfSpeechAnalysis(
     speech (:func:`~sklearn_pos.datasets.load_wordnet_vocabulary`), and
     transforms the pipeline's embeddings (e.g. of images) with it. The ``X``
     given to :meth:`fit` only sets the input width and ``y`` is ignored: the
-    image labels never reach the subspace. With the defaults
-    ``target="noun"`` and ``output="projection"``, the step maps embeddings
-    onto the noun submanifold, as in the zero-shot experiments of Oldfield
-    et al. (2023).
+    image labels never reach the subspace. With ``target="noun"`` and
+    ``output="projection"`` the step maps embeddings onto the noun
+    submanifold, as in the zero-shot experiments of Oldfield et al. (2023).
 
     ``lam`` and ``n_components`` are ordinary parameters, so
     :class:`~sklearn.model_selection.GridSearchCV` can tune them on an image
@@ -226,12 +167,22 @@ class VocabularyPartOfSpeechAnalysis(
     geometry : {"tangent", "euclidean"}, default="tangent"
         See :class:`~sklearn_pos.PartOfSpeechComponentAnalysis`.
 
-    target : label, default="noun"
+    target : label, default=None
         The category whose subspace is used; one of the vocabulary's labels.
+        ``None`` selects the smallest label (``"adj"`` for WordNet), as in
+        :class:`~sklearn_pos.PartOfSpeechComponentAnalysis`: the two
+        estimators share their subspace parameters, defaults included, so
+        that a step fitted here and one fitted on the vocabulary's
+        embeddings directly are the same. Pass ``target="noun"`` for the
+        noun subspace of the paper.
 
-    output : {"projection", "complement", "coordinates"}, default="projection"
-        What :meth:`transform` returns: embeddings mapped onto the target's
-        submanifold, onto its complement, or ``k`` subspace coordinates.
+    output : {"coordinates", "projection", "complement"}, default="coordinates"
+        What :meth:`transform` returns: ``k`` subspace coordinates, the
+        embeddings mapped onto the target's submanifold, or onto its
+        complement (the default of
+        :class:`~sklearn_pos.PartOfSpeechComponentAnalysis` too). Pass
+        ``output="projection"`` to keep embeddings of the input's width, e.g.
+        before a :class:`~sklearn_pos.ZeroShotClassifier`.
 
     vocabulary_size : int, default=None
         Use a random subset of this many words, stratified by label (faster,
@@ -279,7 +230,8 @@ class VocabularyPartOfSpeechAnalysis(
         labelled embeddings.
     sklearn_pos.ZeroShotClassifier : Zero-shot classification of the
         projected embeddings.
-    clear_vocabulary_cache : Release the cached vocabulary embeddings.
+    sklearn_pos.clear_caches : Release the cached vocabulary embeddings and
+        subspaces (and the other in-process caches).
 
     Examples
     --------
@@ -288,7 +240,9 @@ class VocabularyPartOfSpeechAnalysis(
     >>> rng = np.random.RandomState(0)
     >>> words = rng.normal(size=(60, 8)) + 3          # stand-in word embeddings
     >>> pos = np.repeat(["adj", "noun", "verb"], 20)
-    >>> step = VocabularyPartOfSpeechAnalysis((words, pos), n_components=3)
+    >>> step = VocabularyPartOfSpeechAnalysis(
+    ...     (words, pos), n_components=3, target="noun", output="projection"
+    ... )
     >>> images = rng.normal(size=(5, 8)) + 3
     >>> step.fit_transform(images, ["a", "b", "a", "b", "b"]).shape
     (5, 8)
@@ -298,18 +252,14 @@ class VocabularyPartOfSpeechAnalysis(
     array(['adj', 'noun', 'verb'], dtype='<U4')
     """
 
+    # The subspace parameters are PartOfSpeechComponentAnalysis's, with its
+    # constraints: one rule per parameter, whichever estimator takes it.
     _parameter_constraints: dict = {
         "vocabulary": "no_validation",  # checked in fit, see _split_vocabulary
         "text_embedder": [HasMethods(["transform"]), None],
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "lam": [Interval(Real, 0, 1, closed="both")],
-        "geometry": [StrOptions({"tangent", "euclidean"})],
-        "target": "no_validation",
-        "output": [StrOptions({"coordinates", "projection", "complement"})],
+        **PartOfSpeechComponentAnalysis._parameter_constraints,
         "vocabulary_size": [Interval(Integral, 2, None, closed="left"), None],
         "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -320,8 +270,8 @@ class VocabularyPartOfSpeechAnalysis(
         n_components=None,
         lam=0.5,
         geometry="tangent",
-        target="noun",
-        output="projection",
+        target=None,
+        output="coordinates",
         vocabulary_size=None,
         random_state=0,
         tol=1e-7,
@@ -383,7 +333,7 @@ class VocabularyPartOfSpeechAnalysis(
         self._check_before_embedding(labels, X_width)
         if data.ndim == 2 and data.dtype.kind in "fiu":
             E = data
-            key = ("embeddings", _digest(E), _digest(labels))
+            key = ("embeddings", values_digest(E), values_digest(labels))
             return E, labels, key
         if data.ndim != 1 or data.dtype.kind not in "OUS":
             raise ValueError(
@@ -405,9 +355,9 @@ class VocabularyPartOfSpeechAnalysis(
             if bundled:
                 content = (self.vocabulary, self.vocabulary_size, self.random_state)
             else:
-                content = (_digest(words), _digest(labels))
+                content = (values_digest(words), values_digest(labels))
             key = ("words", embedder_key, content)
-            cached = _recall(_EMBEDDINGS, key)
+            cached = _EMBEDDINGS.get(key)
             if cached is not None:
                 return cached[0], cached[1], key
         E = embed_texts(self.text_embedder, words, dtype=np.float32)
@@ -415,7 +365,7 @@ class VocabularyPartOfSpeechAnalysis(
             return E, labels, ("unkeyed", id(E))
         labels = labels.copy()
         E.flags.writeable = labels.flags.writeable = False
-        _remember(_EMBEDDINGS, key, (E, labels), _MAX_VOCABULARIES)
+        _EMBEDDINGS.set(key, (E, labels))
         return E, labels, key
 
     def _check_before_embedding(self, labels, X_width):
@@ -427,7 +377,7 @@ class VocabularyPartOfSpeechAnalysis(
                 f"({categories.tolist()}); the subspaces need at least two parts "
                 "of speech to tell apart."
             )
-        if self.target not in set(categories.tolist()):
+        if self.target is not None and self.target not in set(categories.tolist()):
             raise ValueError(
                 f"target={self.target!r} is not one of the categories of the "
                 f"vocabulary {categories.tolist()}; choose one of them."
@@ -455,12 +405,12 @@ class VocabularyPartOfSpeechAnalysis(
         memo_key = None
         if key[0] != "unkeyed":
             memo_key = (key, joblib.hash(params))
-            cached = _recall(_SUBSPACES, memo_key)
+            cached = _SUBSPACES.get(memo_key)
             if cached is not None:
                 return copy.deepcopy(cached)
         pos = PartOfSpeechComponentAnalysis(**params).fit(E, labels)
         if memo_key is not None:
-            _remember(_SUBSPACES, memo_key, copy.deepcopy(pos), _MAX_SUBSPACES)
+            _SUBSPACES.set(memo_key, copy.deepcopy(pos))
         return pos
 
     # ------------------------------------------------------------------ API
@@ -572,7 +522,7 @@ class VocabularyPartOfSpeechAnalysis(
         >>> pos = np.repeat(["adj", "noun", "verb"], 20)
         >>> step = VocabularyPartOfSpeechAnalysis((words, pos), n_components=3)
         >>> images = rng.normal(size=(5, 8)) + 3
-        >>> step.fit(images).project(images, subspace="adj").shape   # projection
+        >>> step.fit(images).project(images, subspace="adj", output="projection").shape
         (5, 8)
         >>> step.project(images, subspace="verb", output="coordinates").shape
         (5, 3)
@@ -605,7 +555,9 @@ class VocabularyPartOfSpeechAnalysis(
         >>> rng = np.random.RandomState(0)
         >>> words = rng.normal(size=(60, 8)) + 3
         >>> pos = np.repeat(["adj", "noun", "verb"], 20)
-        >>> step = VocabularyPartOfSpeechAnalysis((words, pos), n_components=3)
+        >>> step = VocabularyPartOfSpeechAnalysis(
+        ...     (words, pos), n_components=3, target="noun"
+        ... )
         >>> images = rng.normal(size=(5, 8)) + 3
         >>> V = step.fit(images).tangent_vectors(images)
         >>> coords = V @ step.pos_.class_components_[1].T    # the noun subspace

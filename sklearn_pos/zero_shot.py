@@ -506,13 +506,3 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
         tags.target_tags.required = not self._has_text_side()
         return tags
 
-
-def __getattr__(name):
-    # NearestPrototypeClassifier lives in sklearn_pos.prototypes; this keeps
-    # ``from sklearn_pos.zero_shot import NearestPrototypeClassifier`` working.
-    # Imported lazily because sklearn_pos.prototypes imports this module.
-    if name == "NearestPrototypeClassifier":
-        from .prototypes import NearestPrototypeClassifier
-
-        return NearestPrototypeClassifier
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,12 +26,12 @@ torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 Image = pytest.importorskip("PIL.Image")
 
-from sklearn_pos import _clip  # noqa: E402
+from sklearn_pos import _clip, clear_caches  # noqa: E402
+from sklearn_pos._caches import BoundedCache  # noqa: E402
 from sklearn_pos.embedding import (  # noqa: E402
     CLIPEmbedder,
     ImageReadError,
     WeightsUnavailableError,
-    clear_model_cache,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -455,7 +455,7 @@ def test_tags_are_honest():
 
 
 def test_model_shared_across_clones_and_grid_search(tiny_clip_kwargs, monkeypatch):
-    clear_model_cache()
+    clear_caches()
     builds = []
     real_build = _clip.models._build
     monkeypatch.setattr(
@@ -474,7 +474,7 @@ def test_model_shared_across_clones_and_grid_search(tiny_clip_kwargs, monkeypatc
     other_seed = CLIPEmbedder(random_state=1, **tiny_clip_kwargs)
     assert not np.allclose(other_seed.transform(["dog"]), pipe[0].transform(["dog"]))
     assert len(builds) == 2
-    assert clear_model_cache() == 2 and not _clip.models._MODEL_CACHE
+    assert clear_caches()["models"] == 2 and not len(_clip.models._MODEL_CACHE)
 
 
 def test_pickle_is_small_and_reloads(tiny_clip_kwargs):
@@ -482,7 +482,7 @@ def test_pickle_is_small_and_reloads(tiny_clip_kwargs):
     want = emb.transform(TEXTS)
     blob = pickle.dumps(emb)
     assert len(blob) < 10_000  # the tiny model's weights alone are ~14 MB
-    clear_model_cache()
+    clear_caches()
     back = pickle.loads(blob)
     assert back.embedding_dim_ == 64
     np.testing.assert_array_equal(back.transform(TEXTS), want)
@@ -586,7 +586,7 @@ def test_openai_tag_resolves_to_quick_gelu_and_openai_preprocessing(monkeypatch)
         "_hub_cached",
         lambda repo, names: asked.append((repo, names)) or "/w.bin",
     )
-    monkeypatch.setattr(_clip.weights, "_TAG_FILES", {})
+    monkeypatch.setattr(_clip.weights, "_TAG_FILES", BoundedCache("tag_files", 8))
     spec = _clip.resolve_weights("ViT-B-32", "openai")
     assert spec.quick_gelu and spec.checkpoint == "/w.bin"
     assert dict(spec.preprocess)["mean"] == tuple(OPENAI_DATASET_MEAN)
@@ -601,7 +601,7 @@ def offline_hub(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.setattr(_clip.weights, "_TAG_FILES", {})
+    monkeypatch.setattr(_clip.weights, "_TAG_FILES", BoundedCache("tag_files", 8))
     return tmp_path / "hub"
 
 
@@ -688,7 +688,7 @@ def test_unavailable_url_and_file_tags_name_their_source(tmp_path, monkeypatch):
         TINY,
         {"urltag": {"url": url}, "filetag": {"file": missing}},
     )
-    monkeypatch.setattr(_clip.weights, "_TAG_FILES", {})
+    monkeypatch.setattr(_clip.weights, "_TAG_FILES", BoundedCache("tag_files", 8))
     start = time.perf_counter()
     with pytest.raises(WeightsUnavailableError) as info:
         _clip.resolve_weights(TINY, "urltag")
@@ -1028,7 +1028,7 @@ def test_a_checkpoint_rewritten_in_place_is_never_served_stale(tmp_path):
     )
     reloaded_torch, after = _warm_run(store, ckpt)
     assert reloaded_torch
-    clear_model_cache()
+    clear_caches()
     want = tiny(pretrained=str(second)).transform(["dog", "cat", "a red car"])
     np.testing.assert_array_equal(after, want)
     assert not np.allclose(after, before)

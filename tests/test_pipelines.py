@@ -13,12 +13,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
+from sklearn_pos import clear_caches
 from sklearn_pos import vocabulary as vocabulary_module
 from sklearn_pos.decomposition import PartOfSpeechComponentAnalysis
-from sklearn_pos.vocabulary import (
-    VocabularyPartOfSpeechAnalysis,
-    clear_vocabulary_cache,
-)
+from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
 from sklearn_pos.zero_shot import ZeroShotClassifier, make_text_prototypes
 
 D = 16
@@ -28,11 +26,18 @@ def _unit(X):
     return X / np.linalg.norm(X, axis=-1, keepdims=True)
 
 
+def _clear_vocabulary_caches():
+    # Only the vocabulary's caches: clear_caches() would drop the shared tiny
+    # model too, and every test would build it again.
+    vocabulary_module._EMBEDDINGS.clear()
+    vocabulary_module._SUBSPACES.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    clear_vocabulary_cache()
+    _clear_vocabulary_caches()
     yield
-    clear_vocabulary_cache()
+    _clear_vocabulary_caches()
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +90,8 @@ class CountingPOS(PartOfSpeechComponentAnalysis):
 def test_subspace_comes_from_the_vocabulary_only():
     rng = np.random.RandomState(0)
     E, labels = _vocabulary(rng)
-    direct = PartOfSpeechComponentAnalysis(3, target="noun").fit(E, labels)
+    # the same defaults (target, output): the step is PoS-CA fitted on the vocabulary
+    direct = PartOfSpeechComponentAnalysis(3).fit(E, labels)
     X = rng.normal(size=(30, D))
     y = rng.randint(0, 2, 30)
     fits = [
@@ -120,9 +126,7 @@ def test_lambda_and_k_candidates_give_their_own_subspaces():
             step = VocabularyPartOfSpeechAnalysis(
                 (E, labels), n_components=k, lam=lam
             ).fit(None)
-            direct = PartOfSpeechComponentAnalysis(k, lam=lam, target="noun").fit(
-                E, labels
-            )
+            direct = PartOfSpeechComponentAnalysis(k, lam=lam).fit(E, labels)
             np.testing.assert_allclose(step.components_, direct.components_)
             bases[lam, k] = step.components_
     projectors = [W.T @ W for W in bases.values()]
@@ -175,7 +179,7 @@ def test_grid_search_embeds_once_and_never_fits_on_image_labels(
         np.testing.assert_array_equal(labels, words[1])
     # (a) other image labels give the same subspace, fitted on the vocabulary again
     best = search.best_estimator_["pos"]
-    clear_vocabulary_cache()
+    _clear_vocabulary_caches()
     refit = clone(best).fit(X, rng.permutation(y))
     assert len(CountingPOS.calls) == 7
     np.testing.assert_array_equal(CountingPOS.calls[-1][1], words[1])
@@ -201,7 +205,9 @@ def test_step_errors_are_explained():
     with pytest.raises(ValueError, match="not a known vocabulary"):
         VocabularyPartOfSpeechAnalysis("webster").fit(None)
     with pytest.raises(ValueError, match="target='noun' is not one of the categories"):
-        VocabularyPartOfSpeechAnalysis((E, np.repeat(["a", "b", "c"], 40))).fit(None)
+        VocabularyPartOfSpeechAnalysis(
+            (E, np.repeat(["a", "b", "c"], 40)), target="noun"
+        ).fit(None)
 
 
 def test_vocabulary_subset_is_stratified_and_reproducible():
@@ -231,7 +237,7 @@ def test_vocabulary_subset_is_the_datasets_draw_and_explains_its_limits():
         (E, labels), n_components=2, vocabulary_size=15, random_state=4
     ).fit(None)
     sub_E, sub_labels = stratified_subset(E, labels, 15, random_state=4)
-    expected = PartOfSpeechComponentAnalysis(n_components=2, target="noun")
+    expected = PartOfSpeechComponentAnalysis(n_components=2)
     expected.fit(sub_E, sub_labels)
     np.testing.assert_allclose(step.components_, expected.components_)
     with pytest.raises(ValueError, match="vocabulary_size=2: .*at least 3 rows"):
@@ -243,7 +249,9 @@ def test_step_pickles_and_names_features():
     E, labels = _vocabulary(rng)
     cols = [f"e{i}" for i in range(D)]
     X = pd.DataFrame(rng.normal(size=(4, D)), columns=cols)
-    step = VocabularyPartOfSpeechAnalysis((E, labels), n_components=2).fit(X)
+    step = VocabularyPartOfSpeechAnalysis(
+        (E, labels), n_components=2, output="projection"
+    ).fit(X)
     assert step.get_feature_names_out().tolist() == cols
     coords = (
         clone(step)
@@ -315,7 +323,12 @@ def test_pos_zero_shot_is_the_papers_protocol(
     names = image_folder.target_names
     E = tiny_text_embedder.transform(list(words[0]))
     step = VocabularyPartOfSpeechAnalysis(
-        words, text_embedder=tiny_text_embedder, n_components=16, geometry="tangent"
+        words,
+        text_embedder=tiny_text_embedder,
+        n_components=16,
+        geometry="tangent",
+        target="noun",
+        output="projection",
     )
     pipe = make_pipeline(
         tiny_image_embedder,
@@ -458,7 +471,7 @@ def test_vocabulary_cache_keys_on_the_fitted_state_of_the_embedder():
     # (set after clone: clone would unfit them)
     a = clone(step).set_params(text_embedder=first).fit(None).pos_
     b = clone(step).set_params(text_embedder=second).fit(None).pos_
-    clear_vocabulary_cache()
+    _clear_vocabulary_caches()
     want = clone(step).set_params(text_embedder=second).fit(None).pos_
     np.testing.assert_allclose(b.mean_, want.mean_)
     assert not np.allclose(a.mean_, b.mean_)
@@ -466,7 +479,7 @@ def test_vocabulary_cache_keys_on_the_fitted_state_of_the_embedder():
 
 def test_vocabulary_cache_keys_on_the_weights_content(tmp_path, tiny_clip_kwargs):
     torch = pytest.importorskip("torch")
-    from sklearn_pos.embedding import CLIPEmbedder, clear_model_cache
+    from sklearn_pos.embedding import CLIPEmbedder
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -490,10 +503,9 @@ def test_vocabulary_cache_keys_on_the_weights_content(tmp_path, tiny_clip_kwargs
     import os
 
     os.utime(ckpt, ns=(st.st_atime_ns, st.st_mtime_ns))
-    clear_model_cache()
+    clear_caches()
     after = clone(step).fit(None).pos_.mean_
-    clear_vocabulary_cache()
-    clear_model_cache()
+    clear_caches()
     want = (
         clone(step)
         .set_params(

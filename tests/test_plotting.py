@@ -346,7 +346,8 @@ def test_displays_accept_a_fitted_vocabulary_step(data):
     from sklearn_pos import VocabularyPartOfSpeechAnalysis
 
     X, y, pos = data
-    step = VocabularyPartOfSpeechAnalysis((X, y), n_components=3).fit(X)
+    step = VocabularyPartOfSpeechAnalysis((X, y), n_components=3, target="noun")
+    step.fit(X)
     disp = SubspaceScatterDisplay.from_estimator(
         step, X, y, subspace="adj", components=(0, 2), max_points_per_class=None
     )
@@ -479,7 +480,11 @@ def tiny_vocabulary_step(tiny_text_embedder):
     )
     labels = np.repeat(["noun", "adj", "verb"], 8)
     step = VocabularyPartOfSpeechAnalysis(
-        (words, labels), text_embedder=tiny_text_embedder, n_components=2
+        (words, labels),
+        text_embedder=tiny_text_embedder,
+        n_components=2,
+        target="noun",
+        output="projection",
     ).fit(None)
     return step, tiny_text_embedder.transform(words), labels
 

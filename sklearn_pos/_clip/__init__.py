@@ -2,26 +2,22 @@
 
 - :mod:`.weights`: resolving ``pretrained`` (tags, files, ``local-dir:``,
   ``hf-hub:``) through open_clip's public API, failing fast when offline;
+- :mod:`.configs`: the bundled architecture configs and their registration;
 - :mod:`.models`: building models and sharing them across the process;
 - :mod:`.text`: the exact truncated causal text tower and text encoding;
 - :mod:`.images`: decoding inputs to RGB and image encoding;
-- :mod:`.batching`: the one batch loop (out-of-memory back-off, progress bar);
-- :mod:`.keys`: content identities of weights and of input items (cache keys).
+- :mod:`.batching`: the one batch loop (out-of-memory back-off, progress bar).
+
+Content identities of weights and of input items (cache keys) live in
+:mod:`sklearn_pos._identity`, the process caches in :mod:`sklearn_pos._caches`.
 
 Nothing here imports torch, open_clip or Pillow at module level: they are imported
 inside the functions that need them, so ``import sklearn_pos`` stays light.
 """
 
+from .configs import TINY_MODEL_NAME, register_bundled_configs
 from .images import ImageReadError, encode_images, load_rgb
-from .keys import image_identity, text_identity
-from .models import (
-    TINY_MODEL_NAME,
-    LoadedModel,
-    clear_model_cache,
-    load_model,
-    register_bundled_configs,
-    resolve_device,
-)
+from .models import LoadedModel, load_model, resolve_device
 from .text import encode_texts
 from .weights import WeightsSpec, WeightsUnavailableError, resolve_weights
 
@@ -31,14 +27,11 @@ __all__ = [
     "TINY_MODEL_NAME",
     "WeightsSpec",
     "WeightsUnavailableError",
-    "clear_model_cache",
     "encode_images",
     "encode_texts",
-    "image_identity",
     "load_model",
     "load_rgb",
     "register_bundled_configs",
     "resolve_device",
     "resolve_weights",
-    "text_identity",
 ]

@@ -120,7 +120,8 @@ def load_rgb(item):
 
     The EXIF orientation is applied to files and to PIL images alike (the same
     picture gives the same embedding whether passed by path or opened first);
-    it is part of an in-memory image's store key (:func:`.keys.store_item_key`).
+    it is part of an in-memory image's store key
+    (:func:`sklearn_pos._identity.store_item_key`).
     """
     from PIL import Image, ImageOps
 

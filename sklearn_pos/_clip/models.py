@@ -7,36 +7,18 @@ of weights all use one copy, and estimators never hold the weights themselves.
 
 import logging
 import re
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._caches import register_cache
+from .configs import register_bundled_configs
 from .text import CausalTextTower
 
-TINY_MODEL_NAME = "sklearn-pos-tiny"
-"""Name of the small open_clip architecture that ships with sklearn_pos."""
-
-_CONFIG_DIR = Path(__file__).resolve().parent.parent / "_model_configs"
-
-# Guards the caches of this package (models, tag files, config registration).
-LOCK = threading.RLock()
-_MODEL_CACHE = {}
-_CONFIGS_REGISTERED = False
-
-
-def register_bundled_configs():
-    """Make the architectures in ``sklearn_pos/_model_configs`` known to open_clip."""
-    global _CONFIGS_REGISTERED
-    if _CONFIGS_REGISTERED:
-        return
-    import open_clip
-
-    with LOCK:
-        if not _CONFIGS_REGISTERED:
-            if TINY_MODEL_NAME not in open_clip.list_models():
-                open_clip.add_model_config(_CONFIG_DIR)
-            _CONFIGS_REGISTERED = True
+# Models by (weights identity, device). A model can take gigabytes: a process
+# that goes through many sets of weights (a search over architectures) keeps
+# the most recently used ones; the others are built again when asked for.
+_MODEL_CACHE = register_cache("models", maxsize=8)
 
 
 def resolve_device(device):
@@ -104,39 +86,14 @@ def _quiet_random_init():
 
 
 def load_model(spec, device):
-    """Build (or fetch from the in-process cache) the model described by ``spec``."""
-    key = (spec.identity, device)
-    with LOCK:
-        loaded = _MODEL_CACHE.get(key)
-        if loaded is None:
-            loaded = _build(spec, device)
-            _MODEL_CACHE[key] = loaded
-    return loaded
+    """Build (or fetch from the in-process cache) the model described by ``spec``.
 
-
-def clear_model_cache():
-    """Forget every model loaded by :class:`~sklearn_pos.CLIPEmbedder` in this process.
-
-    Returns
-    -------
-    n_models : int
-        How many models were dropped.
-
-    Examples
-    --------
-    >>> from sklearn_pos import CLIPEmbedder, clear_model_cache
-    >>> emb = CLIPEmbedder("sklearn-pos-tiny", pretrained=None, device="cpu")
-    >>> _ = emb.transform(["dog"])
-    >>> clear_model_cache() >= 1
-    True
+    Built once per (weights identity, device), under the cache's lock, so that
+    threads asking for one model at once share a single copy.
     """
-    from . import weights  # weights imports this module
-
-    with LOCK:
-        n = len(_MODEL_CACHE)
-        _MODEL_CACHE.clear()
-        weights._TAG_FILES.clear()
-    return n
+    return _MODEL_CACHE.get_or_create(
+        (spec.identity, device), lambda: _build(spec, device)
+    )
 
 
 def _weights_file(spec):

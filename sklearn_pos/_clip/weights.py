@@ -18,8 +18,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import keys
-from .models import LOCK, register_bundled_configs
+from .. import _identity
+from .._caches import register_cache
+from .configs import config_folders, register_bundled_configs
 
 # Seconds to wait for a weights server before declaring it unreachable.
 FETCH_TIMEOUT = 5.0
@@ -44,7 +45,7 @@ _TRUE = {"1", "ON", "YES", "TRUE"}
 
 # (architecture, normalised tag) -> local weights file, so that a tag is looked up
 # in the cache once per process.
-_TAG_FILES = {}
+_TAG_FILES = register_cache("tag_files", maxsize=1024)
 
 
 class WeightsUnavailableError(OSError):
@@ -88,7 +89,7 @@ class WeightsSpec:
     quick_gelu: bool
     preprocess: tuple  # (key, value) pairs forced onto the image preprocessing
     seed: int | None
-    identity: tuple  # hashable; equal identities mean equal weights (keys.py)
+    identity: tuple  # hashable; equal identities mean equal weights (_identity.py)
 
 
 def normalize_tag(tag):
@@ -104,7 +105,7 @@ def architectures_on_disk():
     an unknown name at once; configs registered at run time are not listed.
     """
     names = set()
-    for folder in keys.config_folders():
+    for folder in config_folders():
         try:
             names.update(p.stem for p in Path(folder).glob("*.json"))
         except OSError:
@@ -168,7 +169,7 @@ def resolve_weights(model_name, pretrained, random_state=0):
             quick_gelu=False,
             preprocess=(),
             seed=seed,
-            identity=keys.random_weights_identity(arch, seed),
+            identity=_identity.random_weights_identity(arch, seed),
         )
 
     if isinstance(pretrained, os.PathLike):
@@ -193,7 +194,7 @@ def resolve_weights(model_name, pretrained, random_state=0):
             quick_gelu=False,
             preprocess=(),
             seed=None,
-            identity=keys.checkpoint_identity(arch, pretrained),
+            identity=_identity.checkpoint_identity(arch, pretrained),
         )
 
     if open_clip.is_pretrained_cfg(arch, pretrained):
@@ -207,7 +208,7 @@ def resolve_weights(model_name, pretrained, random_state=0):
             quick_gelu=bool(cfg.get("quick_gelu", False)),
             preprocess=_preprocess_items(cfg),
             seed=None,
-            identity=keys.tag_identity(arch, tag, path),
+            identity=_identity.tag_identity(arch, tag, path),
         )
 
     if os.path.isdir(pretrained):
@@ -404,8 +405,7 @@ def _tag_checkpoint(arch, tag, cfg):
                 path = open_clip.download_pretrained(cfg)
             except Exception as exc:  # noqa: BLE001
                 raise _unavailable(what, arch_hint, source, exc) from exc
-    with LOCK:
-        _TAG_FILES[key] = path
+    _TAG_FILES.set(key, path)
     return path
 
 
@@ -435,7 +435,7 @@ def _resolve_hf_hub(repo_id):
         quick_gelu=False,
         preprocess=(),
         seed=None,
-        identity=keys.hub_identity(repo_id, config, weights),
+        identity=_identity.hub_identity(repo_id, config, weights),
     )
 
 
@@ -481,5 +481,5 @@ def _resolve_local_dir(folder):
         quick_gelu=False,
         preprocess=(),
         seed=None,
-        identity=keys.local_dir_identity(config, checkpoint),
+        identity=_identity.local_dir_identity(config, checkpoint),
     )

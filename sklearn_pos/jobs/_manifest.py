@@ -71,14 +71,15 @@ def model_identity(params, spread_gpus=False):
     identity : dict
     embedding_dim : int
     """
-    from .._clip import keys, resolve_weights
+    from .. import _identity
+    from .._clip import resolve_weights
     from ._partition import embedder_for
 
     spec = resolve_weights(
         params["model_name"], params["pretrained"], params["random_state"]
     )
     try:
-        config = digest(keys.config_identity(spec.model_name))
+        config = digest(_identity.config_identity(spec.model_name))
     except Exception:  # noqa: BLE001 - hub and local-dir names: files are digested
         config = None
     identity = {
@@ -87,7 +88,7 @@ def model_identity(params, spread_gpus=False):
         "tag": params["pretrained"] if spec.kind == "tag" else None,
         "seed": spec.seed,
         "config": config,
-        "weights_content": keys.weights_content(spec),
+        "weights_content": _identity.weights_content(spec),
         "quick_gelu": bool(spec.quick_gelu),
         "preprocess": [list(p) for p in spec.preprocess],
     }
