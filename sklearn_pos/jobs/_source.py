@@ -145,8 +145,9 @@ def read_source(source, *, modality=None, column=None):
     if path.is_dir():
         if modality == "text":
             raise SourceError(
-                f"{source} is a folder, which is read as images; for texts give a "
-                "text file (one per line) or a Parquet/CSV file with --column."
+                f"{source} is a folder, which is read as images: embed it with an "
+                "embedder of modality='image' (--modality image); for texts give "
+                "a text file (one per line) or a Parquet/CSV file with --column."
             )
         if column is not None:
             raise SourceError(
