@@ -320,8 +320,8 @@ def test_rerun_recomputes_only_missing_or_damaged_partitions(tmp_path):
 @pytest.mark.parametrize(
     "change, field",
     [
-        ({"precision": "bf16"}, "precision"),
-        ({"normalize": False}, "normalize"),
+        ({"precision": "bf16"}, "model.precision"),
+        ({"normalize": False}, "model.normalize"),
         ({"random_state": 1}, "model.weights"),
         ({"partition_size": 4}, "partition_size"),
         ({"dtype": "float16"}, "dtype"),
@@ -1109,3 +1109,31 @@ def test_grid_search_on_the_cluster_with_a_shared_store(client, tmp_path):
     np.testing.assert_allclose(
         on_cluster.cv_results_["mean_test_score"], here.cv_results_["mean_test_score"]
     )
+
+
+def test_the_job_takes_an_embedder_and_records_its_identity(tmp_path):
+    text = CLIPEmbedder(**TINY, batch_size=2, memory=tmp_path / "store")
+    before = text.get_params()
+    out = tmp_path / "o"
+    summary = embed_collection(_texts(5), out, embedder=text, progress=False)
+    assert summary.n_rows == 5
+    # The caller's embedder is left as it was (the job works on clones).
+    assert text.get_params() == before
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["job"]["model"] == json.loads(json.dumps(text.identity()))
+    assert manifest["settings"]["batch_size"] == 2
+    assert manifest["settings"]["memory"] == str(tmp_path / "store")
+    X, _ = read_embeddings(out)
+    np.testing.assert_allclose(X, text.transform(_texts(5)), atol=1e-6)
+    # Its store (memory=) was filled by the job.
+    assert store_info(tmp_path / "store")["n_entries"].sum() == 5
+
+
+def test_the_job_refuses_what_is_not_an_embedder(tmp_path):
+    with pytest.raises(TypeError, match="embedder must be a CLIPEmbedder"):
+        embed_collection(_texts(2), tmp_path / "o", embedder=TINY)
+    with pytest.raises(ValueError, match="batch_size"):
+        embed_collection(
+            _texts(2), tmp_path / "o", embedder=CLIPEmbedder(**TINY, batch_size=0)
+        )
+    assert not (tmp_path / "o").exists()
