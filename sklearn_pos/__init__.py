@@ -3,7 +3,7 @@
 Importing the package does not import torch: the CLIP parts load it on first use.
 """
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 from .clap import CLAPDisentangler, make_clap_prompts
 from .counterfactual import clip_nce_loss, directional_similarity
@@ -15,7 +15,7 @@ from .embedding import (
     clear_model_cache,
     uses_pretrained_weights,
 )
-from .evaluation import evaluate_classifiers
+from .evaluation import compare_zero_shot, evaluate_classifiers
 from .jobs import (
     DamagedOutputError,
     EmbedItemError,
@@ -60,6 +60,7 @@ __all__ = [
     "clear_store",
     "clear_vocabulary_cache",
     "clip_nce_loss",
+    "compare_zero_shot",
     "directional_similarity",
     "embed_collection",
     "evaluate_classifiers",

@@ -165,7 +165,7 @@ def save_subspaces(estimator, path, *, metadata=None):
     >>> np.array_equal(loaded.transform(X), pos.transform(X)), meta["source"]
     (True, 'random')
     """
-    from . import __version__
+    from ._version import __version__
     from ._array_api import to_numpy
 
     pos = _estimator_of(estimator)

@@ -211,7 +211,7 @@ def run(args):
     """Run ``fit`` with the parsed ``args``; the exit status."""
     import numpy as np
 
-    from .. import __version__
+    from .._version import __version__
     from ..caveats import caption, caveat_for, stamp_table
     from ..decomposition import PartOfSpeechComponentAnalysis
     from ..evaluation import default_n_components

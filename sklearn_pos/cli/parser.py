@@ -226,7 +226,7 @@ def build_parser(prog=None):
         epilog=_EPILOG,
         formatter_class=_Formatter,
     )
-    from .. import __version__
+    from .._version import __version__
 
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"

@@ -136,7 +136,7 @@ def write_manifest(folder, manifest):
 
 
 def new_manifest(job, partitions, embedding_dim, settings):
-    from .. import __version__
+    from .._version import __version__
 
     return {
         "job": job,
