@@ -1017,3 +1017,59 @@ def test_embed_uses_the_shared_store_by_default(cache_dir, tmp_path, capsys):
     )  # fmt: skip
     assert status == 0, capsys.readouterr().err
     assert store_info(cache_dir)["n_entries"].sum() == before + len(words)
+
+
+def test_compare_zero_shot_is_the_zero_shot_classifier_with_and_without(
+    image_folder, cache_dir
+):
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklearn_pos import ZeroShotClassifier, compare_zero_shot
+    from sklearn_pos.embedding import CLIPEmbedder
+
+    text = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu", memory=cache_dir)
+    images = CLIPEmbedder(
+        "sklearn-pos-tiny", None, modality="image", device="cpu", num_workers=0
+    ).transform(image_folder.paths)
+    y = np.asarray(image_folder.target)
+    flip = FunctionTransformer(np.negative)
+    table, predicted = compare_zero_shot(
+        images,
+        y,
+        text_embedder=text,
+        transforms={"flipped": flip},
+        templates="simple",
+        return_predictions=True,
+    )
+    names = sorted(set(y))
+    expected = {
+        "CLIP": ZeroShotClassifier(names, templates="simple", text_embedder=text),
+        "flipped": ZeroShotClassifier(
+            names, templates="simple", text_embedder=text, image_transform=flip
+        ),
+    }
+    assert table.index.tolist() == ["CLIP", "flipped"]
+    assert table.index.name == "method"
+    assert predicted.columns.tolist() == ["class", "CLIP", "flipped"]
+    for method, classifier in expected.items():
+        guess = classifier.fit(images).predict(images)
+        np.testing.assert_array_equal(predicted[method], guess)
+        assert table.loc[method, "top-1 accuracy (%)"] == pytest.approx(
+            100 * np.mean(guess == y)
+        )
+    assert (table["images"] == len(y)).all()
+    assert table.attrs["caveat"]  # random weights are flagged
+    with pytest.raises(ValueError, match="none named 'CLIP'"):
+        compare_zero_shot(images, y, text_embedder=text, transforms={"CLIP": flip})
+    with pytest.raises(ValueError, match="one class name per image"):
+        compare_zero_shot(images, y[1:], text_embedder=text, transforms={})
+
+
+def test_default_n_components_is_the_documented_rule():
+    from sklearn_pos.evaluation import default_n_components
+
+    assert [default_n_components(d) for d in (512, 256, 255, 64, 7, 1)] == [
+        64, 64, 63, 16, 2, 2,
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="positive integer"):
+        default_n_components(0)
