@@ -365,8 +365,12 @@ def _retarget(estimator, target, output):
     (``components_``, ``eigenvalues_``); ``project`` gives the same result.
     """
     if output is not None:
+        if output not in ("coordinates", "projection", "complement"):
+            raise ValueError(
+                f"output={output!r} is not one of 'coordinates', 'projection', "
+                "'complement'; pass one of these, or None for the saved output."
+            )
         estimator.set_params(output=output)
-        estimator._validate_params()
     if target is None:
         return estimator
     matches = np.flatnonzero(np.asarray(estimator.classes_) == target)

@@ -51,9 +51,6 @@ def _check_params(embedder, partition_size, dtype, on_error):
             "'ViT-B-32', 'openai', modality='image'); got "
             f"{type(embedder).__name__}."
         )
-    # The embedder's own constraints (batch_size, num_workers, ...), checked
-    # before the output folder is touched.
-    embedder._validate_params()
     if not isinstance(partition_size, Integral) or partition_size < 1:
         raise ValueError(
             f"partition_size must be a positive integer, got {partition_size!r}."
