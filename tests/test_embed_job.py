@@ -1137,3 +1137,15 @@ def test_the_job_refuses_what_is_not_an_embedder(tmp_path):
             _texts(2), tmp_path / "o", embedder=CLIPEmbedder(**TINY, batch_size=0)
         )
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_embed_asks_what_the_items_of_a_file_are(tmp_path, capsys):
+    pd.DataFrame({"caption": ["a", "b"]}).to_parquet(tmp_path / "c.parquet")
+    status = main(
+        ["embed", str(tmp_path / "c.parquet"), "--column", "caption",
+         "--output", str(tmp_path / "o"), *TINY_CLI, "--no-progress"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "--modality text or --modality image" in err
+    assert not (tmp_path / "o").exists()
