@@ -119,11 +119,10 @@ def main(argv=None):
             summary = embed_collection(
                 source,
                 out,
-                modality=args.modality,
+                embedder=embedder,
                 partition_size=args.partition_size,
                 scheduler=scheduler,
                 progress=False,
-                **common,
             )
             seconds = time.perf_counter() - start
             assert summary.n_rows == len(items) and summary.n_errors == 0

@@ -14,7 +14,7 @@ from .embedding import (
     WeightsUnavailableError,
     uses_pretrained_weights,
 )
-from .evaluation import evaluate_classifiers
+from .evaluation import compare_zero_shot, evaluate_classifiers
 from .jobs import (
     DamagedOutputError,
     EmbedItemError,
@@ -58,6 +58,7 @@ __all__ = [
     "clear_caches",
     "clear_store",
     "clip_nce_loss",
+    "compare_zero_shot",
     "directional_similarity",
     "embed_collection",
     "evaluate_classifiers",

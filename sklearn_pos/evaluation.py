@@ -3,8 +3,13 @@
 :func:`evaluate_classifiers` scores several classifiers on one dataset and
 returns one row per (method, metric[, fold]) in a pandas DataFrame, the
 "tidy" layout that concatenates across datasets and pivots into the tables
-of papers.
+of papers. :func:`compare_zero_shot` compares CLIP's zero-shot classifier
+with and without image transforms (the paper's Table 1, ``sklearn-pos
+zero-shot``); :func:`default_n_components` is the subspace size of the
+class-invariance table (``sklearn-pos fit``).
 """
+
+from numbers import Integral
 
 import pandas as pd
 from sklearn.base import clone
@@ -14,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .caveats import caveat_of, stamp_table
 
-__all__ = ["evaluate_classifiers"]
+__all__ = ["compare_zero_shot", "default_n_components", "evaluate_classifiers"]
 
 
 def _named_scorers(scoring):
@@ -168,3 +173,160 @@ def evaluate_classifiers(
     # scores of random weights are not results: the table says so
     caveats = {caveat_of(estimator) for _, estimator in pairs} - {None}
     return stamp_table(results, min(caveats) if caveats else None)
+
+
+def default_n_components(n_features):
+    """Directions kept per part of speech for the class-invariance table.
+
+    64, the paper's value, for embeddings of 256 dimensions or more; a
+    quarter of the width (at least 2) for narrower ones, e.g. 16 for the
+    64-dimensional ``sklearn-pos-tiny``, so that a subspace stays a small
+    part of the space. This is what ``sklearn-pos fit`` uses without
+    ``--n-components``.
+
+    Parameters
+    ----------
+    n_features : int
+        The embedding width.
+
+    Returns
+    -------
+    n_components : int
+
+    Examples
+    --------
+    >>> from sklearn_pos.evaluation import default_n_components
+    >>> default_n_components(512), default_n_components(64)
+    (64, 16)
+    """
+    if not isinstance(n_features, Integral) or n_features < 1:
+        raise ValueError(
+            f"n_features must be a positive integer, got {n_features!r}."
+        )
+    return 64 if n_features >= 256 else max(2, n_features // 4)
+
+
+def compare_zero_shot(
+    images,
+    y,
+    *,
+    text_embedder,
+    transforms,
+    class_names=None,
+    templates="bare",
+    return_predictions=False,
+):
+    """Top-1 accuracy of CLIP's zero-shot classifier, with and without transforms.
+
+    The class prototypes (prompt embeddings, :func:`make_text_prototypes`)
+    are computed once and shared; each transform maps only the image
+    embeddings, as in Table 1 of Oldfield et al. (2023), where the images
+    are projected onto the noun subspace. The first row, ``"CLIP"``, is the
+    classifier on the embeddings as they are.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_images, n_features)
+        Image embeddings (e.g. of :class:`~sklearn_pos.CLIPEmbedder` with
+        ``modality="image"``).
+
+    y : array-like of shape (n_images,)
+        The class name of each image.
+
+    text_embedder : CLIPEmbedder
+        The text embedder of the same model, to embed the prompts.
+
+    transforms : dict of str to transformer
+        Named transformers, already fitted, applied to the image embeddings,
+        e.g. ``{"noun": load_subspaces(path, output="projection")}``; each
+        is wrapped in :class:`~sklearn.frozen.FrozenEstimator`, so nothing
+        is refitted.
+
+    class_names : sequence of str, default=None
+        The classes to choose among; ``None`` uses the sorted unique ``y``.
+
+    templates : str or sequence of str, default="bare"
+        Prompt templates, as for :func:`make_text_prototypes`; ``"bare"``
+        (the class name alone) is the paper's setting.
+
+    return_predictions : bool, default=False
+        Also return the predicted class of every image, per method.
+
+    Returns
+    -------
+    table : DataFrame
+        One row per method (``"CLIP"``, then the names of ``transforms``),
+        index named ``"method"``, with the columns ``"top-1 accuracy (%)"``
+        and ``"images"``. ``table.attrs["caveat"]`` is set when the text
+        embedder's weights are random (:mod:`sklearn_pos.caveats`).
+
+    predictions : DataFrame
+        Only with ``return_predictions=True``: one row per image, the
+        columns ``"class"`` (``y``), then one per method.
+
+    See Also
+    --------
+    ZeroShotClassifier : The classifier compared.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from sklearn_pos import CLIPEmbedder
+    >>> from sklearn_pos.evaluation import compare_zero_shot
+    >>> text = CLIPEmbedder("sklearn-pos-tiny", pretrained=None, device="cpu")
+    >>> images = text.transform(["a red car", "a blue sky", "a cat"])
+    >>> table = compare_zero_shot(
+    ...     images, ["car", "sky", "cat"], text_embedder=text,
+    ...     transforms={"negated": FunctionTransformer(np.negative)})
+    >>> table.index.tolist(), table.columns.tolist()
+    (['CLIP', 'negated'], ['top-1 accuracy (%)', 'images'])
+    """
+    import numpy as np
+    from sklearn.frozen import FrozenEstimator
+
+    from .caveats import caveat_for
+    from .zero_shot import ZeroShotClassifier, make_text_prototypes
+
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(images):
+        raise ValueError(
+            f"y must hold one class name per image: got {len(y)} labels for "
+            f"{len(images)} images."
+        )
+    if not isinstance(transforms, dict) or "CLIP" in transforms:
+        raise ValueError(
+            "transforms must be a dict of named transformers, none named 'CLIP' "
+            "(the row of the embeddings as they are)."
+        )
+    if class_names is None:
+        class_names = sorted(set(y.tolist()))
+    prototypes = make_text_prototypes(class_names, text_embedder, templates)
+    predicted = {
+        "CLIP": ZeroShotClassifier(class_names, prototypes=prototypes)
+        .fit(images)
+        .predict(images)
+    }
+    for name, transform in transforms.items():
+        predicted[name] = (
+            ZeroShotClassifier(
+                class_names,
+                prototypes=prototypes,
+                image_transform=FrozenEstimator(transform),
+            )
+            .fit(images)
+            .predict(images)
+        )
+    table = pd.DataFrame(
+        {
+            "top-1 accuracy (%)": [
+                100 * float(np.mean(p == y)) for p in predicted.values()
+            ],
+            "images": [len(y)] * len(predicted),
+        },
+        index=pd.Index(list(predicted), name="method"),
+    )
+    stamp_table(table, caveat_for(text_embedder))
+    if return_predictions:
+        return table, pd.DataFrame({"class": y, **predicted})
+    return table

@@ -246,7 +246,7 @@ def _looks_like_pickle(head):
     )  # fmt: skip
 
 
-def load_subspaces(path, *, return_metadata=False):
+def load_subspaces(path, *, target=None, output=None, return_metadata=False):
     """Load subspaces saved by :func:`save_subspaces`, verifying every byte.
 
     The file is read with ``numpy.load(allow_pickle=False)``: nothing in it
@@ -262,14 +262,22 @@ def load_subspaces(path, *, return_metadata=False):
     ----------
     path : str or path-like
         A file written by :func:`save_subspaces`.
+    target : label, default=None
+        Make another saved category's subspace the target: the estimator
+        returned transforms as one fitted with ``target=target`` on the same
+        data would (every category's subspace is saved, so no refit is
+        needed). ``None`` keeps the saved target.
+    output : {"coordinates", "projection", "complement"}, default=None
+        Set the estimator's ``output``; ``None`` keeps the saved one.
     return_metadata : bool, default=False
         Also return the file's JSON document.
 
     Returns
     -------
     estimator : PartOfSpeechComponentAnalysis
-        The fitted estimator, with NumPy fitted attributes; it transforms
-        and inverse-transforms exactly as the saved one.
+        The fitted estimator, with NumPy fitted attributes; without
+        ``target`` and ``output`` it transforms and inverse-transforms
+        exactly as the saved one.
     metadata : dict
         Only with ``return_metadata=True``: the ``metadata`` given to
         :func:`save_subspaces`, plus ``"saved_with"``: the document the
@@ -282,8 +290,9 @@ def load_subspaces(path, *, return_metadata=False):
         If ``path`` does not exist.
     ValueError
         If the file is not a subspaces file, is a pickle/joblib file, is
-        damaged or truncated, or was written by a later format version. The
-        message names the file.
+        damaged or truncated, or was written by a later format version (the
+        message names the file); if ``target`` is not a saved category or
+        ``output`` not one of the three.
 
     See Also
     --------
@@ -302,6 +311,15 @@ def load_subspaces(path, *, return_metadata=False):
     >>> loaded = load_subspaces(path)
     >>> print(loaded.target_, loaded.classes_)
     1 [0 1]
+
+    Another category's subspace, as a projection in the input space, as if
+    fitted with ``target=0, output="projection"``:
+
+    >>> onto_0 = load_subspaces(path, target=0, output="projection")
+    >>> refit = PartOfSpeechComponentAnalysis(
+    ...     n_components=2, target=0, output="projection").fit(X, y)
+    >>> bool(np.allclose(onto_0.transform(X), refit.transform(X)))
+    True
     """
     path = Path(path)
     if path.is_dir():
@@ -328,12 +346,44 @@ def load_subspaces(path, *, return_metadata=False):
         estimator = _rebuild(document, arrays)
     except _Damaged as exc:
         raise _refuse(path, str(exc)) from None
+    if target is not None or output is not None:
+        estimator = _retarget(estimator, target, output)
     if return_metadata:
         metadata = dict(document.get("metadata") or {})
         metadata["saved_with"] = {
             k: v for k, v in document.items() if k != "metadata"
         }
         return estimator, metadata
+    return estimator
+
+
+def _retarget(estimator, target, output):
+    """``estimator`` transforming onto ``target``'s subspace with ``output``.
+
+    Every category's subspace is saved, so this sets what ``fit`` would have
+    set with these parameters: ``target``/``target_`` and the target's rows
+    (``components_``, ``eigenvalues_``); ``project`` gives the same result.
+    """
+    if output is not None:
+        if output not in ("coordinates", "projection", "complement"):
+            raise ValueError(
+                f"output={output!r} is not one of 'coordinates', 'projection', "
+                "'complement'; pass one of these, or None for the saved output."
+            )
+        estimator.set_params(output=output)
+    if target is None:
+        return estimator
+    matches = np.flatnonzero(np.asarray(estimator.classes_) == target)
+    if matches.size != 1:
+        raise ValueError(
+            f"target={target!r} is not one of the saved subspaces "
+            f"{[_plain(c) for c in estimator.classes_]}; choose one of them."
+        )
+    index = int(matches[0])
+    estimator.set_params(target=_plain(estimator.classes_[index]))
+    estimator.target_ = estimator.classes_[index]
+    estimator.components_ = estimator.class_components_[index, ...]
+    estimator.eigenvalues_ = estimator.class_eigenvalues_[index, ...]
     return estimator
 
 

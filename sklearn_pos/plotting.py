@@ -29,7 +29,9 @@ matplotlib is imported when a figure is drawn, not when this module is
 imported; install it with ``pip install "sklearn_pos[plot]"``.
 """
 
+import re
 from numbers import Integral
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -49,6 +51,7 @@ __all__ = [
     "category_order",
     "plot_class_invariance",
     "plot_subspace_scatter",
+    "save_subspace_figures",
 ]
 
 #: The parts of speech in the paper's order (N, A, V, R), as WordNet labels them.
@@ -922,3 +925,145 @@ def plot_subspace_scatter(
         ax=ax,
         **kwargs,
     )
+
+
+#: File names of :func:`save_subspace_figures` (``{}``: the category).
+CLASS_INVARIANCE_PNG = "class_invariance.png"
+SUBSPACE_SCATTER_PNG = "subspace_scatter_{}.png"
+
+
+def _file_label(label):
+    """A category as a file name part: other characters than ``[A-Za-z0-9_.-]`` as ``_``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label)) or "category"
+
+
+def save_subspace_figures(
+    estimator,
+    X,
+    y,
+    folder,
+    *,
+    table=None,
+    labels=None,
+    max_points_per_class=1000,
+    random_state=0,
+    caveat=None,
+    dpi=120,
+):
+    """Draw and save the figures of a fitted part-of-speech estimator.
+
+    ``class_invariance.png``, the class-invariance heatmap (sized to the
+    number of categories, titled with ``k``, ``lambda`` and the geometry),
+    and ``subspace_scatter_<category>.png`` for each category: every
+    category's points on the first two directions of its subspace (only
+    when the subspaces have at least two directions). These are the
+    figures of ``sklearn-pos fit``. Each figure carries the caveat of the
+    results (random weights) in its title.
+
+    Parameters
+    ----------
+    estimator : PartOfSpeechComponentAnalysis
+        The fitted estimator.
+
+    X : array-like of shape (n_samples, n_features)
+        The embeddings it was fitted on.
+
+    y : array-like of shape (n_samples,)
+        Their categories.
+
+    folder : str or path-like
+        An existing folder; files of the same names are replaced.
+
+    table : DataFrame, default=None
+        The class-invariance table, if already computed
+        (:func:`~sklearn_pos.metrics.class_invariance`); ``None`` computes it.
+
+    labels : sequence, default=None
+        The categories in the order to draw; ``None`` is
+        :func:`category_order` of the estimator's classes.
+
+    max_points_per_class : int, default=1000
+        Points per category drawn in each scatter plot.
+
+    random_state : int, RandomState instance or None, default=0
+        Seed of the points drawn.
+
+    caveat : str, default=None
+        The caveat to stamp; ``None`` uses that of ``table`` or of the
+        estimator (:func:`~sklearn_pos.caveats.caveat_of`).
+
+    dpi : int, default=120
+        Resolution of the files.
+
+    Returns
+    -------
+    paths : list of Path
+        The files written, in order.
+
+    See Also
+    --------
+    plot_class_invariance, plot_subspace_scatter : One figure, on given axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn_pos import PartOfSpeechComponentAnalysis
+    >>> from sklearn_pos.plotting import save_subspace_figures
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 5)) + 3
+    >>> y = np.repeat(["adj", "noun"], 100)
+    >>> pos = PartOfSpeechComponentAnalysis(n_components=2).fit(X, y)
+    >>> [p.name for p in save_subspace_figures(pos, X, y, tempfile.mkdtemp())]
+    ['class_invariance.png', 'subspace_scatter_noun.png', 'subspace_scatter_adj.png']
+    """
+    plt = _pyplot()
+    check_is_fitted(estimator)
+    folder = Path(folder)
+    order = list(category_order(estimator.classes_) if labels is None else labels)
+    if table is None:
+        table = class_invariance(estimator, X, y, labels=order)
+    if caveat is None:
+        caveat = table.attrs.get("caveat") or caveat_of(estimator)
+    written = []
+    n = len(order)
+    fig, ax = plt.subplots(figsize=(1.2 * n + 2.5, 0.9 * n + 1.5))
+    try:
+        ClassInvarianceDisplay(table).plot(
+            ax=ax,
+            title=f"Class invariance (k={estimator.n_components_}, "
+            f"λ={estimator.lam:g}, {estimator.geometry})",
+        )
+        stamp_figure(fig, caveat)
+        fig.tight_layout()
+        path = folder / CLASS_INVARIANCE_PNG
+        fig.savefig(path, dpi=dpi)
+        written.append(path)
+    finally:
+        plt.close(fig)
+    if estimator.n_components_ < 2:
+        # Two directions are needed for a scatter plot.
+        return written
+    for subspace in order:
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        try:
+            SubspaceScatterDisplay.from_estimator(
+                estimator,
+                X,
+                y,
+                subspace=subspace,
+                max_points_per_class=max_points_per_class,
+                random_state=random_state,
+                ax=ax,
+                order=order,
+            )
+            stamp_figure(fig, caveat)
+            fig.tight_layout()
+            path = folder / SUBSPACE_SCATTER_PNG.format(_file_label(subspace))
+            fig.savefig(path, dpi=dpi)
+            written.append(path)
+        finally:
+            plt.close(fig)
+    return written

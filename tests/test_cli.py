@@ -160,13 +160,14 @@ def test_fit_writes_the_estimator_table_and_figures(fitted, cache_dir):
 
 
 def test_fit_table_is_the_class_invariance_of_the_saved_estimator(fitted, cache_dir):
-    from sklearn_pos.cli import _vocabulary
+    from sklearn_pos.datasets import load_pos_vocabulary
     from sklearn_pos.embedding import CLIPEmbedder
     from sklearn_pos.metrics import class_invariance
 
     out, result = fitted
     assert result.returncode == 0, result.stderr
-    words, y, _ = _vocabulary(1500, "none", 0)
+    vocab = load_pos_vocabulary(1500, random_state=0)
+    words, y = vocab.data, vocab.target
     embedder = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu", memory=cache_dir)
     E = embedder.transform(list(words))
     pos, _ = _saved(out)
@@ -242,7 +243,7 @@ def test_fit_figures_are_stamped_and_coloured_as_the_api_draws(
 ):
     from matplotlib.colors import to_rgb
 
-    from sklearn_pos.cli import _vocabulary
+    from sklearn_pos.datasets import load_pos_vocabulary
     from sklearn_pos.embedding import CLIPEmbedder
     from sklearn_pos.plotting import SubspaceScatterDisplay
 
@@ -263,7 +264,8 @@ def test_fit_figures_are_stamped_and_coloured_as_the_api_draws(
         assert title == [RANDOM_WEIGHTS], path.name
 
     # The API, with its defaults, colours every category as the command does.
-    words, y, _ = _vocabulary(300, "artists", 0)
+    vocab = load_pos_vocabulary(300, theme="artists", random_state=0)
+    words, y = vocab.data, vocab.target
     E = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu").transform(list(words))
     pos, _ = _saved(out)
     api = SubspaceScatterDisplay.from_estimator(pos, E, y, subspace="noun")
@@ -342,7 +344,7 @@ def test_zero_shot_onto_another_saved_subspace(
     fitted, image_folder, capsys, tmp_path, cache_dir
 ):
     from sklearn_pos import PartOfSpeechComponentAnalysis
-    from sklearn_pos.cli import _vocabulary
+    from sklearn_pos.datasets import load_pos_vocabulary
     from sklearn_pos.embedding import CLIPEmbedder
 
     out, fit_result = fitted
@@ -373,7 +375,8 @@ def test_zero_shot_onto_another_saved_subspace(
 
     # Refit the adjective projection from the cached vocabulary embeddings and
     # classify by hand: the saved fit, re-targeted, must give the same result.
-    words, y, _ = _vocabulary(1500, "none", 0)
+    vocab = load_pos_vocabulary(1500, random_state=0)
+    words, y = vocab.data, vocab.target
     text = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu", memory=cache_dir)
     pos = PartOfSpeechComponentAnalysis(
         n_components=16, target="adj", output="projection"
@@ -387,9 +390,12 @@ def test_zero_shot_onto_another_saved_subspace(
 
 
 @pytest.mark.parametrize("geometry", ["tangent", "euclidean"])
-def test_saved_subspaces_can_be_retargeted_without_refit(geometry):
-    from sklearn_pos import PartOfSpeechComponentAnalysis
-    from sklearn_pos.cli import _projection_onto
+def test_saved_subspaces_can_be_retargeted_without_refit(geometry, tmp_path):
+    from sklearn_pos import (
+        PartOfSpeechComponentAnalysis,
+        load_subspaces,
+        save_subspaces,
+    )
 
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 6)) + 3
@@ -398,7 +404,11 @@ def test_saved_subspaces_can_be_retargeted_without_refit(geometry):
     params = dict(n_components=2, geometry=geometry)
     saved = PartOfSpeechComponentAnalysis(target="noun", **params).fit(X, y)
     before = saved.transform(X)
-    moved = _projection_onto(saved, "adj")
+    path = save_subspaces(saved, tmp_path / "saved.npz")
+    moved = load_subspaces(path, target="adj", output="projection")
+    assert (moved.target, moved.target_, moved.output) == ("adj", "adj", "projection")
+    with pytest.raises(ValueError, match="not one of the saved subspaces"):
+        load_subspaces(path, target="pronoun")
     fresh = PartOfSpeechComponentAnalysis(
         target="adj", output="projection", **params
     ).fit(X, y)
@@ -440,18 +450,18 @@ def test_offline_weights_fail_fast_with_advice(tmp_path):
 
 
 def test_weights_message_uses_the_error_attributes():
-    from sklearn_pos.cli import _weights_message
+    from sklearn_pos.cli.messages import weights_message
     from sklearn_pos.embedding import WeightsUnavailableError
 
     # the reason comes from the attribute, whatever the message says
     exc = WeightsUnavailableError(
         "free text", source="hf-hub:org/repo", reason="the hub is unreachable"
     )
-    text = _weights_message("ViT-B-32", "openai", exc)
+    text = weights_message("ViT-B-32", "openai", exc)
     assert "could not be obtained (the hub is unreachable)." in text
     assert "ViT-B-32-quickgelu" in text
     bare = WeightsUnavailableError("Could not fetch from x: y. This machine")
-    assert "could not be obtained. They" in _weights_message("RN50", "yfcc15m", bare)
+    assert "could not be obtained. They" in weights_message("RN50", "yfcc15m", bare)
 
 
 def test_help_explains_the_commands(capsys):
@@ -967,13 +977,13 @@ def test_zero_shot_output_file_too_large_is_one_line(fitted, image_folder, tmp_p
 
 
 def test_library_messages_are_spelled_as_options():
-    from sklearn_pos.cli import _as_typed
+    from sklearn_pos.cli.messages import as_typed
 
     text = (
         "Pass the model_name these weights were trained for, or pretrained=None "
         "for random weights; pretrained='/path/ckpt.bin' with model_name='RN50'."
     )
-    assert _as_typed(text) == (
+    assert as_typed(text) == (
         "Pass the --model these weights were trained for, or --pretrained none "
         "for random weights; --pretrained /path/ckpt.bin with --model RN50."
     )
@@ -1007,3 +1017,59 @@ def test_embed_uses_the_shared_store_by_default(cache_dir, tmp_path, capsys):
     )  # fmt: skip
     assert status == 0, capsys.readouterr().err
     assert store_info(cache_dir)["n_entries"].sum() == before + len(words)
+
+
+def test_compare_zero_shot_is_the_zero_shot_classifier_with_and_without(
+    image_folder, cache_dir
+):
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklearn_pos import ZeroShotClassifier, compare_zero_shot
+    from sklearn_pos.embedding import CLIPEmbedder
+
+    text = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu", memory=cache_dir)
+    images = CLIPEmbedder(
+        "sklearn-pos-tiny", None, modality="image", device="cpu", num_workers=0
+    ).transform(image_folder.paths)
+    y = np.asarray(image_folder.target)
+    flip = FunctionTransformer(np.negative)
+    table, predicted = compare_zero_shot(
+        images,
+        y,
+        text_embedder=text,
+        transforms={"flipped": flip},
+        templates="simple",
+        return_predictions=True,
+    )
+    names = sorted(set(y))
+    expected = {
+        "CLIP": ZeroShotClassifier(names, templates="simple", text_embedder=text),
+        "flipped": ZeroShotClassifier(
+            names, templates="simple", text_embedder=text, image_transform=flip
+        ),
+    }
+    assert table.index.tolist() == ["CLIP", "flipped"]
+    assert table.index.name == "method"
+    assert predicted.columns.tolist() == ["class", "CLIP", "flipped"]
+    for method, classifier in expected.items():
+        guess = classifier.fit(images).predict(images)
+        np.testing.assert_array_equal(predicted[method], guess)
+        assert table.loc[method, "top-1 accuracy (%)"] == pytest.approx(
+            100 * np.mean(guess == y)
+        )
+    assert (table["images"] == len(y)).all()
+    assert table.attrs["caveat"]  # random weights are flagged
+    with pytest.raises(ValueError, match="none named 'CLIP'"):
+        compare_zero_shot(images, y, text_embedder=text, transforms={"CLIP": flip})
+    with pytest.raises(ValueError, match="one class name per image"):
+        compare_zero_shot(images, y[1:], text_embedder=text, transforms={})
+
+
+def test_default_n_components_is_the_documented_rule():
+    from sklearn_pos.evaluation import default_n_components
+
+    assert [default_n_components(d) for d in (512, 256, 255, 64, 7, 1)] == [
+        64, 64, 63, 16, 2, 2,
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="positive integer"):
+        default_n_components(0)

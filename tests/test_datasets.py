@@ -670,3 +670,67 @@ def test_stratified_subset_names_unsortable_labels():
     labels = np.array([1, "noun", 1, "noun", 1, "noun"], dtype=object)
     with pytest.raises(ValueError, match="labels mixes labels of different types"):
         stratified_subset(words, labels, 4, random_state=0)
+
+
+def test_list_images_is_the_one_rule_of_the_folder_reader_and_the_job(tmp_path):
+    pytest.importorskip("PIL")
+    from sklearn_pos.datasets import list_images, load_image_folder
+
+    for rel in ["cat/b.png", "cat/A.JPG", "cat/sub/c.png", "dog/d.webp"]:
+        _write_image(tmp_path / rel)
+    # Hidden files and folders are skipped, whatever their suffix.
+    _write_image(tmp_path / "cat" / "._b.png")
+    _write_image(tmp_path / "cat" / ".thumbs" / "e.png")
+    (tmp_path / "cat" / "notes.txt").write_text("no image")
+
+    listed = list_images(tmp_path / "cat")
+    assert listed == [
+        str(tmp_path / "cat" / name) for name in ["A.JPG", "b.png", "sub/c.png"]
+    ]
+    assert list_images(tmp_path) == [
+        str(tmp_path / rel)
+        for rel in ["cat/A.JPG", "cat/b.png", "cat/sub/c.png", "dog/d.webp"]
+    ]
+    assert load_image_folder(tmp_path).paths == list_images(tmp_path)
+
+
+@pytest.mark.parametrize("theme", [None, "artists"])
+def test_load_pos_vocabulary_is_the_checked_stratified_subset(theme):
+    from sklearn_pos.datasets import (
+        load_pos_vocabulary,
+        load_themed_vocabulary,
+        load_wordnet_vocabulary,
+    )
+
+    vocab = load_pos_vocabulary(400, theme=theme, random_state=3)
+    if theme is None:
+        words, labels = load_wordnet_vocabulary(
+            n_words=400, random_state=3, return_X_y=True
+        )
+    else:
+        words, labels = load_themed_vocabulary(
+            theme, n_words=400, random_state=3, return_X_y=True
+        )
+    np.testing.assert_array_equal(vocab.data, words)
+    np.testing.assert_array_equal(vocab.target, labels.astype(str))
+    assert vocab.counts == dict(Counter(labels.tolist()))
+    assert vocab.description["n_words"] == len(words)
+    assert vocab.description["theme"] == (theme or "none")
+    assert vocab.description["source"] == "wordnet" + ("+artists" if theme else "")
+    json.dumps(vocab.description)  # recorded with the saved subspaces
+
+
+@pytest.mark.parametrize(
+    "n_words, match",
+    [
+        (5, "n_words=5 is too small: use at least 8"),
+        (10**6, r"n_words=1000000 is larger than the vocabulary \(141,445"),
+    ],
+)
+def test_load_pos_vocabulary_refuses_sizes_that_cannot_be_fitted(n_words, match):
+    from sklearn_pos.datasets import load_pos_vocabulary
+
+    with pytest.raises(ValueError, match=match):
+        load_pos_vocabulary(n_words)
+    with pytest.raises(ValueError, match="theme='cats' is not a known theme"):
+        load_pos_vocabulary(theme="cats")

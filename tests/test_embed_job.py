@@ -49,6 +49,18 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = {"model_name": "sklearn-pos-tiny", "pretrained": None, "device": "cpu"}
 TINY_CLI = ["--model", "sklearn-pos-tiny", "--pretrained", "none", "--device", "cpu"]
 DIM = 64
+_EMBEDDER_PARAMS = set(CLIPEmbedder().get_params())
+
+
+def _embed(source, output, **kwargs):
+    """``embed_collection`` with an embedder of the CLIPEmbedder parameters in kwargs.
+
+    Without ``modality``, a folder source gets an image embedder.
+    """
+    params = {k: kwargs.pop(k) for k in list(kwargs) if k in _EMBEDDER_PARAMS}
+    if "modality" not in params and Path(os.fspath(source)).is_dir():
+        params["modality"] = "image"
+    return embed_collection(source, output, embedder=CLIPEmbedder(**params), **kwargs)
 
 
 def _texts(n):
@@ -101,7 +113,7 @@ def _read_table(out):
 
 def test_folder_with_corrupt_files_records_errors_and_goes_on(folder, tmp_path):
     out = tmp_path / "emb"
-    summary = embed_collection(
+    summary = _embed(
         folder, out, num_workers=0, partition_size=4, progress=False, **TINY
     )
     X, meta = read_embeddings(out)
@@ -139,7 +151,7 @@ def test_folder_with_corrupt_files_records_errors_and_goes_on(folder, tmp_path):
 def test_on_error_raise_stops_at_the_first_bad_row(folder, tmp_path):
     out = tmp_path / "emb"
     with pytest.raises(EmbedItemError, match=r"Row 4 .*broken\.jpg") as info:
-        embed_collection(
+        _embed(
             folder,
             out,
             on_error="raise",
@@ -152,7 +164,7 @@ def test_on_error_raise_stops_at_the_first_bad_row(folder, tmp_path):
     # the partition before it was written; a skip run resumes from it
     assert [p.name for p in out.glob("part-*.parquet")] == ["part-00000.parquet"]
     assert (
-        embed_collection(
+        _embed(
             folder, out, num_workers=0, partition_size=4, progress=False, **TINY
         ).n_skipped
         == 1
@@ -225,7 +237,7 @@ def test_text_file_csv_and_parquet_sources(tmp_path):
 
 
 def _run(source, out, **kwargs):
-    embed_collection(source, out, partition_size=3, progress=False, **TINY, **kwargs)
+    _embed(source, out, partition_size=3, progress=False, **TINY, **kwargs)
     return out
 
 
@@ -237,20 +249,19 @@ def _run(source, out, **kwargs):
             r"columns \['id', 'caption'\].*--column",
         ),
         ({"modality": "text", "column": "text"}, "no column 'text'"),
-        ({"modality": None, "column": "caption"}, "--modality text"),
     ],
 )
 def test_bad_sources_say_what_to_do(tmp_path, kwargs, match):
     pd.DataFrame({"id": [1], "caption": ["a"]}).to_parquet(tmp_path / "c.parquet")
     with pytest.raises(ValueError, match=match):
-        embed_collection(tmp_path / "c.parquet", tmp_path / "o", **TINY, **kwargs)
+        _embed(tmp_path / "c.parquet", tmp_path / "o", **TINY, **kwargs)
 
 
 def test_text_modality_on_a_folder_and_missing_source_are_refused(folder, tmp_path):
     with pytest.raises(ValueError, match="read as images"):
-        embed_collection(folder, tmp_path / "o", modality="text", **TINY)
+        _embed(folder, tmp_path / "o", modality="text", **TINY)
     with pytest.raises(ValueError, match="no such file or folder"):
-        embed_collection(tmp_path / "nowhere", tmp_path / "o", **TINY)
+        _embed(tmp_path / "nowhere", tmp_path / "o", **TINY)
 
 
 def test_float16_output(tmp_path):
@@ -295,7 +306,7 @@ def test_rerun_recomputes_only_missing_or_damaged_partitions(tmp_path):
     damaged.write_bytes(damaged.read_bytes()[:100])
     (out / ".tmp-0123-part-00003.parquet").write_bytes(b"partial")
     with pytest.warns(UserWarning, match="part-00002.parquet"):
-        summary = embed_collection(
+        summary = _embed(
             texts, out, modality="text", partition_size=3, progress=False, **TINY
         )
     assert (summary.n_written, summary.n_skipped) == (2, 2)
@@ -309,9 +320,9 @@ def test_rerun_recomputes_only_missing_or_damaged_partitions(tmp_path):
 @pytest.mark.parametrize(
     "change, field",
     [
-        ({"precision": "bf16"}, "precision"),
-        ({"normalize": False}, "normalize"),
-        ({"random_state": 1}, "model.seed"),
+        ({"precision": "bf16"}, "model.precision"),
+        ({"normalize": False}, "model.normalize"),
+        ({"random_state": 1}, "model.weights"),
         ({"partition_size": 4}, "partition_size"),
         ({"dtype": "float16"}, "dtype"),
         ({"source": _texts(7)[::-1]}, "source.items"),
@@ -324,14 +335,14 @@ def test_manifest_mismatch_refuses_to_mix_outputs(tmp_path, change, field):
     kwargs.update(change)
     source = kwargs.pop("source", _texts(7))
     with pytest.raises(ManifestMismatchError, match=field) as info:
-        embed_collection(source, out, **kwargs)
+        _embed(source, out, **kwargs)
     assert any(d.startswith(field + ":") for d in info.value.differences)
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
 
 
 def test_settings_that_do_not_change_the_output_may_differ(tmp_path):
     out = _run(_texts(7), tmp_path / "o", modality="text")
-    summary = embed_collection(
+    summary = _embed(
         _texts(7),
         out,
         modality="text",
@@ -349,7 +360,7 @@ def test_parquet_files_without_a_manifest_are_not_mixed_with(tmp_path):
     out.mkdir()
     pd.DataFrame({"a": [1]}).to_parquet(out / "other.parquet")
     with pytest.raises(ManifestMismatchError, match="no _manifest.json"):
-        embed_collection(_texts(3), out, modality="text", **TINY)
+        _embed(_texts(3), out, modality="text", **TINY)
     with pytest.raises(FileNotFoundError, match="not the output folder"):
         read_embeddings(out)
 
@@ -412,7 +423,7 @@ def test_killed_run_resumes_with_every_row_exactly_once(tmp_path):
 
 
 def _run_sized(source, out, size):
-    embed_collection(
+    _embed(
         source, out, modality="text", partition_size=size, progress=False, **TINY
     )
     return out
@@ -480,7 +491,7 @@ def test_damaged_partition_is_named_on_read_and_embedded_again(
         read_embeddings(out, allow_incomplete=True)  # damage is never skipped
 
     with pytest.warns(UserWarning, match="(?s)part-00002.parquet.*embeds them again"):
-        summary = embed_collection(
+        summary = _embed(
             texts, out, modality="text", partition_size=3, progress=False, **TINY
         )
     assert summary.damaged == ["part-00002.parquet"]
@@ -492,7 +503,7 @@ def test_damaged_partition_is_named_on_read_and_embedded_again(
     manifest = json.loads((out / "_manifest.json").read_text())
     assert all(len(p["sha256"]) == 64 for p in manifest["partitions"])
     assert manifest["complete"] is True
-    again = embed_collection(
+    again = _embed(
         texts, out, modality="text", partition_size=3, progress=False, **TINY
     )
     assert (again.n_written, again.damaged) == (0, [])
@@ -653,7 +664,7 @@ def _image_folder_with_a_latin1_name(root):
 def test_non_utf8_file_name_is_flagged_and_the_others_embedded(tmp_path):
     made = _image_folder_with_a_latin1_name(tmp_path / "photos")
     out = tmp_path / "o"
-    summary = embed_collection(
+    summary = _embed(
         tmp_path / "photos",
         out,
         partition_size=2,
@@ -674,7 +685,7 @@ def test_non_utf8_file_name_is_flagged_and_the_others_embedded(tmp_path):
     )
     np.testing.assert_allclose(X[good], ref, atol=1e-6)
     with pytest.raises(EmbedItemError, match="not valid UTF-8"):
-        embed_collection(
+        _embed(
             tmp_path / "photos",
             tmp_path / "r",
             on_error="raise",
@@ -738,7 +749,7 @@ def test_second_job_on_a_folder_fails_at_start_and_stale_locks_are_taken(
 
 
 def _run_summary(source, out):
-    return embed_collection(
+    return _embed(
         source, out, modality="text", partition_size=3, progress=False, **TINY
     )
 
@@ -874,7 +885,8 @@ def test_core_imports_without_pyarrow_and_dask(tmp_path):
         from sklearn_pos import embed_collection, read_embeddings
 
         assert not {"pyarrow", "dask", "distributed"} & set(sys.modules)
-        for call in (lambda: embed_collection(["a"], "o", modality="text"),
+        text = sklearn_pos.CLIPEmbedder("sklearn-pos-tiny", None, device="cpu")
+        for call in (lambda: embed_collection(["a"], "o", embedder=text),
                      lambda: read_embeddings("o")):
             try:
                 call()
@@ -907,9 +919,9 @@ def test_local_scheduler_needs_dask_and_says_so(tmp_path):
                     raise ImportError(f"blocked: {name}")
 
         sys.meta_path.insert(0, Block())
-        from sklearn_pos import embed_collection
-        kw = dict(modality="text", model_name="sklearn-pos-tiny", pretrained=None,
-                  device="cpu", progress=False)
+        from sklearn_pos import CLIPEmbedder, embed_collection
+        text = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu")
+        kw = dict(embedder=text, progress=False)
         assert embed_collection(["a", "b"], "o", **kw).n_rows == 2
         try:
             embed_collection(["a", "b"], "o2", scheduler="local:2", **kw)
@@ -961,7 +973,7 @@ def test_local_cluster_gives_the_same_table_as_one_process(folder, tmp_path):
     import torch
 
     out = tmp_path / "dask"
-    summary = embed_collection(
+    summary = _embed(
         folder, out, scheduler="local:2", partition_size=3, progress=False, **TINY
     )
     assert summary.executor == "a local cluster of 2 worker processes"
@@ -978,7 +990,7 @@ def test_local_cluster_gives_the_same_table_as_one_process(folder, tmp_path):
 
 
 def _run_folder(folder, out):
-    embed_collection(
+    _embed(
         folder, out, partition_size=3, num_workers=0, progress=False, **TINY
     )
     return out
@@ -1002,7 +1014,7 @@ def test_worker_loss_loses_no_rows(client, tmp_path):
     killer = threading.Thread(target=kill_one_worker_midway)
     killer.start()
     try:
-        summary = embed_collection(
+        summary = _embed(
             texts,
             out,
             modality="text",
@@ -1097,3 +1109,43 @@ def test_grid_search_on_the_cluster_with_a_shared_store(client, tmp_path):
     np.testing.assert_allclose(
         on_cluster.cv_results_["mean_test_score"], here.cv_results_["mean_test_score"]
     )
+
+
+def test_the_job_takes_an_embedder_and_records_its_identity(tmp_path):
+    text = CLIPEmbedder(**TINY, batch_size=2, memory=tmp_path / "store")
+    before = text.get_params()
+    out = tmp_path / "o"
+    summary = embed_collection(_texts(5), out, embedder=text, progress=False)
+    assert summary.n_rows == 5
+    # The caller's embedder is left as it was (the job works on clones).
+    assert text.get_params() == before
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["job"]["model"] == json.loads(json.dumps(text.identity()))
+    assert manifest["settings"]["batch_size"] == 2
+    assert manifest["settings"]["memory"] == str(tmp_path / "store")
+    X, _ = read_embeddings(out)
+    np.testing.assert_allclose(X, text.transform(_texts(5)), atol=1e-6)
+    # Its store (memory=) was filled by the job.
+    assert store_info(tmp_path / "store")["n_entries"].sum() == 5
+
+
+def test_the_job_refuses_what_is_not_an_embedder(tmp_path):
+    with pytest.raises(TypeError, match="embedder must be a CLIPEmbedder"):
+        embed_collection(_texts(2), tmp_path / "o", embedder=TINY)
+    with pytest.raises(ValueError, match="batch_size"):
+        embed_collection(
+            _texts(2), tmp_path / "o", embedder=CLIPEmbedder(**TINY, batch_size=0)
+        )
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_embed_asks_what_the_items_of_a_file_are(tmp_path, capsys):
+    pd.DataFrame({"caption": ["a", "b"]}).to_parquet(tmp_path / "c.parquet")
+    status = main(
+        ["embed", str(tmp_path / "c.parquet"), "--column", "caption",
+         "--output", str(tmp_path / "o"), *TINY_CLI, "--no-progress"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "--modality text or --modality image" in err
+    assert not (tmp_path / "o").exists()

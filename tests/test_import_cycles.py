@@ -16,10 +16,6 @@ import sklearn_pos
 
 PACKAGE = Path(sklearn_pos.__file__).parent
 
-#: Modules being reorganised on their own (the embed job and the command-line
-#: interface): cycles through them are checked by the whole-package test,
-#: expected to fail until they are reorganised. Empty this list then.
-PENDING = ("sklearn_pos.jobs", "sklearn_pos.cli")
 
 
 def module_names(root, package):
@@ -118,10 +114,6 @@ def cycles(graph):
     return sorted(found)
 
 
-def _is_pending(name):
-    return any(name == p or name.startswith(p + ".") for p in PENDING)
-
-
 def _describe(found, graph):
     lines = []
     for component in found:
@@ -161,22 +153,6 @@ def test_the_finder_sees_deferred_relative_and_package_imports(tmp_path):
     assert cycles(graph) == [["pkg.a", "pkg.sub.b"], ["pkg.d"]]
 
 
-def test_no_import_cycles_outside_the_pending_modules():
-    graph = import_graph(PACKAGE, "sklearn_pos")
-    kept = {
-        name: {t for t in targets if not _is_pending(t)}
-        for name, targets in graph.items()
-        if not _is_pending(name)
-    }
-    found = cycles(kept)
-    assert not found, "import cycles in sklearn_pos:\n" + _describe(found, kept)
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="sklearn_pos.jobs (_manifest <-> _partition) and the command-line "
-    "interface are being reorganised on their own; see PENDING",
-)
 def test_no_import_cycles_in_the_whole_package():
     graph = import_graph(PACKAGE, "sklearn_pos")
     found = cycles(graph)

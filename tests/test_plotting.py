@@ -532,3 +532,37 @@ def test_evaluation_tables_of_random_weights_are_marked(tiny_vocabulary_step):
     assert "caveat" not in evaluate_classifiers({"plain": plain}, E, y).attrs
     scores = evaluate_classifiers({"plain": plain, "projected": projected}, E, y)
     assert scores.attrs["caveat"] == RANDOM_WEIGHTS
+
+
+def _titles(figure):
+    suptitle = figure._suptitle.get_text() if figure._suptitle else ""
+    return " ".join([suptitle, *(ax.get_title() for ax in figure.axes)])
+
+
+def test_save_subspace_figures_writes_the_fit_figures(data, tmp_path, monkeypatch):
+    from sklearn_pos.plotting import save_subspace_figures
+
+    X, y, pos = data
+    table = class_invariance(pos, X, y, labels=ORDER)
+    table.attrs["caveat"] = "a caveat"
+    drawn = []
+    original = plt.Figure.savefig
+
+    def record(figure, path, **kwargs):  # the real savefig, figures kept to read
+        drawn.append(figure)
+        return original(figure, path, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", record)
+    paths = save_subspace_figures(pos, X, y, tmp_path, table=table)
+    names = ["class_invariance.png"] + [f"subspace_scatter_{c}.png" for c in ORDER]
+    assert [p.name for p in paths] == names
+    assert all(p.is_file() and p.stat().st_size > 0 for p in paths)
+    assert drawn[0].axes[0].get_title().startswith(
+        f"Class invariance (k=3, λ={pos.lam:g}, tangent)"
+    )
+    assert all("a caveat" in _titles(figure) for figure in drawn)
+
+    one = PartOfSpeechComponentAnalysis(n_components=1).fit(X, y)
+    assert [p.name for p in save_subspace_figures(one, X, y, tmp_path)] == [
+        "class_invariance.png"
+    ]

@@ -29,8 +29,6 @@ SUBSTITUTIONS = [
     ('"ViT-L-14", "openai"', '"sklearn-pos-tiny", None'),
     ('model_name="ViT-B-32", pretrained="openai"',
      'model_name="sklearn-pos-tiny", pretrained=None'),
-    ('model_name="ViT-B-32",\n                                       pretrained="openai"',
-     'model_name="sklearn-pos-tiny", pretrained=None'),
     ('CLIPEmbedder(modality="text")', 'CLIPEmbedder(**TINY, modality="text")'),
     ('CLIPEmbedder(modality="image")', 'CLIPEmbedder(**TINY, modality="image")'),
     ('CLIPEmbedder(memory="/shared/emb_store")', "CLIPEmbedder(**TINY, memory=STORE)"),
@@ -134,7 +132,11 @@ def namespace(tmp_path_factory):
         E, vocab.target
     )
     photos_emb = root / "photos_emb"
-    sklearn_pos.embed_collection(photos.root, photos_emb, **tiny, num_workers=0)
+    sklearn_pos.embed_collection(
+        photos.root,
+        photos_emb,
+        embedder=CLIPEmbedder(**tiny, modality="image", num_workers=0),
+    )
     fit_output = root / "sklearn_pos_output"
     assert main(["fit", "--model", "sklearn-pos-tiny", "--pretrained", "none",
                  "--device", "cpu", "--vocabulary-size", str(VOCABULARY_SIZE),

@@ -8,11 +8,13 @@ Vocabularies
     :func:`load_wordnet_vocabulary` (WordNet words by part of speech, or a
     seeded stratified subset of them), :func:`load_artists` (painters and
     other visual artists), :func:`load_themed_vocabulary` (WordNet plus a
-    theme as a fifth category) and :func:`stratified_subset` (the subset
-    behind them, for any labelled rows).
+    theme as a fifth category), :func:`load_pos_vocabulary` (either, checked
+    for fitting subspaces, as ``sklearn-pos fit`` loads it) and
+    :func:`stratified_subset` (the subset behind them, for any labelled rows).
 Image folders
     :func:`load_image_folder` lists the images and classes of a
-    ``root/<class>/<image>`` folder; :func:`make_image_folder` writes a
+    ``root/<class>/<image>`` folder; :func:`list_images` is the one rule that
+    finds images in a folder (hidden files skipped); :func:`make_image_folder` writes a
     generated one.
 Planted embeddings
     :class:`PlantedTextEmbedder` embeds CLAP prompts with planted content and
@@ -21,7 +23,8 @@ Planted embeddings
 
 from ._artists import load_artists, load_themed_vocabulary
 from ._generators import COLOURS, PlantedTextEmbedder, make_image_folder
-from ._image_folder import IMAGE_SUFFIXES, load_image_folder
+from ._image_folder import IMAGE_SUFFIXES, list_images, load_image_folder
+from ._pos_vocabulary import load_pos_vocabulary
 from ._subset import stratified_subset
 from ._wordnet import load_wordnet_vocabulary
 
@@ -29,8 +32,10 @@ __all__ = [
     "COLOURS",
     "IMAGE_SUFFIXES",
     "PlantedTextEmbedder",
+    "list_images",
     "load_artists",
     "load_image_folder",
+    "load_pos_vocabulary",
     "load_themed_vocabulary",
     "load_wordnet_vocabulary",
     "make_image_folder",

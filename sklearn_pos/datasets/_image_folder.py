@@ -1,5 +1,6 @@
-"""Image datasets stored as one folder per class."""
+"""Image datasets stored as one folder per class, and the one rule listing images."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,61 @@ def class_name(folder_name):
     return " ".join(str(folder_name).replace("_", " ").split())
 
 
-def _is_image(path):
-    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+def _is_image_name(name):
+    # Hidden files are skipped: ``._photo.jpg`` (macOS resource forks) and
+    # editors' ``.~lock`` files carry an image suffix but hold no image.
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
+def list_images(root):
+    """List the image files under a folder, recursively, sorted.
+
+    The one rule by which the library finds images in a folder, shared by
+    :func:`load_image_folder` (within each class folder) and
+    :func:`~sklearn_pos.embed_collection` (a folder source): a file is an
+    image when its suffix is one of :data:`IMAGE_SUFFIXES`, in any case
+    (``.JPG``); hidden files and folders (a name starting with a dot, such
+    as ``.ipynb_checkpoints/`` or macOS's ``._photo.jpg``) are skipped. The
+    files are not opened.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The folder to search.
+
+    Returns
+    -------
+    paths : list of str
+        The image files, as ``root`` joined with their path below it, sorted
+        by that relative path (as text).
+
+    See Also
+    --------
+    load_image_folder : Images and classes of a ``root/<class>/<image>`` folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn_pos.datasets import list_images
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name in ["b.PNG", "a.jpg", ".hidden.png", "notes.txt"]:
+    ...     _ = (root / name).write_bytes(b"")
+    >>> [Path(p).name for p in list_images(root)]
+    ['a.jpg', 'b.PNG']
+    """
+    root = os.fspath(root)
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        rel = os.path.relpath(folder, root)
+        for name in files:
+            # Not opened nor stat'ed: a broken link is listed, and reported by
+            # name when it is read, rather than silently left out.
+            if _is_image_name(name):
+                found.append(name if rel == "." else os.path.join(rel, name))
+    found.sort()
+    return [os.path.join(root, name) for name in found]
 
 
 def load_image_folder(root):
@@ -40,8 +94,10 @@ def load_image_folder(root):
     ``root`` is a class and holds its images, directly or in subfolders of
     its own (they are searched recursively). Files count as images when
     their suffix is one of :data:`IMAGE_SUFFIXES`, in any case (``.JPG``);
-    other files are ignored, as are folders whose name starts with a dot
-    (``.ipynb_checkpoints``). The images are not opened here.
+    other files are ignored, as are hidden files and folders, whose name
+    starts with a dot (``.ipynb_checkpoints``, ``._photo.jpg``): the rule of
+    :func:`list_images`, which :func:`~sklearn_pos.embed_collection` follows
+    too. The images are not opened here.
 
     Class names are the folder names with underscores read as spaces
     (``golden_retriever`` is the class ``"golden retriever"``), since the
@@ -88,6 +144,7 @@ def load_image_folder(root):
 
     See Also
     --------
+    list_images : The rule that finds the images.
     make_image_folder : Write a small generated folder in this layout.
 
     Examples
@@ -130,17 +187,10 @@ def load_image_folder(root):
         seen[name] = folder
     paths, target, empty = [], [], []
     for folder in folders:
-        files = sorted(
-            p
-            for p in folder.rglob("*")
-            if _is_image(p)
-            and not any(
-                part.startswith(".") for part in p.relative_to(folder).parts[:-1]
-            )
-        )
+        files = list_images(folder)
         if not files:
             empty.append(folder.name)
-        paths.extend(str(p) for p in files)
+        paths.extend(files)
         target.extend([class_name(folder.name)] * len(files))
     if empty:
         raise ValueError(

@@ -2,12 +2,13 @@
 
 :func:`embed_collection` (the ``sklearn-pos embed`` command) cuts a source
 (a folder of images, a text file, a Parquet or CSV column) into partitions,
-embeds each with :class:`~sklearn_pos.CLIPEmbedder` and writes it as one
-Parquet file, atomically; :func:`read_embeddings` reads the folder back.
+embeds each with the :class:`~sklearn_pos.CLIPEmbedder` it is given (a clone
+per process) and writes it as one Parquet file, atomically; :func:`read_embeddings` reads the folder back.
 
 - :mod:`._source`: the items of a source, in order;
 - :mod:`._manifest`: the partitions and the manifest that makes reruns safe;
-- :mod:`._partition`: one partition, embedded and written (the task);
+- :mod:`._partition`: one partition, embedded and written (the task), and
+  the embedder's description, computed where the model runs;
 - :mod:`._verify`: partitions checked when read back (digest, pages, rows);
 - :mod:`._lock`: one job at a time per output folder;
 - :mod:`._execute`: where tasks run (this process, a Dask cluster);

@@ -1,10 +1,10 @@
 """The plan of a job (its partitions) and the manifest that records it.
 
 The manifest, ``_manifest.json`` in the output folder, holds what the output
-*is*: the source (kind, column, row count, digest of the items), the model
-(architecture, the digest of the weights' bytes or the seed, preprocessing),
-the settings that change the numbers (modality, precision, normalisation,
-dtype) and the partitioning. A rerun computes the same description and
+*is*: the source (kind, column, row count, digest of the items), the
+embedder's identity (architecture, the digest of the weights' bytes or the
+seed, preprocessing, modality, precision, normalisation), the stored dtype
+and the partitioning. A rerun computes the same description and
 refuses to write into a folder whose manifest says otherwise, so one folder
 never mixes two jobs' rows. Settings that do not change the output (device,
 batch size, scheduler, error policy) are recorded but not compared.
@@ -13,15 +13,16 @@ The leading underscore keeps readers of the folder (pyarrow, pandas, Dask)
 from taking the manifest, or temporary files, for data.
 """
 
-import hashlib
 import json
 import time
 from pathlib import Path
 
 from .._io import atomic_write
+from .._identity import identity_digest
 
-#: Bump when the layout of the output changes.
-FORMAT = 1
+#: Bump when the layout of the output changes. 2: the model is described by
+#: the embedder's own identity (:meth:`CLIPEmbedder.identity`).
+FORMAT = 2
 MANIFEST = "_manifest.json"
 #: Key of the Parquet schema metadata naming the job a partition belongs to.
 JOB_KEY = b"sklearn_pos.job"
@@ -53,53 +54,12 @@ def canonical(value):
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
-def digest(value):
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+def describe_job(source, model, *, partition_size, dtype):
+    """The part of the manifest that two runs into one folder must share.
 
-
-def model_identity(params, spread_gpus=False):
-    """What the weights and preprocessing of ``params`` are, by content.
-
-    Computed where the model runs (the process of a local job, a worker of a
-    cluster), so that the weights' digest is that of the file actually read.
-    No path is part of it: the same weights give the same identity on every
-    machine.
-
-    Returns
-    -------
-    identity : dict
-    embedding_dim : int
+    ``model`` is the embedder's description (:func:`._partition.model_identity`),
+    which holds the modality, precision and normalisation too.
     """
-    from .. import _identity
-    from .._clip import resolve_weights
-    from ._partition import embedder_for
-
-    spec = resolve_weights(
-        params["model_name"], params["pretrained"], params["random_state"]
-    )
-    try:
-        config = digest(_identity.config_identity(spec.model_name))
-    except Exception:  # noqa: BLE001 - hub and local-dir names: files are digested
-        config = None
-    identity = {
-        "model_name": spec.model_name,
-        "weights": spec.kind,
-        "tag": params["pretrained"] if spec.kind == "tag" else None,
-        "seed": spec.seed,
-        "config": config,
-        "weights_content": _identity.weights_content(spec),
-        "quick_gelu": bool(spec.quick_gelu),
-        "preprocess": [list(p) for p in spec.preprocess],
-    }
-    # the device the partitions of this process use, so the model loads once
-    embedder = embedder_for({"embedder": params, "spread_gpus": spread_gpus})
-    dim = embedder.get_model().embed_dim
-    return canonical(identity), int(dim)
-
-
-def describe_job(source, model, params, *, partition_size, dtype):
-    """The part of the manifest that two runs into one folder must share."""
     return canonical(
         {
             "format": FORMAT,
@@ -110,9 +70,6 @@ def describe_job(source, model, params, *, partition_size, dtype):
                 "items": source.fingerprint(),
             },
             "model": model,
-            "modality": params["modality"],
-            "precision": params["precision"],
-            "normalize": bool(params["normalize"]),
             "dtype": dtype,
             "partition_size": int(partition_size),
         }
@@ -179,11 +136,11 @@ def write_manifest(folder, manifest):
 
 
 def new_manifest(job, partitions, embedding_dim, settings):
-    from .. import __version__
+    from .._version import __version__
 
     return {
         "job": job,
-        "job_id": digest(job),
+        "job_id": identity_digest(job),
         "embedding_dim": embedding_dim,
         "partitions": partitions,
         "settings": settings,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .._io import atomic_write
-from ._manifest import JOB_KEY
+from ._manifest import JOB_KEY, canonical
 
 #: Errors a partition reports back in full (all are counted, and all are in
 #: the output's ``error`` column).
@@ -156,17 +156,49 @@ def _device(requested, spread_gpus):
     return requested
 
 
-def embedder_for(task):
-    """The :class:`~sklearn_pos.CLIPEmbedder` a task runs (the model is shared)."""
-    from ..embedding import CLIPEmbedder
+def embedder_for(embedder, spread_gpus=False):
+    """The job's embedder, cloned and set for this process (the model is shared).
 
-    params = dict(task["embedder"])
-    params["device"] = _device(params["device"], task.get("spread_gpus", False))
+    A clone keeps the caller's embedder as it was; the process-wide model
+    cache of :class:`~sklearn_pos.CLIPEmbedder` makes every clone in a
+    process share one loaded model.
+    """
+    from sklearn.base import clone
+
+    local = clone(embedder)
+    local.set_params(device=_device(embedder.device, spread_gpus))
     if multiprocessing.current_process().daemon:
         # A daemonic process (a Dask worker by default) cannot start the
         # DataLoader's decoding processes: decode in this one.
-        params["num_workers"] = 0
-    return CLIPEmbedder(**params)
+        local.set_params(num_workers=0)
+    return local
+
+
+def model_identity(embedder, spread_gpus=False):
+    """What the job's embeddings are made by, by content, and their width.
+
+    The embedder's own :meth:`~sklearn_pos.CLIPEmbedder.identity`, computed
+    where the model runs (the process of a local job, a worker of a
+    cluster), so that the weights' digest is that of the file actually read.
+    The local paths (and their sizes and times) that name the weights in the
+    identity's ``weights`` entry are left out when the weights' digest is
+    known: the same weights give the same description on every machine.
+
+    Returns
+    -------
+    identity : dict
+    embedding_dim : int
+    """
+    local = embedder_for(embedder, spread_gpus)
+    identity = dict(local.identity())
+    if identity.get("weights_content"):
+        # The digest names the weights; the first entry says of which kind
+        # (tag, file, hub, local folder) they are.
+        identity["weights"] = list(identity["weights"][:1])
+    # Loaded here, on the device this process's partitions use, so that the
+    # model loads once.
+    dim = local.get_model().embed_dim
+    return canonical(identity), int(dim)
 
 
 def _reason(exc):
@@ -344,7 +376,7 @@ def embed_partition(task):
     ----------
     task : dict
         ``index``, ``start``, ``items``, ``file`` (absolute path), ``embedder``
-        (CLIPEmbedder parameters), ``dim``, ``dtype``, ``on_error``,
+        (the job's :class:`~sklearn_pos.CLIPEmbedder`, unfitted), ``dim``, ``dtype``, ``on_error``,
         ``base_dir`` (where relative image paths start), ``job_id``,
         ``spread_gpus``.
 
@@ -357,7 +389,7 @@ def embed_partition(task):
         ``seconds``, ``pid``.
     """
     started = time.perf_counter()
-    embedder = embedder_for(task)
+    embedder = embedder_for(task["embedder"], task.get("spread_gpus", False))
     items, start = task["items"], task["start"]
     ok, E, errors = embed_items(
         embedder, items, start, base_dir=task["base_dir"], on_error=task["on_error"]

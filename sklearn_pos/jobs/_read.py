@@ -60,11 +60,9 @@ def read_embeddings(path, *, errors="nan", dtype=np.float32, allow_incomplete=Fa
 
     Examples
     --------
-    >>> from sklearn_pos import embed_collection, read_embeddings
-    >>> _ = embed_collection(
-    ...     ["a dog", ""], "emb", modality="text", model_name="sklearn-pos-tiny",
-    ...     pretrained=None, device="cpu", progress=False,
-    ... )
+    >>> from sklearn_pos import CLIPEmbedder, embed_collection, read_embeddings
+    >>> text = CLIPEmbedder("sklearn-pos-tiny", pretrained=None, device="cpu")
+    >>> _ = embed_collection(["a dog", ""], "emb", embedder=text, progress=False)
     >>> X, meta = read_embeddings("emb")
     >>> X.shape
     (2, 64)

@@ -6,9 +6,10 @@ import warnings
 from numbers import Integral
 from pathlib import Path
 
+from sklearn.base import clone
 from sklearn.utils import Bunch
 
-from .._io import TMP_PREFIX
+from .._io import TMP_PREFIX, absolute_weights
 from ._execute import open_executor
 from ._lock import output_lock
 from ._manifest import (
@@ -16,13 +17,12 @@ from ._manifest import (
     ManifestMismatchError,
     describe_job,
     differences,
-    model_identity,
     new_manifest,
     plan_partitions,
     read_manifest,
     write_manifest,
 )
-from ._partition import embed_partition, output_error
+from ._partition import embed_partition, model_identity, output_error
 from ._source import read_source
 from ._verify import checked_plan, damaged_message, load_partition
 
@@ -42,7 +42,15 @@ def _require_pyarrow():
         raise ImportError(_PYARROW) from exc
 
 
-def _check_params(partition_size, dtype, on_error, batch_size, num_workers):
+def _check_params(embedder, partition_size, dtype, on_error):
+    from ..embedding import CLIPEmbedder
+
+    if not isinstance(embedder, CLIPEmbedder):
+        raise TypeError(
+            "embedder must be a CLIPEmbedder, e.g. embedder=CLIPEmbedder("
+            "'ViT-B-32', 'openai', modality='image'); got "
+            f"{type(embedder).__name__}."
+        )
     if not isinstance(partition_size, Integral) or partition_size < 1:
         raise ValueError(
             f"partition_size must be a positive integer, got {partition_size!r}."
@@ -51,27 +59,13 @@ def _check_params(partition_size, dtype, on_error, batch_size, num_workers):
         raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}.")
     if on_error not in ("skip", "raise"):
         raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}.")
-    if batch_size is not None and (
-        not isinstance(batch_size, Integral) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    if num_workers is not None and (
-        not isinstance(num_workers, Integral) or num_workers < 0
-    ):
-        raise ValueError(f"num_workers must be >= 0 or None, got {num_workers!r}.")
 
 
-def _absolute(value):
-    """A path-like or existing file as an absolute path; tags unchanged."""
-    if value is None:
-        return None
-    if isinstance(value, os.PathLike):
-        return os.path.abspath(os.fspath(value))
-    if isinstance(value, str) and not value.startswith(("hf-hub:", "local-dir:")):
-        expanded = os.path.expanduser(value)
-        if os.path.isfile(expanded):
-            return os.path.abspath(expanded)
-    return value
+def _absolute_folder(memory):
+    """A store folder given as a path-like as an absolute path; others as is."""
+    if isinstance(memory, os.PathLike):
+        return os.path.abspath(os.fspath(memory))
+    return memory
 
 
 def _prepare_folder(output, job, recorded):
@@ -134,17 +128,8 @@ def embed_collection(
     source,
     output,
     *,
-    modality=None,
+    embedder,
     column=None,
-    model_name="ViT-B-32",
-    pretrained="openai",
-    device="auto",
-    precision="fp32",
-    batch_size=None,
-    normalize=True,
-    num_workers=None,
-    memory=None,
-    random_state=0,
     partition_size=10_000,
     dtype="float32",
     scheduler=None,
@@ -154,8 +139,9 @@ def embed_collection(
     """Embed a whole collection into Parquet files, resumably, here or on Dask.
 
     The items of ``source`` are cut into partitions of ``partition_size``
-    consecutive rows; each partition is embedded by a
-    :class:`~sklearn_pos.CLIPEmbedder` and written as one Parquet file
+    consecutive rows; each partition is embedded by ``embedder`` (a clone of
+    it per process, set to that process's device) and written as one
+    Parquet file
     ``output/part-NNNNN.parquet`` with the columns
 
     - ``row`` (int64): the item's position in ``source``;
@@ -186,27 +172,30 @@ def embed_collection(
     Parameters
     ----------
     source : str, path-like or sequence of str
-        A folder of images (searched recursively for the suffixes of
-        :data:`~sklearn_pos.datasets.IMAGE_SUFFIXES`, hidden files skipped,
-        paths sorted); a text file of one item per line; a Parquet or CSV
-        (``.csv``, ``.tsv``) file whose ``column`` holds the items; or the
-        items themselves. Relative image paths start from the current folder.
+        A folder of images (listed by
+        :func:`~sklearn_pos.datasets.list_images`: searched recursively for
+        the suffixes of :data:`~sklearn_pos.datasets.IMAGE_SUFFIXES`, hidden
+        files and folders skipped, paths sorted, as
+        :func:`~sklearn_pos.datasets.load_image_folder` lists them); a text
+        file of one item per line; a Parquet or CSV (``.csv``, ``.tsv``) file
+        whose ``column`` holds the items; or the items themselves. Relative
+        image paths start from the current folder.
 
     output : str or path-like
         The folder of the Parquet files (created if missing).
 
-    modality : {"text", "image"} or None, default=None
-        What the items are; ``None`` means ``"image"`` for a folder and must be
-        given for other sources.
+    embedder : CLIPEmbedder
+        The embedder, unfitted; its ``modality`` says what the items are (a
+        folder is read as images, so it needs ``modality="image"``). It is
+        not changed: each process running partitions uses a clone, set to
+        its device (``device="auto"`` on a ``"local:N"`` cluster with several
+        GPUs gives worker ``i`` GPU ``i``) and, in a daemonic Dask worker, to
+        ``num_workers=0``. With ``memory`` (a folder, shared by every
+        worker), items already in the embedding store are not encoded again;
+        ``verbose`` is ignored (see ``progress``).
 
     column : str or None, default=None
         The column of a Parquet or CSV source.
-
-    model_name, pretrained, device, precision, batch_size, normalize, \
-num_workers, memory, random_state
-        As for :class:`~sklearn_pos.CLIPEmbedder`. With ``memory`` (a folder,
-        shared by every worker), items already in the embedding store are not
-        encoded again.
 
     partition_size : int, default=10_000
         Rows per partition: per file and per task. Smaller partitions lose less
@@ -269,10 +258,10 @@ num_workers, memory, random_state
 
     Examples
     --------
-    >>> from sklearn_pos import embed_collection, read_embeddings
+    >>> from sklearn_pos import CLIPEmbedder, embed_collection, read_embeddings
+    >>> text = CLIPEmbedder("sklearn-pos-tiny", pretrained=None, device="cpu")
     >>> summary = embed_collection(
-    ...     ["a dog", "a cat", "a red car"], "emb", modality="text",
-    ...     model_name="sklearn-pos-tiny", pretrained=None, device="cpu",
+    ...     ["a dog", "a cat", "a red car"], "emb", embedder=text,
     ...     partition_size=2, progress=False,
     ... )
     >>> summary.n_rows, summary.n_partitions, summary.n_errors
@@ -283,30 +272,23 @@ num_workers, memory, random_state
     >>> meta.columns.tolist()
     ['row', 'source', 'error']
     >>> embed_collection(
-    ...     ["a dog", "a cat", "a red car"], "emb", modality="text",
-    ...     model_name="sklearn-pos-tiny", pretrained=None, device="cpu",
+    ...     ["a dog", "a cat", "a red car"], "emb", embedder=text,
     ...     partition_size=2, progress=False,
     ... ).n_skipped                                   # a rerun has nothing to do
     2
     """
     started = time.perf_counter()
-    _check_params(partition_size, dtype, on_error, batch_size, num_workers)
+    _check_params(embedder, partition_size, dtype, on_error)
     _require_pyarrow()
-    src = read_source(source, modality=modality, column=column)
+    src = read_source(source, modality=embedder.modality, column=column)
     output = Path(os.path.expanduser(os.fspath(output))).absolute()
-    params = {
-        "model_name": model_name,
-        "pretrained": _absolute(pretrained),
-        "modality": src.modality,
-        "device": device,
-        "precision": precision,
-        "batch_size": batch_size,
-        "normalize": normalize,
-        "num_workers": num_workers,
-        "memory": None if memory is None else _absolute(memory),
-        "random_state": random_state,
-        "verbose": False,
-    }
+    # Paths made absolute, so that every worker reads the same files; the
+    # caller's embedder is left as it was.
+    embedder = clone(embedder).set_params(
+        pretrained=absolute_weights(embedder.pretrained),
+        memory=_absolute_folder(embedder.memory),
+        verbose=False,
+    )
     created = _create_folder(output)
     try:
         # Taken before anything is loaded, so that a second job on the folder
@@ -315,7 +297,7 @@ num_workers, memory, random_state
             summary = _run_locked(
                 src,
                 output,
-                params,
+                embedder,
                 scheduler=scheduler,
                 partition_size=partition_size,
                 dtype=dtype,
@@ -394,7 +376,7 @@ def _check_done(output, parts, job_id):
 def _run_locked(
     src,
     output,
-    params,
+    embedder,
     *,
     scheduler,
     partition_size,
@@ -404,21 +386,19 @@ def _run_locked(
     started,
 ):
     """The job, once ``output`` exists and is locked: plan, resume, run, summarise."""
-    requested_workers = params["num_workers"]
+    requested_workers = embedder.num_workers
     with open_executor(scheduler) as executor:
-        if params["num_workers"] is None and executor.decode_workers is not None:
-            params["num_workers"] = executor.decode_workers
-        model, dim = executor.call(model_identity, params, executor.spread_gpus)
-        job = describe_job(
-            src, model, params, partition_size=partition_size, dtype=dtype
-        )
+        if embedder.num_workers is None and executor.decode_workers is not None:
+            embedder.set_params(num_workers=executor.decode_workers)
+        model, dim = executor.call(model_identity, embedder, executor.spread_gpus)
+        job = describe_job(src, model, partition_size=partition_size, dtype=dtype)
         recorded = read_manifest(output)
         _prepare_folder(output, job, recorded)
         settings = {
-            "device": params["device"],
-            "batch_size": params["batch_size"],
+            "device": embedder.device,
+            "batch_size": embedder.batch_size,
             "num_workers": requested_workers,
-            "memory": params["memory"],
+            "memory": embedder.memory,
             "scheduler": scheduler if isinstance(scheduler, str) else repr(scheduler),
             "on_error": on_error,
             "source_location": src.location,
@@ -451,7 +431,7 @@ def _run_locked(
                 "start": p["start"],
                 "items": src.items[p["start"] : p["stop"]],
                 "file": str(output / p["file"]),
-                "embedder": params,
+                "embedder": embedder,
                 "dim": dim,
                 "dtype": dtype,
                 "on_error": on_error,

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..datasets import IMAGE_SUFFIXES
+from ..datasets import IMAGE_SUFFIXES, list_images
 
 _TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 _TABLE_SUFFIXES[".tsv"] = "tsv"
@@ -40,24 +40,6 @@ class Source:
             raw = None if item is None else item.encode("utf-8", "surrogatepass")
             h.update(b"\1" if raw is None else b"\0" + raw)
         return h.hexdigest()
-
-
-def _list_images(root):
-    """Image files under ``root`` (recursively), as ``root``-joined strings, sorted.
-
-    Hidden files and folders (a name starting with a dot) are skipped, as
-    :func:`~sklearn_pos.datasets.load_image_folder` skips them.
-    """
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        rel = os.path.relpath(folder, root)
-        for name in files:
-            if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            found.append(name if rel == "." else os.path.join(rel, name))
-    found.sort()
-    return [os.path.join(os.fspath(root), name) for name in found]
 
 
 def _read_table(path, kind, column):
@@ -163,15 +145,16 @@ def read_source(source, *, modality=None, column=None):
     if path.is_dir():
         if modality == "text":
             raise SourceError(
-                f"{source} is a folder, which is read as images; for texts give a "
-                "text file (one per line) or a Parquet/CSV file with --column."
+                f"{source} is a folder, which is read as images: embed it with an "
+                "embedder of modality='image' (--modality image); for texts give "
+                "a text file (one per line) or a Parquet/CSV file with --column."
             )
         if column is not None:
             raise SourceError(
                 f"{source} is a folder of images: --column is for Parquet and CSV "
                 "files only."
             )
-        items = _list_images(os.path.expanduser(os.fspath(source)))
+        items = list_images(os.path.expanduser(os.fspath(source)))
         if not items:
             raise SourceError(
                 f"{source} holds no image file (searched recursively for names "
