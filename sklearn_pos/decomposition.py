@@ -236,6 +236,9 @@ class PartOfSpeechComponentAnalysis(
 
     See Also
     --------
+    VocabularyPartOfSpeechAnalysis : The same parameters, constraints and
+        defaults, with the subspaces fitted on a labelled vocabulary, as a
+        step of a Pipeline on images.
     sklearn.decomposition.PCA : Unsupervised principal components.
     sklearn.discriminant_analysis.LinearDiscriminantAnalysis : Supervised
         directions that separate classes.

@@ -20,6 +20,7 @@ from ._compat import (
     _fit_context,
     keep_series_index,
 )
+from ._labels import is_missing
 
 __all__ = [
     "CLIPEmbedder",
@@ -31,15 +32,6 @@ __all__ = [
 
 # Bump when a change alters the embeddings stored by the on-disk cache.
 _CACHE_FORMAT = 1
-
-
-def _is_missing(value):
-    if value is None:
-        return True
-    try:
-        return bool(value != value)  # NaN, pd.NA raise or compare unequal
-    except (TypeError, ValueError):
-        return True
 
 
 def _as_column(X, modality, *, allow_empty=False):
@@ -104,7 +96,7 @@ def _check_texts(items):
     for row, item in enumerate(items):
         if isinstance(item, str):
             continue
-        if _is_missing(item):
+        if is_missing(item):
             raise ValueError(
                 f"Missing value (None/NaN) at row {row}: CLIPEmbedder(modality='text') "
                 "needs a string in every row; drop or fill the missing rows first."
@@ -138,7 +130,7 @@ def _check_images(items):
                     "(arr * 255).round().astype(np.uint8)."
                 )
             continue
-        if _is_missing(item):
+        if is_missing(item):
             raise ValueError(
                 f"Missing value (None/NaN) at row {row}: every row needs an image."
             )

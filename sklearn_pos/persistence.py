@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write
+from ._labels import plain_label
 
 __all__ = ["load_subspaces", "save_subspaces"]
 
@@ -43,10 +44,6 @@ _FITTED = set(_ARRAYS) | set(_INTS) | set(_DERIVED) | {"classes_",
                                                        "feature_names_in_"}
 #: Label dtypes that JSON holds exactly (``O``: Python str labels).
 _LABEL_KINDS = "OUiub"
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _sha256(array):
@@ -76,7 +73,7 @@ def _labels_to_json(classes):
     from ._array_api import to_numpy
 
     classes = np.asarray(to_numpy(classes))
-    values = [_plain(c) for c in classes.tolist()]
+    values = [plain_label(c) for c in classes.tolist()]
     if classes.dtype.kind == "f" and all(float(v).is_integer() for v in values):
         # integer-valued float labels (0.0, 1.0, ...) are exact in JSON too
         pass
@@ -181,7 +178,7 @@ def save_subspaces(estimator, path, *, metadata=None):
             f"{unknown} of this estimator; the file would not hold all of it."
         )
     arrays = {name: np.asarray(to_numpy(getattr(pos, name))) for name in _ARRAYS}
-    params = {k: _plain(v) for k, v in pos.get_params(deep=False).items()}
+    params = {k: plain_label(v) for k, v in pos.get_params(deep=False).items()}
     classes = _labels_to_json(pos.classes_)
     document = {
         "format": _FORMAT_NAME,
@@ -191,7 +188,7 @@ def save_subspaces(estimator, path, *, metadata=None):
         "params": params,
         "classes": classes,
         "target_index": int(np.flatnonzero(np.asarray(classes["values"], dtype=object)
-                                           == _plain(pos.target_))[0]),
+                                           == plain_label(pos.target_))[0]),
         "center_is_mean": pos.center_ is pos.mean_,
         "fitted": {name: int(getattr(pos, name)) for name in _INTS},
         "feature_names_in": (
@@ -377,10 +374,10 @@ def _retarget(estimator, target, output):
     if matches.size != 1:
         raise ValueError(
             f"target={target!r} is not one of the saved subspaces "
-            f"{[_plain(c) for c in estimator.classes_]}; choose one of them."
+            f"{[plain_label(c) for c in estimator.classes_]}; choose one of them."
         )
     index = int(matches[0])
-    estimator.set_params(target=_plain(estimator.classes_[index]))
+    estimator.set_params(target=plain_label(estimator.classes_[index]))
     estimator.target_ = estimator.classes_[index]
     estimator.components_ = estimator.class_components_[index, ...]
     estimator.eigenvalues_ = estimator.class_eigenvalues_[index, ...]

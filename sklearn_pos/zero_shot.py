@@ -505,4 +505,3 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = not self._has_text_side()
         return tags
-

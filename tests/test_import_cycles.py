@@ -10,12 +10,10 @@ connected component of more than one module, or a module importing itself.
 import ast
 from pathlib import Path
 
-import pytest
 
 import sklearn_pos
 
 PACKAGE = Path(sklearn_pos.__file__).parent
-
 
 
 def module_names(root, package):
