@@ -45,6 +45,8 @@ _FITTED = set(_ARRAYS) | set(_INTS) | set(_DERIVED) | {"classes_",
 #: Label dtypes that JSON holds exactly (``O``: Python str labels).
 _LABEL_KINDS = "OUiub"
 
+_OUTPUTS = ("coordinates", "projection", "complement")
+
 
 def _sha256(array):
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
@@ -338,49 +340,22 @@ def load_subspaces(path, *, target=None, output=None, return_metadata=False):
                 "with sklearn_pos.save_subspaces."
             )
         raise _refuse(path, "it is not a NumPy .npz archive")
+    if output is not None and output not in _OUTPUTS:
+        raise ValueError(
+            f"output={output!r} is not one of 'coordinates', 'projection', "
+            "'complement'; pass one of these, or None for the saved output."
+        )
     try:
         document, arrays = _read(path)
-        estimator = _rebuild(document, arrays)
+        estimator = _rebuild(document, arrays, target=target, output=output)
     except _Damaged as exc:
         raise _refuse(path, str(exc)) from None
-    if target is not None or output is not None:
-        estimator = _retarget(estimator, target, output)
     if return_metadata:
         metadata = dict(document.get("metadata") or {})
         metadata["saved_with"] = {
             k: v for k, v in document.items() if k != "metadata"
         }
         return estimator, metadata
-    return estimator
-
-
-def _retarget(estimator, target, output):
-    """``estimator`` transforming onto ``target``'s subspace with ``output``.
-
-    Every category's subspace is saved, so this sets what ``fit`` would have
-    set with these parameters: ``target``/``target_`` and the target's rows
-    (``components_``, ``eigenvalues_``); ``project`` gives the same result.
-    """
-    if output is not None:
-        if output not in ("coordinates", "projection", "complement"):
-            raise ValueError(
-                f"output={output!r} is not one of 'coordinates', 'projection', "
-                "'complement'; pass one of these, or None for the saved output."
-            )
-        estimator.set_params(output=output)
-    if target is None:
-        return estimator
-    matches = np.flatnonzero(np.asarray(estimator.classes_) == target)
-    if matches.size != 1:
-        raise ValueError(
-            f"target={target!r} is not one of the saved subspaces "
-            f"{[plain_label(c) for c in estimator.classes_]}; choose one of them."
-        )
-    index = int(matches[0])
-    estimator.set_params(target=plain_label(estimator.classes_[index]))
-    estimator.target_ = estimator.classes_[index]
-    estimator.components_ = estimator.class_components_[index, ...]
-    estimator.eigenvalues_ = estimator.class_eigenvalues_[index, ...]
     return estimator
 
 
@@ -440,7 +415,15 @@ def _read(path):
     return document, arrays
 
 
-def _rebuild(document, arrays):
+def _rebuild(document, arrays, *, target=None, output=None):
+    """The fitted estimator of a verified archive.
+
+    With ``target`` (one of the saved categories) and ``output``, it is the
+    estimator ``fit`` would have made with these parameters: every category's
+    subspace is saved, so ``target_`` and the target's rows
+    (``components_``, ``eigenvalues_``) are chosen here, before the state is
+    restored; ``project`` gives the same result without them.
+    """
     from .decomposition import PartOfSpeechComponentAnalysis
 
     try:
@@ -469,6 +452,17 @@ def _rebuild(document, arrays):
             )
     if not 0 <= target_index < len(classes):
         raise _Damaged(f"its target index {target_index} is out of range")
+    if target is not None:
+        matches = np.flatnonzero(np.asarray(classes) == target)
+        if matches.size != 1:
+            raise ValueError(
+                f"target={target!r} is not one of the saved subspaces "
+                f"{[plain_label(c) for c in classes]}; choose one of them."
+            )
+        target_index = int(matches[0])
+        pos.set_params(target=plain_label(classes[target_index]))
+    if output is not None:
+        pos.set_params(output=output)
     state = {
         "classes_": classes,
         "mean_": arrays["mean_"],
