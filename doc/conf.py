@@ -5,6 +5,7 @@ checked). The build needs no network: the examples run on the bundled tiny
 model, and the intersphinx inventories are used only where they can be had.
 """
 
+import ast
 import os
 import shutil
 import sys
@@ -178,9 +179,30 @@ def _fit_title_adornment(source):
     return "\n".join(lines)
 
 
+def _keep_module_docstring(source):
+    """Give the example its docstring as ``__doc__`` when sphinx-gallery runs it.
+
+    sphinx-gallery runs an example with ``__doc__ = ""``; the examples build
+    their ``--help`` text from ``__doc__``. A hidden line after the docstring
+    (between sphinx-gallery's ignore markers: run, not shown) restores it.
+    """
+    docstring = ast.get_docstring(ast.parse(source), clean=False)
+    if docstring is None:
+        return source
+    end = source.index('"""', 3) + 3
+    hidden = (
+        "\n\n# sphinx_gallery_start_ignore\n"
+        f"__doc__ = {docstring!r}\n"
+        "# sphinx_gallery_end_ignore\n"
+    )
+    return source[:end] + hidden + source[end:]
+
+
 for _script in sorted((ROOT / "examples").glob("*.py")):
     _copy = _GALLERY_SRC / _script.name
-    _text = _fit_title_adornment(_script.read_text(encoding="utf-8"))
+    _text = _keep_module_docstring(
+        _fit_title_adornment(_script.read_text(encoding="utf-8"))
+    )
     if not _copy.is_file() or _copy.read_text(encoding="utf-8") != _text:
         _copy.write_text(_text, encoding="utf-8")
 shutil.copyfile(DOC / "gallery_header.rst", _GALLERY_SRC / "GALLERY_HEADER.rst")
@@ -196,7 +218,6 @@ sphinx_gallery_conf = {
     "reset_modules": ("matplotlib",),
     "doc_module": ("sklearn_pos",),
     "backreferences_dir": "generated/backreferences",
-    "reference_url": {"sklearn_pos": None},
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": False,
