@@ -55,6 +55,10 @@ default_role = "literal"
 
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
+# The maths of MyST pages is rendered like that of the reStructuredText pages
+# (MyST's own MathJax settings are for MathJax 3 and would override the
+# MathJax 2 configuration below).
+myst_update_mathjax = False
 
 # -- API reference ------------------------------------------------------------
 autosummary_generate = True
@@ -226,10 +230,51 @@ sphinx_gallery_conf = {
     "min_reported_time": 1,
 }
 
+# -- Maths -------------------------------------------------------------------------
+# Sphinx loads MathJax from a CDN. Where a copy of MathJax 2 is installed
+# (Debian's libjs-mathjax, or a folder named by SKLEARN_POS_DOC_MATHJAX), the
+# files the pages need (about 1.5 MB) are shipped with the site instead, so
+# its maths renders without a network, as when it is opened from a file.
+_MATHJAX = Path(
+    os.environ.get("SKLEARN_POS_DOC_MATHJAX", "/usr/share/javascript/mathjax")
+)
+_MATHJAX_PARTS = (
+    "MathJax.js",
+    "extensions",
+    "jax/element",
+    "jax/input/TeX",
+    "jax/output/CommonHTML",
+    "fonts/HTML-CSS/TeX/woff",
+)
+html_static_path = []
+if (_MATHJAX / "MathJax.js").is_file():
+    _mathjax_static = DOC / "_build" / "mathjax_static"
+    for _part in _MATHJAX_PARTS:
+        _source, _target = _MATHJAX / _part, _mathjax_static / "mathjax" / _part
+        if _source.is_dir():
+            shutil.copytree(_source, _target, dirs_exist_ok=True)
+        elif _source.is_file():
+            _target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_source, _target)
+    html_static_path.append(str(_mathjax_static))
+    mathjax_path = "mathjax/MathJax.js"
+    mathjax2_config = {
+        "jax": ["input/TeX", "output/CommonHTML"],
+        "extensions": ["tex2jax.js"],
+        "TeX": {"extensions": ["AMSmath.js", "AMSsymbols.js"]},
+        "tex2jax": {
+            "inlineMath": [["\\(", "\\)"]],
+            "displayMath": [["\\[", "\\]"]],
+            "processEscapes": True,
+        },
+        "CommonHTML": {"linebreaks": {"automatic": True}},
+        # No "Loading ..." box in the corner of every page.
+        "messageStyle": "none",
+    }
+
 # -- HTML ------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_pos {release}"
-html_static_path = ["_static"]
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,

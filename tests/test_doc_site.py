@@ -66,6 +66,7 @@ def test_api_check_reports_a_name_missing_from_the_reference(api_check, tmp_path
 # One page of each kind a reader lands on.
 PAGES = {
     "home": "index.html",
+    "maths": "user_guide/method.html",
     "api": "generated/sklearn_pos.PartOfSpeechComponentAnalysis.html",
     "gallery": "auto_examples/plot_class_invariance.html",
 }
@@ -135,6 +136,16 @@ def test_page_renders_with_working_links_and_images(server, browser, name, tmp_p
         assert "random weights" in main.text or "Total running time" in main.text
         assert browser.find_elements(By.CSS_SELECTOR, "img.sphx-glr-single-img, "
                                      "img.sphx-glr-multi-img")
+    if name == "maths" and (SITE / "_static" / "mathjax" / "MathJax.js").is_file():
+        # The site ships MathJax (.ci/doc installs it): the equations are typeset.
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(browser, 30).until(
+            lambda driver: driver.execute_script(
+                "return document.querySelectorAll('.MJXc-display').length"
+            )
+            >= 5
+        )
     # Every image has loaded: a broken one has naturalWidth 0.
     broken = browser.execute_script(
         "return Array.from(document.images)"
