@@ -64,6 +64,8 @@ myst_update_mathjax = False
 autosummary_generate = True
 autodoc_default_options = {"members": True}
 autodoc_typehints = "none"
+# "On this page" lists methods as "fit", not "PartOfSpeechComponentAnalysis.fit".
+toc_object_entries_show_parents = "hide"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 # numpydoc's own checks of the docstrings run in the test suite's doctests;
@@ -279,7 +281,8 @@ html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
     "navigation_with_keys": False,
-    "header_links_before_dropdown": 7,
+    # The rest goes under "More", so that the navbar stays on one line.
+    "header_links_before_dropdown": 5,
     "icon_links": [],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
