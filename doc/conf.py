@@ -287,5 +287,13 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "install": [], "getting_started": [], "citation": []}
+# Pages without sections of their own get no (empty) navigation sidebar.
+html_sidebars = {
+    page: []
+    for page in ("index", "install", "getting_started", "benchmarks",
+                 "development", "changelog", "citation", "api")
+}
+# Unlabelled code blocks (the printed tables of the benchmarks and the CLI)
+# are text, not Python to colour.
+highlight_language = "text"
 html_show_sourcelink = False
