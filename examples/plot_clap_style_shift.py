@@ -45,7 +45,8 @@ from sklearn_pos.caveats import (
     stamp_figure,
     stamp_tables,
 )
-from sklearn_pos.clap import CLAP_STYLES, CLAPDisentangler
+from sklearn_pos.clap import CLAPDisentangler
+from sklearn_pos.templates import CLAP_STYLES
 from sklearn_pos.datasets import PlantedTextEmbedder
 
 CLASSES = [

@@ -107,10 +107,6 @@ from .templates import (
 # The prompt grammar is part of this module's documented namespace (the word
 # lists feed the planted generators and the examples), defined in templates.
 __all__ = [
-    "CLAP_COLOURS",
-    "CLAP_SIZES",
-    "CLAP_STYLES",
-    "CLAP_STYLE_MODIFIERS",
     "CLAPDisentangler",
     "make_clap_prompts",
 ]

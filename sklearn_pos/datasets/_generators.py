@@ -20,7 +20,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from ..clap import CLAP_COLOURS, CLAP_SIZES, CLAP_STYLE_MODIFIERS, CLAP_STYLES
+from ..templates import (
+    CLAP_COLOURS,
+    CLAP_SIZES,
+    CLAP_STYLE_MODIFIERS,
+    CLAP_STYLES,
+)
 
 __all__ = ["COLOURS", "PATTERNS", "PlantedTextEmbedder", "make_image_folder"]
 
@@ -43,7 +48,7 @@ class PlantedTextEmbedder:
     embedding. The vectors are:
 
     - every class name: a unit "content" vector;
-    - every style of :data:`~sklearn_pos.clap.CLAP_STYLES`: a strong vector
+    - every style of :data:`~sklearn_pos.templates.CLAP_STYLES`: a strong vector
       (norm ``style_strength``) that also leans towards the content of one
       class (a "sketch" looks a bit like some object), so that styled
       inputs mislead cosine similarity with the class names;
