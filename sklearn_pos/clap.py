@@ -264,8 +264,8 @@ class CLAPDisentangler(
     estimator can follow an image embedder in a
     :class:`~sklearn.pipeline.Pipeline`. Training uses ``torch``; the fitted
     weights are NumPy arrays, so :meth:`transform`, pickling and changes of
-    ``alpha`` need neither ``torch`` nor a device. Read more in the README,
-    section "CLAP".
+    ``alpha`` need neither ``torch`` nor a device. Read more in the
+    :doc:`user guide </user_guide/related>`.
 
     Parameters
     ----------

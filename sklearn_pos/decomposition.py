@@ -125,7 +125,7 @@ class PartOfSpeechComponentAnalysis(
     the unit sphere, and results are mapped back to the sphere with
     ``Exp_mu``; with ``geometry="euclidean"``, ``Y`` is the data itself.
 
-    Read more in the README, section "The method".
+    Read more in the :doc:`user guide </user_guide/method>`.
 
     Empty input: ``fit`` needs at least one sample (scikit-learn's "Found array
     with 0 sample(s)" error); ``transform``, ``project``, ``tangent_vectors``

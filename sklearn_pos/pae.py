@@ -235,7 +235,7 @@ class ProjectionAugmentationEmbedding(
     estimator can follow an image embedder in a
     :class:`~sklearn.pipeline.Pipeline`.
 
-    Read more in the README, section "CLIP-PAE".
+    Read more in the :doc:`user guide </user_guide/related>`.
 
     Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
     array with 0 sample(s)" error); ``transform`` of 0 rows returns 0 rows

@@ -56,7 +56,7 @@ class NearestPrototypeClassifier(CosinePrototypeClassifier):
     counts as ``w`` images. With one image per class and ``w = 1`` the
     prototype lies halfway; as images accumulate the data dominate.
 
-    Read more in the README, section "Few-shot classification".
+    Read more in the :doc:`user guide </user_guide/few_shot>`.
 
     Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
     array with 0 sample(s)" error); ``predict``, ``predict_proba``,

@@ -131,7 +131,7 @@ class VocabularyPartOfSpeechAnalysis(
     and each distinct subspace is fitted once: refitting is the closed form
     on cached embeddings.
 
-    Read more in the README, section "Tuning the part-of-speech step".
+    Read more in the :doc:`user guide </user_guide/tuning>`.
 
     Empty input: ``fit`` needs at least one sample (scikit-learn's "Found array
     with 0 sample(s)" error); ``transform``, ``project`` and

@@ -184,7 +184,7 @@ class ZeroShotClassifier(CosinePrototypeClassifier):
     them with the raw class-name embeddings is the zero-shot protocol of
     Oldfield et al. (2023, Table 1).
 
-    Read more in the README, section "Zero-shot classification".
+    Read more in the :doc:`user guide </user_guide/zero_shot>`.
 
     Empty input: ``fit`` needs at least one sample (scikit-learn's "Found
     array with 0 sample(s)" error); ``predict``, ``predict_proba``,

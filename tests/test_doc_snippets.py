@@ -1,29 +1,39 @@
-"""Every Python snippet of the README runs, on the bundled tiny model.
+"""Every code snippet of the README and of the documentation runs.
 
-The README's snippets are written for real CLIP weights and real data
-(``ViT-B-32`` with OpenAI's weights, a folder of photos, a Dask scheduler).
-Each one is run here as written, after a short, explicit list of
+The snippets are written for real CLIP weights and real data (``ViT-B-32``
+with OpenAI's weights, a folder of photos, a Dask scheduler). Each one is run
+here as written, on the bundled tiny model, after a short, explicit list of
 substitutions: the model and its weights become the tiny random model, sizes
 become ones its 64-d embeddings allow, and the photos, caches and scheduler
 become generated images, temporary folders and a real ``LocalCluster``. Every
-substitution must still match the README, and every snippet must be run by one
-test, so neither the snippets nor this list can drift from the API unnoticed.
+substitution must still match a snippet, and every snippet is run by one test
+(a snippet shown on several pages, once), so neither the snippets nor this
+list can drift from the API unnoticed.
 
-The free names the snippets use (``E``, ``y``, ``paths``, ``labels``, ...) are
-defined in one namespace built from the tiny model (see ``namespace``).
+The free names the Python snippets use (``E``, ``y``, ``paths``, ``labels``,
+...) are defined in one namespace built from the tiny model (see
+``namespace``); the shell commands run as subprocesses in a fresh folder.
 """
 
 import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+#: The pages whose snippets are run: the README and the documentation's.
+PAGES = [
+    ROOT / "README.md",
+    *sorted((ROOT / "doc").glob("*.rst")),
+    *sorted((ROOT / "doc").glob("*.md")),
+    *sorted((ROOT / "doc" / "user_guide").glob("*.md")),
+]
 
 pytestmark = pytest.mark.slow
 
-#: (README text, what it becomes here): each must occur in the README.
+#: (snippet text, what it becomes here): each must occur in a snippet.
 SUBSTITUTIONS = [
     ('"ViT-B-32", "openai"', '"sklearn-pos-tiny", None'),
     ('"ViT-L-14", "openai"', '"sklearn-pos-tiny", None'),
@@ -56,17 +66,26 @@ SUBSTITUTIONS = [
 VOCABULARY_SIZE = 600
 
 
-def _readme_snippets():
-    """The README's ``python`` blocks, as (first line number, source) pairs."""
-    text = README.read_text(encoding="utf-8")
-    snippets = []
-    for match in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M):
-        line = text.count("\n", 0, match.start()) + 2
-        snippets.append((line, match.group(1)))
-    return snippets
+def _page_blocks(language):
+    """``(page:line, source)`` of every ``language`` block of the pages, each
+    distinct source once: Markdown fences and reStructuredText code-blocks."""
+    found = {}
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        name = page.relative_to(ROOT).as_posix()
+        fence = rf"^```(?:{language}|\{{code-block\}} {language})\n(.*?)^```"
+        for match in re.finditer(fence, text, re.S | re.M):
+            line = text.count("\n", 0, match.start()) + 2
+            found.setdefault(match.group(1), f"{name}:{line}")
+        directive = rf"^\.\. code-block:: {language}\n\n((?:[ ]{{3,}}.*\n|\n)+)"
+        for match in re.finditer(directive, text, re.M):
+            line = text.count("\n", 0, match.start()) + 3
+            source = textwrap.dedent(match.group(1)).strip("\n") + "\n"
+            found.setdefault(source, f"{name}:{line}")
+    return [(where, source) for source, where in found.items()]
 
 
-SNIPPETS = _readme_snippets()
+SNIPPETS = _page_blocks("python")
 
 
 def _substituted(source):
@@ -75,11 +94,11 @@ def _substituted(source):
     return source
 
 
-def test_every_substitution_matches_the_readme():
+def test_every_substitution_matches_a_snippet():
     text = "".join(source for _, source in SNIPPETS)
     unused = [old for old, _ in SUBSTITUTIONS if old not in text]
-    assert not unused, f"no longer in the README's snippets: {unused}"
-    assert SNIPPETS, "the README has no python snippets"
+    assert not unused, f"no longer in any snippet: {unused}"
+    assert len({where.split(":")[0] for where, _ in SNIPPETS}) > 5, SNIPPETS
 
 
 @pytest.fixture(scope="module")
@@ -184,10 +203,10 @@ def namespace(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    "line, source", SNIPPETS, ids=[f"README.md:{line}" for line, _ in SNIPPETS]
+    "where, source", SNIPPETS, ids=[where for where, _ in SNIPPETS]
 )
-def test_readme_snippet_runs(namespace, line, source, tmp_path, monkeypatch):
-    code = compile(_substituted(source), f"README.md:{line}", "exec")
+def test_snippet_runs(namespace, where, source, tmp_path, monkeypatch):
+    code = compile(_substituted(source), where, "exec")
     scope = dict(namespace)
     monkeypatch.chdir(tmp_path)  # files a snippet names go to a fresh folder
     if "clip_nce_loss" in source:
@@ -208,8 +227,8 @@ def test_readme_snippet_runs(namespace, line, source, tmp_path, monkeypatch):
     exec(code, scope)
 
 
-#: (README text, what it becomes here) for the commands: the tiny model, and
-#: a vocabulary and subspace that fit it; each must occur in the README.
+#: (command text, what it becomes here): the tiny model, and a vocabulary and
+#: subspace that fit it; each must occur in a command.
 COMMAND_SUBSTITUTIONS = [
     ("--model ViT-B-32 --pretrained openai",
      "--model sklearn-pos-tiny --pretrained none --device cpu"),
@@ -218,30 +237,29 @@ COMMAND_SUBSTITUTIONS = [
     ("tcp://scheduler:8786", "local:1"),
 ]
 
-#: Commands of the README that are not run here, and why.
+#: Commands of the pages that are not run here, and why.
 NOT_RUN = {
     "pip": "installs the package: what the test run itself was set up with",
     "pytest": "the test command",
     ".ci/lowest": "builds another environment with the oldest dependencies",
     "autofaiss": "a separate tool, not a dependency",
+    "make": "builds the documentation site, as .ci/doc does after the tests",
     "SCIPY_ARRAY_API=1": "needs a GPU",
 }
 
 
-def _readme_commands():
-    """The README's shell commands of this library, one list per block."""
-    text = README.read_text(encoding="utf-8")
+def _page_commands():
+    """The shell commands of the pages, one list per distinct block."""
     blocks = []
-    for match in re.finditer(r"^```bash\n(.*?)^```", text, re.S | re.M):
-        line = text.count("\n", 0, match.start()) + 2
+    for where, source in _page_blocks("bash"):
         commands = []
-        for command in match.group(1).replace("\\\n", " ").splitlines():
+        for command in source.replace("\\\n", " ").splitlines():
             command = re.sub(r"\s+#.*$", "", command).strip()
             if "&&" in command:  # the quick start: "pip install ... && COMMAND"
                 command = command.split("&&")[-1].strip()
             if command and not command.startswith("#"):
                 commands.append(command)
-        blocks.append((line, commands))
+        blocks.append((where, commands))
     return blocks
 
 
@@ -252,8 +270,8 @@ def _runnable(command):
     return command.startswith("python benchmarks/") and "--generate-demo" in command
 
 
-def test_every_readme_command_is_run_or_said_why_not():
-    for _, commands in _readme_commands():
+def test_every_command_is_run_or_said_why_not():
+    for _, commands in _page_commands():
         for command in commands:
             if _runnable(command):
                 continue
@@ -261,26 +279,24 @@ def test_every_readme_command_is_run_or_said_why_not():
                 "--download" in command or "--root" in command
             )  # real image data sets: downloaded, or a local ImageNet copy
             assert command.split()[0] in NOT_RUN or needs_data, (
-                f"README command neither run by the tests nor listed: {command}"
+                f"command neither run by the tests nor listed: {command}"
             )
-    text = " ".join(c for _, commands in _readme_commands() for c in commands)
+    text = " ".join(c for _, commands in _page_commands() for c in commands)
     unused = [old for old, _ in COMMAND_SUBSTITUTIONS if old not in text]
-    assert not unused, f"no longer in the README's commands: {unused}"
+    assert not unused, f"no longer in any command: {unused}"
 
 
 COMMAND_BLOCKS = [
-    (line, [c for c in commands if _runnable(c)])
-    for line, commands in _readme_commands()
+    (where, [c for c in commands if _runnable(c)])
+    for where, commands in _page_commands()
     if any(_runnable(c) for c in commands)
 ]
 
 
 @pytest.mark.parametrize(
-    "line, commands",
-    COMMAND_BLOCKS,
-    ids=[f"README.md:{line}" for line, _ in COMMAND_BLOCKS],
+    "where, commands", COMMAND_BLOCKS, ids=[where for where, _ in COMMAND_BLOCKS]
 )
-def test_readme_commands_run(line, commands, tmp_path):
+def test_commands_run(where, commands, tmp_path):
     """Each block's commands run in turn, in one folder, as subprocesses."""
     import os
     import shlex
