@@ -1,4 +1,4 @@
-"""Building open_clip models, and sharing them across the whole process.
+"""Building models (open_clip or transformers), and sharing them across the process.
 
 A model is built once per (weights identity, device) and kept in a process-wide
 cache: clones, grid-search candidates and the text and image embedders of one set
@@ -58,14 +58,24 @@ def resolve_device(device):
 
 @dataclass
 class LoadedModel:
-    """An open_clip model in eval mode with its tokenizer and image preprocessing."""
+    """A model in eval mode with what the shared text and image code runs.
+
+    The one interface of the backends (open_clip, transformers): ``tokenizer``
+    maps texts to a padded token tensor, ``preprocess`` one RGB PIL image to a
+    pixel tensor, ``encode_text`` / ``encode_image`` a batch tensor to its
+    features, and ``text_tower`` (when not None) runs texts on tokens cut to
+    each batch's needed length with ``pool_index`` telling that length.
+    """
 
     model: object
     tokenizer: object
     preprocess: object
     device: str
     embed_dim: int
-    text_tower: object  # CausalTextTower, or None when truncation would not be exact
+    text_tower: object  # a cut causal tower, or None when cutting would not be exact
+    encode_text: object
+    encode_image: object
+    processor: object = None  # the transformers processor; None for open_clip
 
 
 class _DropRandomInitWarning(logging.Filter):
@@ -152,6 +162,10 @@ def checkpoint_error(spec, exc):
 
 
 def _build(spec, device):
+    if spec.kind == "transformers":
+        from .hf import build_hf_model
+
+        return build_hf_model(spec, device)
     import open_clip
     import torch
     from open_clip.transform import PreprocessCfg, image_transform_v2
@@ -201,4 +215,6 @@ def _build(spec, device):
         device=device,
         embed_dim=int(out.shape[-1]),
         text_tower=text_tower,
+        encode_text=model.encode_text,
+        encode_image=model.encode_image,
     )

@@ -83,13 +83,14 @@ class WeightsUnavailableError(OSError):
 class WeightsSpec:
     """Everything needed to build (and to identify) one set of CLIP weights."""
 
-    kind: str  # "random", "file", "tag", "hf-hub" or "local-dir"
+    kind: str  # "random", "file", "tag", "hf-hub", "local-dir" or "transformers"
     model_name: str  # name handed to open_clip.create_model
     checkpoint: str | None  # weights file handed to open_clip as `pretrained`
     quick_gelu: bool
     preprocess: tuple  # (key, value) pairs forced onto the image preprocessing
     seed: int | None
     identity: tuple  # hashable; equal identities mean equal weights (_identity.py)
+    folder: str | None = None  # a transformers model's save_pretrained folder
 
 
 def normalize_tag(tag):

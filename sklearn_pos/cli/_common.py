@@ -67,9 +67,18 @@ def embedder(args, model, pretrained, modality, memory=None, num_workers=None):
     """The CLIPEmbedder the options describe; nothing is loaded yet."""
     from ..embedding import CLIPEmbedder
 
+    backend = getattr(args, "backend", None) or "open_clip"
+    if backend == "transformers" and pretrained != "openai":
+        shown = "none" if pretrained is None else pretrained
+        raise CommandError(
+            f"--pretrained {shown} means nothing with --backend transformers: "
+            "--model names both the model and its weights (a folder saved with "
+            "save_pretrained, or a hub id); leave --pretrained out."
+        )
     return CLIPEmbedder(
         model,
         pretrained,
+        backend=backend,
         modality=modality,
         device=args.device,
         precision=args.precision,
@@ -81,10 +90,15 @@ def embedder(args, model, pretrained, modality, memory=None, num_workers=None):
     )
 
 
-def check_model_name(model):
-    """Reject an unknown ``--model`` at once, without importing torch."""
+def check_model_name(model, backend="open_clip"):
+    """Reject an unknown ``--model`` at once, without importing torch.
+
+    A transformers ``--model`` (a folder or hub id) is checked when loaded.
+    """
     from .._clip.weights import architectures_on_disk, model_name_problem
 
+    if backend == "transformers":
+        return
     problem = model_name_problem(model, architectures_on_disk())
     if problem is not None:
         raise CommandError(

@@ -92,6 +92,7 @@ def _parameters(args, pretrained):
     return {
         "model": args.model,
         "pretrained": pretrained,
+        **({"backend": args.backend} if args.backend != "open_clip" else {}),
         "precision": args.precision,
         "seed": args.seed,
         "vocabulary_size": args.vocabulary_size,
@@ -222,7 +223,7 @@ def run(args):
     # Everything the user gave is checked before a model is loaded (or torch
     # imported), so that a mistake fails in a second, not after the encoding.
     pretrained = pretrained_value(args.pretrained)
-    check_model_name(args.model)
+    check_model_name(args.model, args.backend)
     out_dir = _output_dir(args.output_dir)
     cache = cache_dir(args.cache_dir)
     vocab = _vocabulary(args)
@@ -282,6 +283,7 @@ def run(args):
         "random_state": args.seed,
         "precision": args.precision,
         "embedding_dim": int(d),
+        **({"backend": args.backend} if args.backend != "open_clip" else {}),
         "vocabulary": vocab_meta,
         "parameters": parameters,
         "class_invariance": {

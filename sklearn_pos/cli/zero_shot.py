@@ -103,8 +103,10 @@ def run(args):
     )
     if args.seed is None:
         args.seed = bundle.get("random_state", 0)
+    if args.backend is None:
+        args.backend = bundle.get("backend", "open_clip")
     if pretrained is None or not str(pretrained).startswith(("hf-hub:", "local-dir:")):
-        check_model_name(model)
+        check_model_name(model, args.backend)
     if model is None:
         raise CommandError(
             f"--subspaces {args.subspaces} does not record the model the subspaces "
