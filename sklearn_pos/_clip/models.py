@@ -215,6 +215,8 @@ def _build(spec, device):
         device=device,
         embed_dim=int(out.shape[-1]),
         text_tower=text_tower,
-        encode_text=model.encode_text,
-        encode_image=model.encode_image,
+        # looked up at each call, so that a method replaced on the shared
+        # model (a wrapper, a test) is the one that runs
+        encode_text=lambda tokens: model.encode_text(tokens),
+        encode_image=lambda pixels: model.encode_image(pixels),
     )
