@@ -386,12 +386,14 @@ def test_missing_hub_model_fails_fast_when_offline(monkeypatch):
     assert "save_pretrained" in str(err) and "model_name=folder" in str(err)
 
 
-def test_embed_job_local_and_on_a_dask_cluster(models, tmp_path):
+def test_embed_job_local_and_on_a_dask_cluster(models, tmp_path, monkeypatch):
     pytest.importorskip("pyarrow")
     pytest.importorskip("distributed")
     from sklearn_pos import embed_collection, read_embeddings
 
-    emb = _embedder(models["siglip"], num_workers=0)
+    # a folder named relative to the working folder reaches the workers whole
+    monkeypatch.chdir(models["siglip"].parent)
+    emb = _embedder(models["siglip"].name, num_workers=0)
     want = emb.transform(TEXTS)
     for scheduler in ["local", "local:1"]:
         out = tmp_path / scheduler.replace(":", "_")
@@ -429,3 +431,40 @@ def test_cli_embed_with_the_transformers_backend(models, tmp_path):
     res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=180)
     assert res.returncode == 3, res.stderr
     assert "HF_HUB_OFFLINE" in res.stderr
+    # weights named twice: refused before anything loads
+    res = subprocess.run(
+        args + ["--pretrained", "laion2b_s34b_b79k"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert res.returncode == 2
+    assert "--pretrained laion2b_s34b_b79k means nothing with --backend" in res.stderr
+
+
+def test_cli_fit_then_zero_shot_with_the_transformers_backend(
+    models, tmp_path, image_folder
+):
+    out = tmp_path / "fit"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1"}
+    args = [sys.executable, "-m", "sklearn_pos", "fit", "--backend", "transformers"]
+    args += ["--model", str(models["clip"]), "--device", "cpu", "--no-progress"]
+    args += ["--vocabulary-size", "300", "--n-components", "4"]
+    args += ["--output-dir", str(out)]
+    res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    from sklearn_pos import load_subspaces
+
+    pos = load_subspaces(out / "pos_subspaces.npz")
+    assert pos.n_features_in_ == 16  # the tiny CLIP's projection width
+    meta = json.loads((out / "fit_parameters.json").read_text())
+    assert meta["parameters"]["backend"] == "transformers"
+    # zero-shot reads the backend with the model from the saved subspaces
+    args = [sys.executable, "-m", "sklearn_pos", "zero-shot", "--subspaces"]
+    args += [str(out / "pos_subspaces.npz"), "--images", str(image_folder.root)]
+    args += ["--device", "cpu", "--no-progress", "--num-workers", "0"]
+    args += ["--output", str(tmp_path / "zero_shot.csv")]
+    res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "zero_shot.csv").is_file()
