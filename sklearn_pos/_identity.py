@@ -13,9 +13,9 @@ The one home of every identity and digest of sklearn_pos:
   numbers (a vocabulary);
 - the identity of a model's weights (:func:`random_weights_identity`,
   :func:`checkpoint_identity`, :func:`tag_identity`, :func:`hub_identity`,
-  :func:`local_dir_identity`, :func:`transformers_identity`): plain hashable tuples of str / int / None;
-  equal identities mean equal weights. They key the process-wide model cache
-  and are the weights part of every on-disk key;
+  :func:`local_dir_identity`, :func:`transformers_identity`): plain hashable
+  tuples of str / int / None; equal identities mean equal weights. They key
+  the process-wide model cache and are the weights part of every on-disk key;
 - request records (:func:`weights_request`, :func:`request_record`,
   :func:`request_is_current`): what an embedder's weights resolved to, checked
   later without importing torch or open_clip.

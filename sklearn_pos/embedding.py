@@ -178,8 +178,8 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     text-image space (512 dimensions for ViT-B-32), scaled to unit norm by default.
     Any `open_clip <https://github.com/mlfoundations/open_clip>`_ architecture and
     weights can be used, or a Hugging Face transformers ``CLIPModel`` or
-    ``SiglipModel`` (``backend="transformers"``). The transformer is stateless: :meth:`transform` works without
-    :meth:`fit`, which only records metadata.
+    ``SiglipModel`` (``backend="transformers"``). The transformer is stateless:
+    :meth:`transform` works without :meth:`fit`, which only records metadata.
 
     The model is loaded on first use, not at construction, and is shared by every
     estimator of the process that asks for the same weights on the same device:

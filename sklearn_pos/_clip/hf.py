@@ -27,7 +27,12 @@ import re
 from pathlib import Path
 
 from .. import _identity
-from .weights import FETCH_TIMEOUT, WeightsSpec, WeightsUnavailableError
+from .weights import (
+    FETCH_TIMEOUT,
+    WeightsSpec,
+    WeightsUnavailableError,
+    hub_reachable,
+)
 
 #: ``model_type`` of the configs this backend loads, with the model class.
 SUPPORTED_MODEL_TYPES = {"clip": "CLIPModel", "siglip": "SiglipModel"}
@@ -62,8 +67,6 @@ def _hub_folder(repo_id, revision):
     """Local snapshot folder of ``repo_id`` at ``revision``: cache, else a fetch."""
     from huggingface_hub import snapshot_download
 
-    from .weights import _hub_reachable
-
     try:
         return snapshot_download(
             repo_id,
@@ -73,7 +76,7 @@ def _hub_folder(repo_id, revision):
         )
     except Exception:  # noqa: BLE001 - any miss means "not cached"
         pass
-    ok, reason = _hub_reachable(FETCH_TIMEOUT)
+    ok, reason = hub_reachable(FETCH_TIMEOUT)
     if not ok:
         raise _offline_message(repo_id, revision, reason)
     try:
@@ -294,7 +297,7 @@ def build_hf_model(spec, device):
     import torch
     from transformers import AutoModel, AutoProcessor
 
-    from .models import LoadedModel
+    from .loaded import LoadedModel
 
     folder = spec.folder
     try:
@@ -347,4 +350,3 @@ def build_hf_model(spec, device):
         encode_image=functools.partial(_encode_image, model),
         processor=processor,
     )
-

@@ -293,7 +293,7 @@ def _url_reachable(url, timeout):
     return True, ""
 
 
-def _hub_reachable(timeout):
+def hub_reachable(timeout):
     """Quick check that the Hugging Face endpoint answers at all (no retries)."""
     from huggingface_hub import constants
 
@@ -344,7 +344,7 @@ def _hub_file(repo_id, filename, what, arch_hint=""):
     path = _hub_cached(repo_id, _safetensors_first(filename))
     if path is not None:
         return path
-    ok, reason = _hub_reachable(FETCH_TIMEOUT)
+    ok, reason = hub_reachable(FETCH_TIMEOUT)
     if not ok:
         raise _unavailable(what, arch_hint, source, reason)
     try:
@@ -383,7 +383,7 @@ def _tag_checkpoint(arch, tag, cfg):
             source = f"hf-hub:{repo_id}"
             path = _hub_cached(repo_id, _safetensors_first(filename or HF_WEIGHTS_NAME))
             if path is None:
-                ok, reason = _hub_reachable(FETCH_TIMEOUT)
+                ok, reason = hub_reachable(FETCH_TIMEOUT)
         elif cfg.get("url"):
             source = cfg["url"]
             # open_clip keeps URL downloads in ~/.cache/clip under the URL's name
