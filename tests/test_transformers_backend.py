@@ -1,6 +1,6 @@
 """The Hugging Face transformers backend: CLIP and SigLIP, exact and offline.
 
-Tiny random models are built in the test session from small configs and saved
+Tiny random models are built from small configs while the tests run, and saved
 with ``save_pretrained`` (nothing is downloaded): a ``CLIPModel`` whose
 ``CLIPTokenizer`` vocabulary is open_clip's bundled BPE file, and a
 ``SiglipModel`` with a sentencepiece tokenizer trained here on a few words.
