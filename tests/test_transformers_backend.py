@@ -64,8 +64,13 @@ def _clip_vocab(folder):
     return folder / "vocab.json", folder / "merges.txt"
 
 
-def save_tiny_clip(folder, tok_folder, seed=0):
-    """A small random CLIPModel with its processor, saved in ``folder``."""
+def save_tiny_clip(folder, tok_folder, seed=0, eos_token_id=49407):
+    """A small random CLIPModel with its processor, saved in ``folder``.
+
+    ``eos_token_id=2`` is the value in the configs of the first hub checkpoints
+    (``openai/clip-vit-base-patch32``), for which transformers pools at the
+    largest token id instead of the first end-of-text token.
+    """
     from transformers import (
         CLIPConfig,
         CLIPImageProcessor,
@@ -88,7 +93,7 @@ def save_tiny_clip(folder, tok_folder, seed=0):
             intermediate_size=64,
             max_position_embeddings=77,
             bos_token_id=49406,
-            eos_token_id=49407,
+            eos_token_id=eos_token_id,
             pad_token_id=49407,
         ),
         vision_config=dict(
@@ -246,6 +251,18 @@ def test_texts_equal_get_text_features(models, kind, batch_size):
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
     assert np.abs(got - want).max() <= 1e-5
+
+
+def test_clip_with_the_old_end_of_text_id_pools_as_transformers_does(tmp_path):
+    folder = tmp_path / "old"
+    save_tiny_clip(folder, tmp_path / "tok", eos_token_id=2)
+    model, processor = _reference(folder)
+    assert model.config.text_config.eos_token_id == 2
+    inputs = processor(text=TEXTS, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        want = _unit(_features(model.get_text_features(**inputs)))
+    got = _embedder(folder, batch_size=2).transform(TEXTS)
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
 
 
 def test_clip_cut_batches_equal_the_full_context(models):
@@ -432,6 +449,8 @@ def test_cli_embed_with_the_transformers_backend(models, tmp_path):
     res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=180)
     assert res.returncode == 3, res.stderr
     assert "HF_HUB_OFFLINE" in res.stderr
+    assert "--model /path/to/folder, a folder written by save_pretrained" in res.stderr
+    assert "--pretrained /path" not in res.stderr  # open_clip's advice, not here
     # weights named twice: refused before anything loads
     res = subprocess.run(
         args + ["--pretrained", "laion2b_s34b_b79k"],

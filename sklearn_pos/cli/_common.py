@@ -57,7 +57,9 @@ def pretrained_value(text):
     return text
 
 
-def describe_weights(model, pretrained):
+def describe_weights(model, pretrained, backend="open_clip"):
+    if backend == "transformers":
+        return f"{model} (transformers)"
     if pretrained is None:
         return f"{model} with random weights"
     return f"{model} ({pretrained})"
@@ -110,7 +112,7 @@ def check_model_name(model, backend="open_clip"):
 
 
 @contextmanager
-def model_errors(model, pretrained):
+def model_errors(model, pretrained, backend="open_clip"):
     """Turn the errors of loading a model into one message for the user."""
     from .._clip import WeightsUnavailableError
     from .messages import as_typed, weights_message
@@ -119,7 +121,9 @@ def model_errors(model, pretrained):
         yield
     except WeightsUnavailableError as exc:
         shown = "none" if pretrained is None else pretrained
-        raise CommandError(weights_message(model, shown, exc), EXIT_WEIGHTS) from None
+        raise CommandError(
+            weights_message(model, shown, exc, backend), EXIT_WEIGHTS
+        ) from None
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise CommandError(f"cannot load the model: {as_typed(str(exc))}") from None
 

@@ -236,8 +236,10 @@ def run(args):
     parameters = _parameters(args, pretrained)
     _claim_output_dir(out_dir, parameters, args.overwrite)
     text = embedder(args, args.model, pretrained, "text", memory=cache)
-    info(f"Embedding words with {describe_weights(args.model, pretrained)} ...")
-    with writing(cache, "--cache-dir"), model_errors(args.model, pretrained):
+    weights = describe_weights(args.model, pretrained, args.backend)
+    info(f"Embedding words with {weights} ...")
+    errors = model_errors(args.model, pretrained, args.backend)
+    with writing(cache, "--cache-dir"), errors:
         # One word gives the width; served from the store when it holds the
         # word, in which case neither torch nor the model is loaded.
         d = text.transform(list(words[:1])).shape[1]
@@ -256,7 +258,8 @@ def run(args):
         f"from {cache} ..."
     )
     start = time.perf_counter()
-    with writing(cache, "--cache-dir"), model_errors(args.model, pretrained):
+    errors = model_errors(args.model, pretrained, args.backend)
+    with writing(cache, "--cache-dir"), errors:
         E = text.transform(list(words))
     encode_s = time.perf_counter() - start
     pos = PartOfSpeechComponentAnalysis(
@@ -316,7 +319,7 @@ def run(args):
         )
     )
     print(
-        f"{describe_weights(args.model, pretrained)}, {len(words):,} words, "
+        f"{weights}, {len(words):,} words, "
         f"k={k}, lambda={args.lam:g}, {args.geometry}"
     )
     print()
