@@ -177,9 +177,10 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     Each input row becomes one CLIP embedding, a float32 vector of the model's joint
     text-image space (512 dimensions for ViT-B-32), scaled to unit norm by default.
     Any `open_clip <https://github.com/mlfoundations/open_clip>`_ architecture and
-    weights can be used, or a Hugging Face transformers ``CLIPModel`` or
-    ``SiglipModel`` (``backend="transformers"``). The transformer is stateless:
-    :meth:`transform` works without :meth:`fit`, which only records metadata.
+    weights can be used, or a Hugging Face transformers ``CLIPModel``,
+    ``SiglipModel`` or ``Siglip2Model`` (``backend="transformers"``). The
+    transformer is stateless: :meth:`transform` works without :meth:`fit`, which
+    only records metadata.
 
     The model is loaded on first use, not at construction, and is shared by every
     estimator of the process that asks for the same weights on the same device:
@@ -234,12 +235,12 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     backend : {"open_clip", "transformers"}, default="open_clip"
         The library that runs the model. ``"transformers"`` loads ``AutoModel``
-        and ``AutoProcessor`` (a ``CLIPModel`` or ``SiglipModel``) from
-        ``model_name``; the embeddings equal the model's ``get_text_features`` /
-        ``get_image_features`` on its processor's output (L2-normalised with
-        ``normalize``). Weights are read from ``*.safetensors`` files only (a
-        pickled ``pytorch_model.bin`` is refused, with how to convert it), and no
-        code from the model's repository runs. A hub id missing from the local
+        and ``AutoProcessor`` (a ``CLIPModel``, ``SiglipModel`` or
+        ``Siglip2Model``) from ``model_name``; the embeddings equal the model's
+        ``get_text_features`` / ``get_image_features`` on its processor's output
+        (L2-normalised with ``normalize``). Weights are read from
+        ``*.safetensors`` files only (a pickled ``pytorch_model.bin`` is refused,
+        with how to convert it), and no code from the model's repository runs. A hub id missing from the local
         Hugging Face cache is fetched; when that is impossible a
         :class:`WeightsUnavailableError` is raised within seconds (at once with
         ``HF_HUB_OFFLINE=1``). Needs the ``transformers`` extra.

@@ -7,8 +7,8 @@
 - :mod:`.text`: the exact truncated causal text tower and text encoding;
 - :mod:`.images`: decoding inputs to RGB and image encoding;
 - :mod:`.batching`: the one batch loop (out-of-memory back-off, progress bar);
-- :mod:`.hf`: Hugging Face transformers models (CLIP, SigLIP): resolving a
-  folder or hub id, loading, tokenizing and encoding behind the same
+- :mod:`.hf`: Hugging Face transformers models (CLIP, SigLIP, SigLIP 2):
+  resolving a folder or hub id, loading, tokenizing and encoding behind the same
   :class:`~.models.LoadedModel` as open_clip's.
 
 Above this package nothing knows which backend runs: a model is a

@@ -1,4 +1,4 @@
-"""Hugging Face transformers models (``CLIPModel``, ``SiglipModel``) as a backend.
+"""Hugging Face transformers models (CLIP, SigLIP, SigLIP 2) as a backend.
 
 The same small interface as open_clip's (:mod:`.weights`, :mod:`.models`):
 :func:`resolve_hf_weights` maps ``model_name`` (a folder saved with
@@ -13,7 +13,8 @@ Results equal the model's own ``get_text_features`` / ``get_image_features`` on 
 processor's output. CLIP's text tower is causal and pools at the first end-of-text
 token, so it runs on each batch's tokens cut to the longest real length (exact);
 SigLIP's text tower attends in both directions and pools at the last position, so
-it is fed exactly as its processor pads (``padding="max_length"``).
+it is fed exactly as its processor pads (``padding="max_length"``); so is SigLIP 2's,
+whose images are cut into a variable number of patches (see :class:`HFImagePreprocess`).
 
 Weights are read from ``*.safetensors`` files only (``use_safetensors=True``):
 a pickled ``pytorch_model.bin`` can run code when loaded, and is refused. No code
@@ -34,8 +35,13 @@ from .weights import (
     hub_reachable,
 )
 
-#: ``model_type`` of the configs this backend loads, with the model class.
-SUPPORTED_MODEL_TYPES = {"clip": "CLIPModel", "siglip": "SiglipModel"}
+#: ``model_type`` of the configs this backend loads, with the model class
+#: (``Siglip2Model`` needs transformers 4.49 or later).
+SUPPORTED_MODEL_TYPES = {
+    "clip": "CLIPModel",
+    "siglip": "SiglipModel",
+    "siglip2": "Siglip2Model",
+}
 
 # Files of a save_pretrained folder that determine the model's outputs:
 # weights, configs, processor and tokenizer (README, pickles and the like are not).
@@ -115,16 +121,10 @@ def check_folder(folder, shown):
             f"({type(exc).__name__}: {exc}); save the model again with save_pretrained."
         ) from None
     if model_type not in SUPPORTED_MODEL_TYPES:
-        extra = (
-            " SigLIP 2 processes images as patches of variable resolution, which "
-            "the shared image pipeline does not feed."
-            if model_type == "siglip2"
-            else ""
-        )
         raise ValueError(
             f"model_name={shown!r} holds a {model_type!r} model; backend="
             f"'transformers' loads {sorted(SUPPORTED_MODEL_TYPES)} models "
-            f"({', '.join(SUPPORTED_MODEL_TYPES.values())}).{extra}"
+            f"({', '.join(SUPPORTED_MODEL_TYPES.values())})."
         )
     if not any(path.glob("*.safetensors")):
         pickled = sorted(p.name for p in path.glob("*.bin")) + sorted(
@@ -218,6 +218,18 @@ def _encode_image(model, pixel_values):
     return _features(model.get_image_features(pixel_values=pixel_values))
 
 
+def _encode_patches(model, packed):
+    """SigLIP 2 image features from :class:`HFImagePreprocess`'s packed rows."""
+    width = packed.shape[-1] - 3
+    return _features(
+        model.get_image_features(
+            pixel_values=packed[..., :width],
+            pixel_attention_mask=packed[..., width].long(),
+            spatial_shapes=packed[:, 0, width + 1 :].long(),
+        )
+    )
+
+
 class HFTokenizer:
     """Texts to padded tokens, as the model's processor makes them.
 
@@ -281,25 +293,48 @@ class HFCausalTextTower:
 
 
 class HFImagePreprocess:
-    """An RGB PIL image to the ``pixel_values`` its image processor makes."""
+    """An RGB PIL image to what the model's processor makes of it, as one tensor.
 
-    def __init__(self, image_processor):
-        self.image_processor = image_processor
+    CLIP and SigLIP: the ``pixel_values``. SigLIP 2 cuts each image into a
+    variable number of patches, padded to a fixed count: its patches, their
+    attention mask and the image's patch grid (height, width) are packed on the
+    last axis (``[patches | mask | height | width]``, small integers that
+    float32 holds exactly), so that batches go through the shared loop as one
+    tensor; :func:`_encode_patches` unpacks them. A batch of such rows equals
+    the processor's output for the batch (each image is processed alone).
+    """
+
+    def __init__(self, processor, packed):
+        self.processor = processor
+        self.packed = bool(packed)
 
     def __call__(self, image):
-        return self.image_processor(images=image, return_tensors="pt")["pixel_values"][
-            0
-        ]
+        import torch
+
+        out = self.processor(images=image, return_tensors="pt")
+        pixels = out["pixel_values"][0]
+        if not self.packed:
+            return pixels
+        mask = out["pixel_attention_mask"][0].to(pixels.dtype)[:, None]
+        grid = out["spatial_shapes"][0].to(pixels.dtype).expand(pixels.shape[0], 2)
+        return torch.cat([pixels, mask, grid], dim=-1)
 
 
 def build_hf_model(spec, device):
     """Load the model and processor of ``spec`` into a :class:`LoadedModel`."""
     import torch
+    import transformers
     from transformers import AutoModel, AutoProcessor
 
     from .loaded import LoadedModel
 
     folder = spec.folder
+    model_type = check_folder(folder, folder)
+    if model_type == "siglip2" and not hasattr(transformers, "Siglip2Model"):
+        raise ValueError(
+            f"{folder!r} holds a SigLIP 2 model, which needs transformers 4.49 or "
+            f"later (installed: {transformers.__version__}); upgrade transformers."
+        )
     try:
         model = AutoModel.from_pretrained(
             folder,
@@ -317,7 +352,7 @@ def build_hf_model(spec, device):
             "save_pretrained writes for the model and for its processor "
             "(AutoProcessor), with the weights as *.safetensors."
         ) from None
-    expected = SUPPORTED_MODEL_TYPES[model.config.model_type]
+    expected = SUPPORTED_MODEL_TYPES.get(model.config.model_type)
     if type(model).__name__ != expected:
         raise ValueError(
             f"{folder!r} loads as {type(model).__name__}, expected {expected}."
@@ -339,14 +374,17 @@ def build_hf_model(spec, device):
     with torch.inference_mode():
         probe = tokenizer(["a"]).to(device)
         out = text_tower(probe) if text_tower is not None else encode_text(probe)
+    packed = expected == "Siglip2Model"
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
-        preprocess=HFImagePreprocess(processor.image_processor),
+        preprocess=HFImagePreprocess(processor, packed),
         device=device,
         embed_dim=int(out.shape[-1]),
         text_tower=text_tower,
         encode_text=encode_text,
-        encode_image=functools.partial(_encode_image, model),
+        encode_image=functools.partial(
+            _encode_patches if packed else _encode_image, model
+        ),
         processor=processor,
     )

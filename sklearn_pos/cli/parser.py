@@ -169,7 +169,7 @@ def _add_backend_option(group, default="open_clip"):
         choices=["open_clip", "transformers"],
         default=default,
         help="library running the model: open_clip, or Hugging Face transformers "
-        "(a CLIPModel or SiglipModel folder or hub id as --model, whose weights "
+        "(a CLIP, SigLIP or SigLIP 2 folder or hub id as --model, whose weights "
         "it names; --pretrained is then left out)"
         + ("" if default else " (default: the backend the subspaces were fitted with)"),
     )
