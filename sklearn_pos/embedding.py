@@ -240,10 +240,11 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ``get_text_features`` / ``get_image_features`` on its processor's output
         (L2-normalised with ``normalize``). Weights are read from
         ``*.safetensors`` files only (a pickled ``pytorch_model.bin`` is refused,
-        with how to convert it), and no code from the model's repository runs. A hub id missing from the local
-        Hugging Face cache is fetched; when that is impossible a
-        :class:`WeightsUnavailableError` is raised within seconds (at once with
-        ``HF_HUB_OFFLINE=1``). Needs the ``transformers`` extra.
+        with how to convert it), and no code from the model's repository runs.
+        A hub id missing from the local Hugging Face cache is fetched; when that
+        is impossible a :class:`WeightsUnavailableError` is raised within
+        seconds (at once with ``HF_HUB_OFFLINE=1``). Needs the ``transformers``
+        extra.
 
     revision : str or None, default=None
         Branch, tag or commit of a hub id to load (``backend="transformers"``);
