@@ -13,9 +13,9 @@ The one home of every identity and digest of sklearn_pos:
   numbers (a vocabulary);
 - the identity of a model's weights (:func:`random_weights_identity`,
   :func:`checkpoint_identity`, :func:`tag_identity`, :func:`hub_identity`,
-  :func:`local_dir_identity`): plain hashable tuples of str / int / None;
-  equal identities mean equal weights. They key the process-wide model cache
-  and are the weights part of every on-disk key;
+  :func:`local_dir_identity`, :func:`transformers_identity`): plain hashable
+  tuples of str / int / None; equal identities mean equal weights. They key
+  the process-wide model cache and are the weights part of every on-disk key;
 - request records (:func:`weights_request`, :func:`request_record`,
   :func:`request_is_current`): what an embedder's weights resolved to, checked
   later without importing torch or open_clip.
@@ -127,6 +127,18 @@ def hub_identity(repo_id, config_path, weights_path):
     )
 
 
+def transformers_identity(name, revision, folder, paths):
+    """A transformers model: its folder or hub id, and every content file.
+
+    ``paths`` are the weight, config, processor and tokenizer files of the
+    ``save_pretrained`` folder ``folder``; each enters with its size and
+    modification time, so a model saved again into the same folder has
+    another identity (and the store keys it by the files' digests).
+    """
+    head = ("transformers", name, revision, folder)
+    return head + tuple(v for p in paths for v in file_identity(p))
+
+
 def local_dir_identity(config_path, checkpoint_path):
     """A ``local-dir:`` folder, by its config and weights files."""
     return ("local-dir",) + file_identity(config_path) + file_identity(checkpoint_path)
@@ -187,10 +199,20 @@ def weights_content(spec):
     Random weights are described by their architecture and seed (already in
     ``spec.identity``); hub and local folders by the digests of their files.
     """
-    paths = [p for p in spec.identity if isinstance(p, str) and os.path.isfile(p)]
+    paths = _identity_files(spec)
     if spec.checkpoint is not None:
         paths = [spec.checkpoint]
     return [file_digest(p) for p in paths]
+
+
+def _identity_files(spec):
+    """The existing files named in a weights identity."""
+    entries = spec.identity
+    if spec.kind == "transformers":
+        # after (kind, name, revision, folder): the content files; a revision
+        # named like a file in the working folder is not one of them
+        entries = entries[4:]
+    return [p for p in entries if isinstance(p, str) and os.path.isfile(p)]
 
 
 def store_item_keys(items, modality):
@@ -280,11 +302,29 @@ def _version(distribution):
         return None
 
 
-def weights_request(model_name, pretrained, random_state):
+def weights_request(
+    model_name, pretrained, random_state, backend="open_clip", revision=None
+):
     """What describes the weights of an embedder before anything is loaded.
 
-    JSON-serialisable and cheap: nothing is imported, nothing is hashed.
+    JSON-serialisable and cheap: nothing is imported, nothing is hashed. A
+    transformers model is described by its folder (absolute) or hub id and
+    revision; open_clip requests keep their earlier form, so stores written
+    before the transformers backend existed are still found.
     """
+    if backend == "transformers":
+        if isinstance(model_name, os.PathLike):
+            model_name = os.fspath(model_name)
+        folder = os.path.expanduser(model_name)
+        return {
+            "backend": backend,
+            "model_name": (
+                os.path.abspath(folder) if os.path.isdir(folder) else model_name
+            ),
+            "revision": revision,
+            "transformers": _version("transformers"),
+            "torch": _version("torch"),
+        }
     if isinstance(pretrained, os.PathLike):
         pretrained = os.fspath(pretrained)
     request = {
@@ -346,7 +386,7 @@ def request_record(spec):
     ``refs/``, so that a new revision is noticed) and ``config`` (the
     architecture's config, with the bundled file holding it, if any).
     """
-    paths = [p for p in spec.identity if isinstance(p, str) and os.path.isfile(p)]
+    paths = _identity_files(spec)
     if spec.checkpoint is not None:
         paths.append(spec.checkpoint)
     for p in list(paths):

@@ -177,8 +177,10 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     Each input row becomes one CLIP embedding, a float32 vector of the model's joint
     text-image space (512 dimensions for ViT-B-32), scaled to unit norm by default.
     Any `open_clip <https://github.com/mlfoundations/open_clip>`_ architecture and
-    weights can be used. The transformer is stateless: :meth:`transform` works without
-    :meth:`fit`, which only records metadata.
+    weights can be used, or a Hugging Face transformers ``CLIPModel``,
+    ``SiglipModel`` or ``Siglip2Model`` (``backend="transformers"``). The
+    transformer is stateless: :meth:`transform` works without :meth:`fit`, which
+    only records metadata.
 
     The model is loaded on first use, not at construction, and is shared by every
     estimator of the process that asks for the same weights on the same device:
@@ -203,10 +205,14 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     Parameters
     ----------
-    model_name : str, default="ViT-B-32"
+    model_name : str or path-like, default="ViT-B-32"
         open_clip architecture, e.g. ``"ViT-B-32"``, ``"ViT-L-14"`` or the bundled
         ``"sklearn-pos-tiny"`` (a very small random model for tests and examples).
         Ignored when ``pretrained`` starts with ``"hf-hub:"`` or ``"local-dir:"``.
+        With ``backend="transformers"``: a folder written by ``save_pretrained``
+        (the model's and its processor's files) or a hub id such as
+        ``"openai/clip-vit-base-patch32"``; it names the architecture and the
+        weights.
 
     pretrained : str, path-like or None, default="openai"
         Where the weights come from:
@@ -223,6 +229,27 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         - ``"local-dir:/path/to/folder"`` holding ``open_clip_config.json`` and a
           weights file, or ``"hf-hub:org/repo"``.
         - ``None``: random weights drawn with ``random_state`` (tests, benchmarks).
+
+        With ``backend="transformers"`` the weights are those of ``model_name``:
+        leave ``pretrained`` at its default; any other value is refused.
+
+    backend : {"open_clip", "transformers"}, default="open_clip"
+        The library that runs the model. ``"transformers"`` loads ``AutoModel``
+        and ``AutoProcessor`` (a ``CLIPModel``, ``SiglipModel`` or
+        ``Siglip2Model``) from ``model_name``; the embeddings equal the model's
+        ``get_text_features`` / ``get_image_features`` on its processor's output
+        (L2-normalised with ``normalize``). Weights are read from
+        ``*.safetensors`` files only (a pickled ``pytorch_model.bin`` is refused,
+        with how to convert it), and no code from the model's repository runs.
+        A hub id missing from the local Hugging Face cache is fetched; when that
+        is impossible a :class:`WeightsUnavailableError` is raised within
+        seconds (at once with ``HF_HUB_OFFLINE=1``). Needs the ``transformers``
+        extra.
+
+    revision : str or None, default=None
+        Branch, tag or commit of a hub id to load (``backend="transformers"``);
+        ``None`` is the default branch. Refused with a local folder and with
+        ``backend="open_clip"``.
 
     modality : {"text", "image"}, default="text"
         What the inputs are. Texts: a list, array or Series of strings, or a
@@ -318,8 +345,10 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     """
 
     _parameter_constraints: dict = {
-        "model_name": [str],
+        "model_name": [str, os.PathLike],
         "pretrained": [str, os.PathLike, None],
+        "backend": [StrOptions({"open_clip", "transformers"})],
+        "revision": [str, None],
         "modality": [StrOptions({"text", "image"})],
         "device": [str],
         "precision": [StrOptions({"fp32", "fp16", "bf16"})],
@@ -336,6 +365,8 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         model_name="ViT-B-32",
         pretrained="openai",
         *,
+        backend="open_clip",
+        revision=None,
         modality="text",
         device="auto",
         precision="fp32",
@@ -348,6 +379,8 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     ):
         self.model_name = model_name
         self.pretrained = pretrained
+        self.backend = backend
+        self.revision = revision
         self.modality = modality
         self.device = device
         self.precision = precision
@@ -434,9 +467,11 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Returns
         -------
         model : Bunch
-            ``model`` (open_clip model in eval mode), ``tokenizer``, ``preprocess``
-            (image transform), ``device`` and ``embed_dim``. The model is shared with
-            other embedders of the same weights: do not modify it in place.
+            ``model`` (open_clip or transformers model in eval mode),
+            ``tokenizer``, ``preprocess`` (image transform), ``device``,
+            ``embed_dim`` and ``processor`` (the transformers processor, None for
+            open_clip). The model is shared with other embedders of the same
+            weights: do not modify it in place.
         """
         self._validate_params()
         loaded = self._load()
@@ -446,6 +481,7 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             preprocess=loaded.preprocess,
             device=loaded.device,
             embed_dim=loaded.embed_dim,
+            processor=loaded.processor,
         )
 
     def __sklearn_tags__(self):
@@ -467,6 +503,24 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return _check_images(items)
 
     def _spec(self):
+        if self.backend == "transformers":
+            if self.pretrained != "openai":
+                raise ValueError(
+                    f"pretrained={self.pretrained!r} means nothing for backend="
+                    "'transformers': model_name names both the architecture and the "
+                    "weights (a folder saved with save_pretrained, or a hub id; pin a "
+                    "hub version with revision=). Leave pretrained at its default. "
+                    "For random weights, save a randomly initialised model with "
+                    "save_pretrained and pass its folder."
+                )
+            return _clip.resolve_hf_weights(self.model_name, self.revision)
+        if self.revision is not None:
+            raise ValueError(
+                f"revision={self.revision!r} is for backend='transformers' hub ids; "
+                "with backend='open_clip', name the weights with pretrained= (a tag, "
+                "a checkpoint file, 'hf-hub:org/repo' or 'local-dir:folder') and "
+                "leave revision=None."
+            )
         return _clip.resolve_weights(
             self.model_name, self.pretrained, self.random_state
         )
@@ -521,7 +575,7 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _identity(self, spec):
         """The store namespace of this embedder's outputs, for weights ``spec``."""
-        return {
+        identity = {
             "format": _CACHE_FORMAT,
             "model_name": spec.model_name,
             "weights": list(spec.identity),
@@ -531,13 +585,21 @@ class CLIPEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             "precision": self.precision,
             "normalize": bool(self.normalize),
         }
+        if self.backend != "open_clip":
+            # open_clip identities keep their earlier form (and store entries)
+            identity["backend"] = self.backend
+        return identity
 
     def _request(self):
         """What is known of this embedder's outputs before anything is loaded."""
         return {
             "format": _CACHE_FORMAT,
             "weights": _identity.weights_request(
-                self.model_name, self.pretrained, self.random_state
+                self.model_name,
+                self.pretrained,
+                self.random_state,
+                backend=self.backend,
+                revision=self.revision,
             ),
             "modality": self.modality,
             "precision": self.precision,

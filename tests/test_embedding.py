@@ -493,7 +493,10 @@ def test_import_is_light_and_random_weights_reproducible_across_processes():
         """
         import json, sys
         import sklearn_pos, sklearn_pos.embedding
-        heavy = sorted(m for m in ("torch", "open_clip", "PIL") if m in sys.modules)
+        heavy = sorted(
+            m for m in ("torch", "open_clip", "PIL", "transformers")
+            if m in sys.modules
+        )
         from sklearn_pos.embedding import CLIPEmbedder
         emb = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu")
         E = emb.transform(["dog", "a cat"])

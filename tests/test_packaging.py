@@ -32,6 +32,7 @@ def _declared_lower_bounds():
         + extras["clip"]
         + extras["plot"]
         + extras["distributed"]
+        + [r for r in extras["transformers"] if not r.startswith("sklearn_pos[")]
     )
     bounds = {}
     for requirement in requirements:

@@ -228,7 +228,7 @@ def encode_images(
             yield idx, pixels
 
     return encode_batches(
-        loaded.model.encode_image,
+        loaded.encode_image,
         batches(),
         n=len(items),
         embed_dim=loaded.embed_dim,

@@ -1,4 +1,4 @@
-"""Building open_clip models, and sharing them across the whole process.
+"""Building models (open_clip or transformers), and sharing them across the process.
 
 A model is built once per (weights identity, device) and kept in a process-wide
 cache: clones, grid-search candidates and the text and image embedders of one set
@@ -8,11 +8,11 @@ of weights all use one copy, and estimators never hold the weights themselves.
 import logging
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from .._caches import register_cache
 from .configs import register_bundled_configs
+from .loaded import LoadedModel
 from .text import CausalTextTower
 
 # Models by (weights identity, device). A model can take gigabytes: a process
@@ -54,18 +54,6 @@ def resolve_device(device):
                 "device='auto' or device='cpu'."
             )
     return str(dev)
-
-
-@dataclass
-class LoadedModel:
-    """An open_clip model in eval mode with its tokenizer and image preprocessing."""
-
-    model: object
-    tokenizer: object
-    preprocess: object
-    device: str
-    embed_dim: int
-    text_tower: object  # CausalTextTower, or None when truncation would not be exact
 
 
 class _DropRandomInitWarning(logging.Filter):
@@ -152,6 +140,10 @@ def checkpoint_error(spec, exc):
 
 
 def _build(spec, device):
+    if spec.kind == "transformers":
+        from .hf import build_hf_model
+
+        return build_hf_model(spec, device)
     import open_clip
     import torch
     from open_clip.transform import PreprocessCfg, image_transform_v2
@@ -201,4 +193,8 @@ def _build(spec, device):
         device=device,
         embed_dim=int(out.shape[-1]),
         text_tower=text_tower,
+        # looked up at each call, so that a method replaced on the shared
+        # model (a wrapper, a test) is the one that runs
+        encode_text=lambda tokens: model.encode_text(tokens),
+        encode_image=lambda pixels: model.encode_image(pixels),
     )

@@ -90,6 +90,8 @@ def _truncated(tokenizer, texts, tokens):
     for open_clip's own tokenizer, its exact length tells whether it was cut or
     just fitted.
     """
+    if hasattr(tokenizer, "truncated"):  # a backend's tokenizer that knows
+        return tokenizer.truncated(texts, tokens)
     from open_clip.tokenizer import SimpleTokenizer
 
     pad = getattr(getattr(tokenizer, "tokenizer", None), "pad_token_id", None) or 0
@@ -162,7 +164,7 @@ def encode_texts(
                 idx = order[start : start + batch_size]
                 yield idx, tokens[idx]
     else:  # full context, in input order
-        forward = loaded.model.encode_text
+        forward = loaded.encode_text
         cut, context = [], 0
 
         def batches():

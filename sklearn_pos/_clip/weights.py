@@ -83,13 +83,14 @@ class WeightsUnavailableError(OSError):
 class WeightsSpec:
     """Everything needed to build (and to identify) one set of CLIP weights."""
 
-    kind: str  # "random", "file", "tag", "hf-hub" or "local-dir"
+    kind: str  # "random", "file", "tag", "hf-hub", "local-dir" or "transformers"
     model_name: str  # name handed to open_clip.create_model
     checkpoint: str | None  # weights file handed to open_clip as `pretrained`
     quick_gelu: bool
     preprocess: tuple  # (key, value) pairs forced onto the image preprocessing
     seed: int | None
     identity: tuple  # hashable; equal identities mean equal weights (_identity.py)
+    folder: str | None = None  # a transformers model's save_pretrained folder
 
 
 def normalize_tag(tag):
@@ -292,7 +293,7 @@ def _url_reachable(url, timeout):
     return True, ""
 
 
-def _hub_reachable(timeout):
+def hub_reachable(timeout):
     """Quick check that the Hugging Face endpoint answers at all (no retries)."""
     from huggingface_hub import constants
 
@@ -343,7 +344,7 @@ def _hub_file(repo_id, filename, what, arch_hint=""):
     path = _hub_cached(repo_id, _safetensors_first(filename))
     if path is not None:
         return path
-    ok, reason = _hub_reachable(FETCH_TIMEOUT)
+    ok, reason = hub_reachable(FETCH_TIMEOUT)
     if not ok:
         raise _unavailable(what, arch_hint, source, reason)
     try:
@@ -382,7 +383,7 @@ def _tag_checkpoint(arch, tag, cfg):
             source = f"hf-hub:{repo_id}"
             path = _hub_cached(repo_id, _safetensors_first(filename or HF_WEIGHTS_NAME))
             if path is None:
-                ok, reason = _hub_reachable(FETCH_TIMEOUT)
+                ok, reason = hub_reachable(FETCH_TIMEOUT)
         elif cfg.get("url"):
             source = cfg["url"]
             # open_clip keeps URL downloads in ~/.cache/clip under the URL's name

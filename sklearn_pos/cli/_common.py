@@ -57,7 +57,9 @@ def pretrained_value(text):
     return text
 
 
-def describe_weights(model, pretrained):
+def describe_weights(model, pretrained, backend="open_clip"):
+    if backend == "transformers":
+        return f"{model} (transformers)"
     if pretrained is None:
         return f"{model} with random weights"
     return f"{model} ({pretrained})"
@@ -67,9 +69,18 @@ def embedder(args, model, pretrained, modality, memory=None, num_workers=None):
     """The CLIPEmbedder the options describe; nothing is loaded yet."""
     from ..embedding import CLIPEmbedder
 
+    backend = getattr(args, "backend", None) or "open_clip"
+    if backend == "transformers" and pretrained != "openai":
+        shown = "none" if pretrained is None else pretrained
+        raise CommandError(
+            f"--pretrained {shown} means nothing with --backend transformers: "
+            "--model names both the model and its weights (a folder saved with "
+            "save_pretrained, or a hub id); leave --pretrained out."
+        )
     return CLIPEmbedder(
         model,
         pretrained,
+        backend=backend,
         modality=modality,
         device=args.device,
         precision=args.precision,
@@ -81,10 +92,15 @@ def embedder(args, model, pretrained, modality, memory=None, num_workers=None):
     )
 
 
-def check_model_name(model):
-    """Reject an unknown ``--model`` at once, without importing torch."""
+def check_model_name(model, backend="open_clip"):
+    """Reject an unknown ``--model`` at once, without importing torch.
+
+    A transformers ``--model`` (a folder or hub id) is checked when loaded.
+    """
     from .._clip.weights import architectures_on_disk, model_name_problem
 
+    if backend == "transformers":
+        return
     problem = model_name_problem(model, architectures_on_disk())
     if problem is not None:
         raise CommandError(
@@ -96,7 +112,7 @@ def check_model_name(model):
 
 
 @contextmanager
-def model_errors(model, pretrained):
+def model_errors(model, pretrained, backend="open_clip"):
     """Turn the errors of loading a model into one message for the user."""
     from .._clip import WeightsUnavailableError
     from .messages import as_typed, weights_message
@@ -105,7 +121,9 @@ def model_errors(model, pretrained):
         yield
     except WeightsUnavailableError as exc:
         shown = "none" if pretrained is None else pretrained
-        raise CommandError(weights_message(model, shown, exc), EXIT_WEIGHTS) from None
+        raise CommandError(
+            weights_message(model, shown, exc, backend), EXIT_WEIGHTS
+        ) from None
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         raise CommandError(f"cannot load the model: {as_typed(str(exc))}") from None
 

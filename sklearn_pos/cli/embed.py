@@ -56,7 +56,8 @@ def run(args):
         memory=args.memory or _default_memory(args.scheduler),
         num_workers=args.num_workers,
     )
-    info(f"Embedding {args.source} with {describe_weights(args.model, pretrained)} ...")
+    weights = describe_weights(args.model, pretrained, args.backend)
+    info(f"Embedding {args.source} with {weights} ...")
     try:
         summary = embed_collection(
             args.source,
@@ -72,7 +73,7 @@ def run(args):
     except WeightsUnavailableError as exc:
         shown = "none" if pretrained is None else pretrained
         raise CommandError(
-            weights_message(args.model, shown, exc), EXIT_WEIGHTS
+            weights_message(args.model, shown, exc, args.backend), EXIT_WEIGHTS
         ) from None
     except (EmbedItemError, OutputLockedError) as exc:
         raise CommandError(str(exc)) from None

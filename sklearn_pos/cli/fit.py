@@ -92,6 +92,7 @@ def _parameters(args, pretrained):
     return {
         "model": args.model,
         "pretrained": pretrained,
+        **({"backend": args.backend} if args.backend != "open_clip" else {}),
         "precision": args.precision,
         "seed": args.seed,
         "vocabulary_size": args.vocabulary_size,
@@ -222,7 +223,7 @@ def run(args):
     # Everything the user gave is checked before a model is loaded (or torch
     # imported), so that a mistake fails in a second, not after the encoding.
     pretrained = pretrained_value(args.pretrained)
-    check_model_name(args.model)
+    check_model_name(args.model, args.backend)
     out_dir = _output_dir(args.output_dir)
     cache = cache_dir(args.cache_dir)
     vocab = _vocabulary(args)
@@ -235,8 +236,10 @@ def run(args):
     parameters = _parameters(args, pretrained)
     _claim_output_dir(out_dir, parameters, args.overwrite)
     text = embedder(args, args.model, pretrained, "text", memory=cache)
-    info(f"Embedding words with {describe_weights(args.model, pretrained)} ...")
-    with writing(cache, "--cache-dir"), model_errors(args.model, pretrained):
+    weights = describe_weights(args.model, pretrained, args.backend)
+    info(f"Embedding words with {weights} ...")
+    errors = model_errors(args.model, pretrained, args.backend)
+    with writing(cache, "--cache-dir"), errors:
         # One word gives the width; served from the store when it holds the
         # word, in which case neither torch nor the model is loaded.
         d = text.transform(list(words[:1])).shape[1]
@@ -255,7 +258,8 @@ def run(args):
         f"from {cache} ..."
     )
     start = time.perf_counter()
-    with writing(cache, "--cache-dir"), model_errors(args.model, pretrained):
+    errors = model_errors(args.model, pretrained, args.backend)
+    with writing(cache, "--cache-dir"), errors:
         E = text.transform(list(words))
     encode_s = time.perf_counter() - start
     pos = PartOfSpeechComponentAnalysis(
@@ -282,6 +286,7 @@ def run(args):
         "random_state": args.seed,
         "precision": args.precision,
         "embedding_dim": int(d),
+        **({"backend": args.backend} if args.backend != "open_clip" else {}),
         "vocabulary": vocab_meta,
         "parameters": parameters,
         "class_invariance": {
@@ -314,7 +319,7 @@ def run(args):
         )
     )
     print(
-        f"{describe_weights(args.model, pretrained)}, {len(words):,} words, "
+        f"{weights}, {len(words):,} words, "
         f"k={k}, lambda={args.lam:g}, {args.geometry}"
     )
     print()

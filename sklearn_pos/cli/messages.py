@@ -40,7 +40,7 @@ def as_typed(text):
     return re.sub(r"\bthe model_name\b", "the --model", text)
 
 
-def weights_message(model, pretrained, exc):
+def weights_message(model, pretrained, exc, backend="open_clip"):
     """One paragraph for weights that cannot be obtained, in command-line terms.
 
     Parameters
@@ -51,6 +51,9 @@ def weights_message(model, pretrained, exc):
         The ``--pretrained`` given, as typed (``"none"`` for random weights).
     exc : WeightsUnavailableError
         The library's error; its ``reason`` attribute, when set, is quoted.
+    backend : {"open_clip", "transformers"}, default="open_clip"
+        The ``--backend`` given: a transformers ``--model`` is a hub id or a
+        folder, and ``pretrained`` is not used.
 
     Returns
     -------
@@ -66,6 +69,20 @@ def weights_message(model, pretrained, exc):
     'the weights for --model ViT-B-32 --pretrained openai could not be obtained (no'
     """
     reason = f" ({exc.reason})" if exc.reason else ""
+    if backend == "transformers":
+        return (
+            f"the transformers model --model {model} could not be obtained{reason}. "
+            "Hub models are downloaded on first use and then cached, and this "
+            "machine cannot download it. Give a local copy instead: --model "
+            "/path/to/folder, a folder written by save_pretrained for the model and "
+            "its processor (weights as .safetensors). To make one, run once on a "
+            'machine with internet access: python -c "from transformers import '
+            f"AutoModel, AutoProcessor; AutoModel.from_pretrained('{model}')"
+            ".save_pretrained('folder', safe_serialization=True); "
+            f"AutoProcessor.from_pretrained('{model}').save_pretrained('folder')"
+            '", then copy the folder over. Set HF_HUB_OFFLINE=1 to fail at once '
+            "instead of waiting for the network."
+        )
     base = model[: -len("-quickgelu")] if model.endswith("-quickgelu") else model
     quick_gelu = (
         f"; OpenAI's weights need --model {base}-quickgelu with a file"

@@ -63,7 +63,8 @@ written included), 3 model weights could not be obtained (no network: see
 
 _MODEL_HELP = (
     "open_clip architecture, e.g. ViT-B-32, ViT-L-14, or sklearn-pos-tiny: a "
-    "very small model bundled for smoke tests (64 dimensions)"
+    "very small model bundled for smoke tests (64 dimensions); with --backend "
+    "transformers, a folder saved with save_pretrained or a hub id"
 )
 _PRETRAINED_HELP = (
     "where the weights come from: an open_clip tag such as 'openai' or "
@@ -161,6 +162,19 @@ def _add_hardware_options(group, *, batch_size, batch_help, device_note=""):
     )
 
 
+def _add_backend_option(group, default="open_clip"):
+    """``--backend``: the library that runs the model."""
+    group.add_argument(
+        "--backend",
+        choices=["open_clip", "transformers"],
+        default=default,
+        help="library running the model: open_clip, or Hugging Face transformers "
+        "(a CLIP, SigLIP or SigLIP 2 folder or hub id as --model, whose weights "
+        "it names; --pretrained is then left out)"
+        + ("" if default else " (default: the backend the subspaces were fitted with)"),
+    )
+
+
 def _add_runtime_options(parser, *, model_default):
     group = parser.add_argument_group("model and hardware")
     if model_default:
@@ -186,6 +200,7 @@ def _add_runtime_options(parser, *, model_default):
             "checkpoint file of the weights the subspaces were fitted with "
             "(default: the weights recorded in --subspaces)",
         )
+    _add_backend_option(group, "open_clip" if model_default else None)
     _add_hardware_options(group, batch_size=256, batch_help="inputs per forward pass")
     if model_default:
         group.add_argument(
@@ -548,6 +563,7 @@ def _add_embed_parser(commands):
         default=0,
         help="seed of the random weights (--pretrained none)",
     )
+    _add_backend_option(group)
     _add_hardware_options(
         group,
         batch_size=None,

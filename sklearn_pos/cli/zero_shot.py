@@ -70,7 +70,7 @@ def _load(path, target=None):
 def _load_embedder(args, model, pretrained, modality, memory, num_workers=None):
     """A CLIPEmbedder with its model loaded, or a CommandError."""
     loaded = embedder(args, model, pretrained, modality, memory, num_workers)
-    with model_errors(model, pretrained):
+    with model_errors(model, pretrained, args.backend):
         loaded.get_model()
     return loaded
 
@@ -103,8 +103,10 @@ def run(args):
     )
     if args.seed is None:
         args.seed = bundle.get("random_state", 0)
+    if args.backend is None:
+        args.backend = bundle.get("backend", "open_clip")
     if pretrained is None or not str(pretrained).startswith(("hf-hub:", "local-dir:")):
-        check_model_name(model)
+        check_model_name(model, args.backend)
     if model is None:
         raise CommandError(
             f"--subspaces {args.subspaces} does not record the model the subspaces "
@@ -117,7 +119,7 @@ def run(args):
     class_names = sorted(set(names))
     templates = TEMPLATES[args.templates]
 
-    info(f"Loading {describe_weights(model, pretrained)} ...")
+    info(f"Loading {describe_weights(model, pretrained, args.backend)} ...")
     text = _load_embedder(args, model, pretrained, "text", cache)
     images = _load_embedder(args, model, pretrained, "image", cache, args.num_workers)
     d = text.get_model().embed_dim
@@ -153,7 +155,8 @@ def run(args):
         )
     )
     print(
-        f"{describe_weights(model, pretrained)}; subspace: k={pos.n_components_}, "
+        f"{describe_weights(model, pretrained, args.backend)}; "
+        f"subspace: k={pos.n_components_}, "
         f"lambda={pos.lam:g}, {pos.geometry}"
     )
     print()

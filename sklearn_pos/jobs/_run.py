@@ -289,6 +289,11 @@ def embed_collection(
         memory=_absolute_folder(embedder.memory),
         verbose=False,
     )
+    if getattr(embedder, "backend", "open_clip") == "transformers":
+        # a transformers model_name may be a folder: the same one on every worker
+        folder = os.path.expanduser(os.fspath(embedder.model_name))
+        if os.path.isdir(folder):
+            embedder.set_params(model_name=os.path.abspath(folder))
     created = _create_folder(output)
     try:
         # Taken before anything is loaded, so that a second job on the folder
