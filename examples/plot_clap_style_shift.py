@@ -12,7 +12,6 @@ kept and style suppressed, then applies it to image and text embeddings.
 """
 
 # %%
-
 import os
 
 import numpy as np
@@ -66,6 +65,10 @@ pretrained = None
 random_state = 0
 
 # %%
+# The texts to classify
+# ---------------------
+# Generated text embeddings where each style is a direction of its own, or
+# CLIP's text encoder when ``model`` is set.
 classes = CLASSES
 params = dict(
     hidden_dim=64,
@@ -104,6 +107,10 @@ else:
     X, y, styles = embedder.images(n_per_class=6 * len(CLAP_STYLES), balanced=True)
     source = "planted images"
 
+
+# %%
+# Fit CLAP and compare with the raw embeddings
+# --------------------------------------------
 # The class names and the text encoder are parameters; fit takes the
 # embeddings to transform (it checks their width) and trains on prompts.
 clap = CLAPDisentangler(classes, embedder, **params).fit(X)
@@ -143,6 +150,10 @@ print(per_style.to_string(float_format=lambda v: f"{v:.2f}"))
 print("\n" + caption("Accuracy against alpha (one fit)", caveat))
 print(by_alpha.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 
+
+# %%
+# Accuracy by style and against alpha
+# -----------------------------------
 import matplotlib.pyplot as plt
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=[2, 1])

@@ -13,7 +13,6 @@ little of the others.
 """
 
 # %%
-
 import os
 
 import numpy as np
@@ -52,11 +51,14 @@ PUBLISHED_DIAGONAL_LAM0 = [0.41, 0.28, 0.28, 0.21]
 # %%
 # Sizes
 # -----
-vocabulary_size = None
-n_components = None
+vocabulary_size = None  # None: a small subset on the tiny model, all words otherwise
+n_components = None  # None: chosen from the width of the embeddings
 
 # %%
-
+# Embed the WordNet vocabulary
+# ----------------------------
+# The weights come from :func:`~sklearn_pos.caveats.choose_clip_weights`:
+# real ones where they can be had, else the tiny model with random weights.
 # The requested weights, or (offline, not cached) the tiny random model,
 # said on stderr; its outputs are then marked with the caveat.
 weights = choose_clip_weights()
@@ -83,6 +85,12 @@ print(f"Encoding {len(words):,} WordNet words with {label} ...")
 E = embedder.fit_transform(list(words))
 caveat = caveat_for(embedder)
 
+
+# %%
+# Class invariance with and without the supervision
+# -------------------------------------------------
+# ``lam=0.5`` fits each subspace to its own part of speech; ``lam=0`` is
+# the PCA of each category.
 tables = {}
 for lam in (0.5, 0.0):
     estimator = PartOfSpeechComponentAnalysis(
@@ -124,6 +132,10 @@ if caveat is not None:
         "whatever the weights; it says nothing about CLIP."
     )
 
+
+# %%
+# The tables as heatmaps, next to the published one
+# -------------------------------------------------
 import matplotlib.pyplot as plt
 
 from sklearn_pos.plotting import ClassInvarianceDisplay

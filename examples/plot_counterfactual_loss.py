@@ -12,8 +12,11 @@ optimised with Adam.
 """
 
 # %%
-
-import os
+# A bag-of-words text embedder
+# ----------------------------
+# Each word is a fixed random vector and a text the normalised sum of its
+# words, so "black" and "green" alone tell the source and target texts
+# apart; ``model`` below switches to CLIP's text encoder.
 import zlib
 
 import numpy as np
@@ -108,6 +111,8 @@ steps = 100
 seed = 0
 
 # %%
+# Embed the texts and the image
+# -----------------------------
 import torch
 
 if model is not None:
@@ -145,6 +150,13 @@ objectives = {
         1 - torch.nn.functional.cosine_similarity(e, target_mean, dim=0)
     ),
 }
+
+# %%
+# Optimise the edited embedding under each objective
+# --------------------------------------------------
+# CLIP-NCE rewards the edit for moving along the text direction while
+# staying near the source image; the plain cosine to the target text only
+# pulls the edit towards the text and forgets the image.
 histories = {
     name: _optimise(f, image, source_text, target_text, steps, seed)
     for name, f in objectives.items()
@@ -164,6 +176,9 @@ print("\n" + caption("Last step", caveat))
 with pd.option_context("display.width", 140):
     print(final.to_string(float_format=lambda v: f"{v:.3f}"))
 
+# %%
+# The two objectives, step by step
+# --------------------------------
 import matplotlib.pyplot as plt
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
@@ -179,9 +194,4 @@ axes[0].legend(fontsize=8)
 fig.suptitle(f"'{SOURCE}' -> '{TARGET}' ({source})")
 stamp_figure(fig, caveat)
 fig.tight_layout()
-history = (
-    pd.concat(histories, names=["objective"])
-    .reset_index(level="objective")
-    .reset_index(drop=True)
-)
 plt.show()

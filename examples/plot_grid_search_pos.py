@@ -15,7 +15,6 @@ distinct subspace is fitted once for all folds.
 """
 
 # %%
-
 import os
 import tempfile
 import time
@@ -65,9 +64,13 @@ def draw_search_heatmap(results, ax):
 # %%
 # Sizes
 # -----
-vocabulary_size = None
+vocabulary_size = None  # None: a small subset on the tiny model, all words otherwise
 
 # %%
+# Search lam and n_components with GridSearchCV
+# ---------------------------------------------
+# Images are embedded once (cached on disk); each candidate refits the
+# closed-form subspace.
 weights = choose_clip_weights()
 tiny = weights.tiny
 clip = dict(
@@ -160,6 +163,10 @@ best = pd.DataFrame(
     ]
 )
 
+
+# %%
+# The search as a heatmap
+# -----------------------
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6.5, 3.8))

@@ -13,7 +13,6 @@ class and ``w = prior_weight`` (the text counts as ``w`` images).
 """
 
 # %%
-
 import os
 import tempfile
 
@@ -50,6 +49,9 @@ def few_shot_split(y, shots, rng):
 n_draws = None  # None: one draw on the tiny model, N_DRAWS otherwise
 
 # %%
+# Few-shot accuracy against the number of shots
+# ---------------------------------------------
+# Each draw picks a few labelled images per class and tests on the rest.
 weights = choose_clip_weights()
 tiny = weights.tiny
 if n_draws is None:
@@ -108,6 +110,10 @@ print(
 )
 print(table.round(3).to_string())
 
+
+# %%
+# Accuracy against shots
+# ----------------------
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6.5, 4))

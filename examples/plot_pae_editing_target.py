@@ -13,7 +13,6 @@ outside it keeps the image as it is.
 """
 
 # %%
-
 import os
 import zlib
 
@@ -83,6 +82,8 @@ model = None
 pretrained = None
 
 # %%
+# Embed the texts
+# ---------------
 if model is not None:
     from sklearn_pos.embedding import CLIPEmbedder
 
@@ -112,6 +113,10 @@ people = embedder.transform(PEOPLE)
 e_target, e_source = embedder.transform([target, source_emotion])
 emotions = embedder.transform(corpus)
 
+
+# %%
+# Editing targets: the text, and its projection augmentation
+# ----------------------------------------------------------
 pae = ProjectionAugmentationEmbedding(corpus, target, text_embedder=embedder).fit()
 print(
     f"Emotion subspace: {pae.n_components_} Gram-Schmidt directions of "
@@ -141,6 +146,10 @@ print("\n" + caption("Editing targets, means over the people", caveat))
 with pd.option_context("display.width", 120):
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
 
+
+# %%
+# Emotion scores and the effect of alpha
+# --------------------------------------
 import matplotlib.pyplot as plt
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))

@@ -10,7 +10,6 @@ hurts it.
 """
 
 # %%
-
 import os
 import tempfile
 
@@ -35,10 +34,13 @@ CLASSES = ("red", "green", "blue", "yellow", "purple", "orange")
 # %%
 # Sizes
 # -----
-vocabulary_size = None
-n_components = None
+vocabulary_size = None  # None: a small subset on the tiny model, all words otherwise
+n_components = None  # None: chosen from the width of the embeddings
 
 # %%
+# Zero-shot accuracy with and without the noun projection
+# -------------------------------------------------------
+# The noun step fits on the WordNet vocabulary, never on the image labels.
 weights = choose_clip_weights()
 tiny = weights.tiny
 clip = dict(
@@ -98,6 +100,10 @@ print(
 accuracy = (100 * results.set_index("method")["score"]).to_frame("top-1 %")
 print(accuracy.round(1).to_string())
 
+
+# %%
+# Accuracy against k
+# ------------------
 # Accuracy against k: each k refits the closed form on the cached embeddings.
 ks = sorted(
     {
@@ -119,6 +125,10 @@ print(
     .to_string()
 )
 
+
+# %%
+# The curves
+# ----------
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6, 4))

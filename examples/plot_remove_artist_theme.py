@@ -13,7 +13,6 @@ result draws the content without the artist's style.
 """
 
 # %%
-
 import os
 
 import numpy as np
@@ -54,11 +53,12 @@ def _cosine_rows(A, B):
 # %%
 # Sizes
 # -----
-vocabulary_size = None
-n_components = None
+vocabulary_size = None  # None: a small subset on the tiny model, all words otherwise
+n_components = None  # None: chosen from the width of the embeddings
 
 # %%
-
+# Embed the themed vocabulary and fit the artist subspace
+# -------------------------------------------------------
 # The requested weights, or (offline, not cached) the tiny random model,
 # said on stderr; its outputs are then marked with the caveat.
 weights = choose_clip_weights()
@@ -87,11 +87,23 @@ print(
 )
 E = embedder.fit_transform(list(words))
 caveat = caveat_for(embedder)
+vocabulary = (
+    pd.Series(categories)
+    .value_counts(sort=False)
+    .rename_axis("category")
+    .to_frame("n_words")
+)
+print(vocabulary.T.to_string())
 k = cfg["n_components"] or E.shape[1] // 2  # the paper: 512 of 1024
 theme = PartOfSpeechComponentAnalysis(
     n_components=k, lam=0.5, target="artist", output="complement"
 ).fit(E, categories)
 
+
+# %%
+# Remove the artist from prompts
+# ------------------------------
+# Cosine of each prompt to its artist and to its content, before and after.
 artists = [artist for artist, _ in PROMPTS]
 contents = [content for _, content in PROMPTS]
 prompts = [TEMPLATE.format(artist=a, content=c) for a, c in PROMPTS]
@@ -145,6 +157,10 @@ else:
         "so these changes mean nothing, whatever their sign."
     )
 
+
+# %%
+# Change of each cosine
+# ---------------------
 import matplotlib.pyplot as plt
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
@@ -165,10 +181,4 @@ fig.suptitle(
 )
 stamp_figure(fig, caveat)
 fig.tight_layout()
-vocabulary = (
-    pd.Series(categories)
-    .value_counts(sort=False)
-    .rename_axis("category")
-    .to_frame("n_words")
-)
 plt.show()

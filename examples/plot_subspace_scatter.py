@@ -11,7 +11,6 @@ stay gathered near the origin.
 """
 
 # %%
-
 import os
 
 import numpy as np
@@ -35,12 +34,13 @@ ORDER = list(PART_OF_SPEECH_ORDER)
 # %%
 # Sizes
 # -----
-vocabulary_size = None
-n_components = None
+vocabulary_size = None  # None: a small subset on the tiny model, all words otherwise
+n_components = None  # None: chosen from the width of the embeddings
 max_points_per_class = 1000
 
 # %%
-
+# Embed the WordNet vocabulary and fit the subspaces
+# --------------------------------------------------
 # The requested weights, or (offline, not cached) the tiny random model,
 # said on stderr; its outputs are then marked with the caveat.
 weights = choose_clip_weights()
@@ -70,6 +70,10 @@ estimator = PartOfSpeechComponentAnalysis(
     n_components=cfg["n_components"], lam=0.5
 ).fit(E, pos)
 
+
+# %%
+# Every category on every subspace
+# --------------------------------
 import matplotlib.pyplot as plt
 
 from sklearn_pos.plotting import SubspaceScatterDisplay

@@ -11,7 +11,6 @@ as a one-element list (a one-column DataFrame); both work.
 """
 
 # %%
-
 import os
 import tempfile
 from pathlib import Path
@@ -67,6 +66,8 @@ def make_table(workdir, seed=0):
 seed = 0
 
 # %%
+# Cross-validate one classifier per set of columns
+# ------------------------------------------------
 weights = choose_clip_weights()
 tiny = weights.tiny
 clip = dict(
@@ -116,6 +117,10 @@ summary = results.groupby(["method", "metric"], sort=False)["score"].agg(
 print("\n" + caption("Mean over folds:", caveat))
 print(summary.round(3).to_string())
 
+
+# %%
+# Accuracy of each set of columns
+# -------------------------------
 import matplotlib.pyplot as plt
 
 accuracy = summary.xs("accuracy", level="metric")

@@ -10,7 +10,6 @@ used to measure accuracy.
 """
 
 # %%
-
 import os
 import tempfile
 
@@ -49,6 +48,9 @@ def load_images(root, workdir):
 root = None
 
 # %%
+# Template sets, a cross-validated pipeline and probabilities
+# -----------------------------------------------------------
+# The images are embedded once; the labels only measure accuracy.
 weights = choose_clip_weights()
 tiny = weights.tiny
 clip = dict(
@@ -124,6 +126,10 @@ with tempfile.TemporaryDirectory() as workdir:
     )
     print(proba.to_string(index=False))
 
+
+# %%
+# The confusion matrix of the best template set
+# ---------------------------------------------
 import matplotlib.pyplot as plt
 from sklearn.metrics import ConfusionMatrixDisplay
 
