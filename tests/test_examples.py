@@ -14,6 +14,7 @@ namespace. Each script runs once per test session.
 import ast
 import os
 import pickle
+import runpy
 import subprocess
 import sys
 from pathlib import Path
