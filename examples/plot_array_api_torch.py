@@ -26,7 +26,11 @@ import sklearn  # noqa: E402
 import torch  # noqa: E402
 
 from sklearn_pos import CLIPEmbedder, PartOfSpeechComponentAnalysis  # noqa: E402
-from sklearn_pos.caveats import caption, choose_clip_weights, stamp_figure  # noqa: E402
+from sklearn_pos.caveats import (  # noqa: E402
+    caption,
+    choose_clip_weights,
+    stamp_figure,
+)
 from sklearn_pos.datasets import load_wordnet_vocabulary  # noqa: E402
 
 # %%
@@ -48,7 +52,8 @@ print(caption(f"{E.shape[0]} words embedded by {weights.label}", caveat))
 # ---------------------------------
 device = "cuda" if torch.cuda.is_available() else "cpu"
 k = E.shape[1] // 2
-numpy_pca = PartOfSpeechComponentAnalysis(n_components=k, target="noun").fit(E, pos)
+numpy_pca = PartOfSpeechComponentAnalysis(n_components=k, target="noun")
+numpy_pca.fit(E, pos)
 Z_numpy = numpy_pca.transform(E)
 
 E_torch = torch.asarray(E, device=device)
@@ -56,8 +61,14 @@ with sklearn.config_context(array_api_dispatch=True):
     torch_pca = PartOfSpeechComponentAnalysis(n_components=k, target="noun")
     torch_pca.fit(E_torch, pos)  # labels stay on the host
     Z_torch = torch_pca.transform(E_torch)
-print(f"transform returned a {type(Z_torch).__name__} on {Z_torch.device}, {Z_torch.dtype}")
-print(f"fitted mean_ is a {type(torch_pca.mean_).__name__} on {torch_pca.mean_.device}")
+print(
+    f"transform returned a {type(Z_torch).__name__} "
+    f"on {Z_torch.device}, {Z_torch.dtype}"
+)
+print(
+    f"fitted mean_ is a {type(torch_pca.mean_).__name__} "
+    f"on {torch_pca.mean_.device}"
+)
 
 # %%
 # The same projections

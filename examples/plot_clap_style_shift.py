@@ -12,7 +12,6 @@ kept and style suppressed, then applies it to image and text embeddings.
 """
 
 # %%
-import os
 
 import numpy as np
 import pandas as pd

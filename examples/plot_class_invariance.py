@@ -13,7 +13,6 @@ little of the others.
 """
 
 # %%
-import os
 
 import numpy as np
 import pandas as pd

@@ -134,10 +134,12 @@ else:
     embedder = WordEmbedder()
     source, caveat = "bag-of-words embedder", SYNTHETIC_EMBEDDINGS
 
+
 def encode(texts):
     return torch.as_tensor(
         np.asarray(embedder.transform(texts)), dtype=torch.float64
     )
+
 
 source_text = encode([t.format(SOURCE) for t in TEMPLATES])  # (K, d)
 target_text = encode([t.format(TARGET) for t in TEMPLATES])

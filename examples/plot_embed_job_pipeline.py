@@ -57,7 +57,7 @@ folder = make_image_folder(
     n_per_class=9,
     random_state=0,
 )
-print(f"{len(folder.paths)} images, shapes {sorted(set(folder.shape))}")
+print(f"{len(folder.paths)} images of", ", ".join(sorted(set(folder.shape))))
 
 # %%
 # Embed the folder to Parquet
@@ -73,7 +73,7 @@ summary = embed_collection(
     partition_size=16,
     progress=False,
 )
-print({key: summary[key] for key in ("n_rows", "n_errors", "n_partitions", "embedding_dim")})
+print({key: summary[key] for key in ("n_rows", "n_errors", "n_partitions")})
 print(sorted(p.name for p in output.iterdir()))
 
 # %%
@@ -85,9 +85,11 @@ print(sorted(p.name for p in output.iterdir()))
 X, meta = read_embeddings(output)
 shape_of = dict(zip(map(str, folder.paths), folder.shape))
 y = meta["source"].map(lambda p: shape_of[str(p)]).to_numpy()
-print(caption(f"X: {X.shape[0]} x {X.shape[1]} {X.dtype}; first rows of meta", caveat))
+print(caption(f"X: {X.shape[0]} x {X.shape[1]} {X.dtype}; meta:", caveat))
 shown = meta.assign(
-    source=meta["source"].map(lambda p: Path(p).relative_to(folder.root).as_posix()),
+    source=meta["source"].map(
+        lambda p: Path(p).relative_to(folder.root).as_posix()
+    ),
     label=y,
 )
 print(shown.head().to_string(index=False))
@@ -109,7 +111,9 @@ noun = VocabularyPartOfSpeechAnalysis(
     vocabulary_size=400 if weights.tiny else None,
 )
 pipelines = {
-    "raw embeddings": make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+    "raw embeddings": make_pipeline(
+        StandardScaler(), LogisticRegression(max_iter=1000)
+    ),
     "noun subspace": make_pipeline(
         noun, StandardScaler(), LogisticRegression(max_iter=1000)
     ),
@@ -126,7 +130,9 @@ print(scores.round(3).to_string())
 # ------------------------
 fig, ax = plt.subplots(figsize=(6, 3.5))
 positions = np.arange(len(scores.columns))
-ax.bar(positions, scores.mean(), yerr=scores.std(), color=["tab:gray", "tab:blue"])
+ax.bar(
+    positions, scores.mean(), yerr=scores.std(), color=["tab:gray", "tab:blue"]
+)
 for i, name in enumerate(scores.columns):
     ax.plot(np.full(len(scores), i), scores[name], "k.", zorder=3)
 ax.axhline(1 / len(set(y)), color="tab:red", linestyle="--", label="chance")

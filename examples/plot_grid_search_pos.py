@@ -15,7 +15,6 @@ distinct subspace is fitted once for all folds.
 """
 
 # %%
-import os
 import tempfile
 import time
 from pathlib import Path

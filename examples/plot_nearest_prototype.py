@@ -13,7 +13,6 @@ class and ``w = prior_weight`` (the text counts as ``w`` images).
 """
 
 # %%
-import os
 import tempfile
 
 import numpy as np

@@ -43,9 +43,18 @@ folder = make_image_folder(
 image = CLIPEmbedder(modality="image", num_workers=0, **clip)
 text = CLIPEmbedder(modality="text", **clip)
 X_images = image.transform(folder.paths)
-queries = ["a photo of a red circle", "a photo of a blue square", "a green triangle"]
+queries = [
+    "a photo of a red circle",
+    "a photo of a blue square",
+    "a green triangle",
+]
 X_queries = text.transform(queries)
-print(caption(f"{len(X_images)} images, {len(queries)} captions, {weights.label}", caveat))
+print(
+    caption(
+        f"{len(X_images)} images, {len(queries)} captions, {weights.label}",
+        caveat,
+    )
+)
 
 # %%
 # The noun subspace, fitted on the WordNet vocabulary
@@ -60,39 +69,46 @@ noun = VocabularyPartOfSpeechAnalysis(
     output="projection",
     vocabulary_size=400 if weights.tiny else None,
 ).fit(X_images)
-print(f"noun subspace: {noun.n_components} directions from {noun.n_vocabulary_} words")
+print(
+    f"noun subspace: {noun.n_components} directions "
+    f"from {noun.n_vocabulary_} words"
+)
 
 # %%
 # Query the index before and after the projection
 # -----------------------------------------------
 n_neighbors = 4
 retrieved = {}
-for space, transform in [("CLIP", lambda X: X), ("noun subspace", noun.transform)]:
+spaces = {"CLIP": lambda X: X, "noun subspace": noun.transform}
+for space, transform in spaces.items():
     index = NearestNeighbors(n_neighbors=n_neighbors, metric="cosine")
     index.fit(transform(X_images))
     distances, neighbours = index.kneighbors(transform(X_queries))
     retrieved[space] = neighbours
+# How many of the images found show the object the caption names, and how
+# many its colour (the shape and colour of each query are its last words).
 rows = []
 for space, neighbours in retrieved.items():
     for query, found in zip(queries, neighbours):
-        shapes = [folder.shape[i] for i in found]
-        colours = [folder.target[i] for i in found]
+        colour, shape = query.split()[-2:]
         rows.append(
             {
                 "space": space,
                 "query": query,
-                "retrieved": ", ".join(f"{c} {s}" for c, s in zip(colours, shapes)),
+                "same shape": sum(folder.shape[i] == shape for i in found),
+                "same colour": sum(folder.target[i] == colour for i in found),
             }
         )
 table = pd.DataFrame(rows)
-print(caption(f"The {n_neighbors} nearest images of each caption", caveat))
+print(caption(f"Of the {n_neighbors} nearest images of each caption", caveat))
 print(table.to_string(index=False))
 
 # %%
 # The retrieved images
 # --------------------
+n_rows = 2 * len(queries)
 fig, axes = plt.subplots(
-    2 * len(queries), n_neighbors, figsize=(1.6 * n_neighbors, 1.7 * 2 * len(queries))
+    n_rows, n_neighbors, figsize=(1.6 * n_neighbors, 1.7 * n_rows)
 )
 for r, (space, neighbours) in enumerate(retrieved.items()):
     for q, (query, found) in enumerate(zip(queries, neighbours)):
@@ -101,8 +117,10 @@ for r, (space, neighbours) in enumerate(retrieved.items()):
             ax.imshow(np.asarray(Image.open(folder.paths[i]).convert("RGB")))
             ax.set_xticks([])
             ax.set_yticks([])
-        row[0].set_ylabel(f"{query}\n({space})", fontsize=7, rotation=0, ha="right", va="center")
-fig.suptitle("Nearest images of each caption, before and after the noun projection")
+        row[0].set_ylabel(
+            f"{query}\n({space})", fontsize=7, rotation=0, ha="right", va="center"
+        )
+fig.suptitle("Nearest images of each caption, before and after the projection")
 stamp_figure(fig, caveat)
 fig.tight_layout()
 plt.show()

@@ -13,7 +13,6 @@ outside it keeps the image as it is.
 """
 
 # %%
-import os
 import zlib
 
 import numpy as np
@@ -123,6 +122,7 @@ print(
     f"{len(corpus)} prompts ({source})."
 )
 
+
 def scores(name, X):
     X = _unit(np.asarray(X, dtype=np.float64))
     top = np.asarray(EMOTIONS)[np.argmax(X @ emotions.T, axis=1)]
@@ -133,6 +133,7 @@ def scores(name, X):
         "cos to the person": float(np.mean(np.sum(X * people, axis=1))),
         "nearest emotion": pd.Series(top).mode()[0],
     }
+
 
 rows = [
     scores("image", images),

@@ -10,7 +10,6 @@ hurts it.
 """
 
 # %%
-import os
 import tempfile
 
 import pandas as pd
@@ -62,6 +61,7 @@ width = X.shape[1]
 if n_components is None:
     n_components = 500 if width > 500 else width // 2
 
+
 def noun_step(geometry, k=n_components):
     return VocabularyPartOfSpeechAnalysis(
         "wordnet",
@@ -74,8 +74,10 @@ def noun_step(geometry, k=n_components):
         vocabulary_size=vocabulary_size,
     )
 
+
 def zero_shot(**params):
     return ZeroShotClassifier(names, prototypes=prototypes, **params)
+
 
 methods = {
     "CLIP": zero_shot(),

@@ -13,7 +13,6 @@ result draws the content without the artist's style.
 """
 
 # %%
-import os
 
 import numpy as np
 import pandas as pd

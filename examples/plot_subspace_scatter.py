@@ -11,7 +11,6 @@ stay gathered near the origin.
 """
 
 # %%
-import os
 
 import numpy as np
 import pandas as pd

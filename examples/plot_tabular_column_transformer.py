@@ -11,7 +11,6 @@ as a one-element list (a one-column DataFrame); both work.
 """
 
 # %%
-import os
 import tempfile
 from pathlib import Path
 

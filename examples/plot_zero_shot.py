@@ -10,7 +10,6 @@ used to measure accuracy.
 """
 
 # %%
-import os
 import tempfile
 
 import numpy as np

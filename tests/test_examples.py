@@ -52,7 +52,9 @@ import os, pickle, sys
 
 from matplotlib._pylab_helpers import Gcf
 from matplotlib.backend_bases import FigureManagerBase as FigureManager  # noqa: F401
-from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas  # noqa: F401
+from matplotlib.backends.backend_agg import (  # noqa: F401
+    FigureCanvasAgg as FigureCanvas,
+)
 
 
 def _axes(ax):
@@ -419,12 +421,17 @@ def test_plot_counterfactual_loss(run_script):
     )
     (figure,) = run.figures
     titles = [ax["title"] for ax in figure["axes"]]
-    assert titles == ["directional similarity", "cos to source image", "cos to target text"]
+    assert titles == [
+        "directional similarity",
+        "cos to source image",
+        "cos to target text",
+    ]
 
 
 def test_plot_class_invariance(run_script):
     run = run_script("plot_class_invariance.py")
-    assert f"{RANDOM_WEIGHTS}: the numbers only show that the example runs" in run.stdout
+    note = f"{RANDOM_WEIGHTS}: the numbers only show that the example runs"
+    assert note in run.stdout
     # The two panels of random weights say so; the published one does not.
     (figure,) = run.figures
     titles = [ax["title"] for ax in figure["axes"] if ax["title"]]
@@ -508,15 +515,28 @@ def test_plot_embed_job_pipeline(run_script):
     assert scores.shape == (3, 2) and _probabilities(scores.to_numpy())
 
 
-def test_plot_noun_retrieval(run_script):
+def test_plot_noun_retrieval(run_script, tmp_path):
+    from sklearn_pos.datasets import make_image_folder
+
     run = run_script("plot_noun_retrieval.py")
+    # the same generated folder (seeded), for the labels of the images found
+    folder = make_image_folder(
+        tmp_path, classes=("red", "green", "blue"), n_per_class=6
+    )
     table, images = run["table"], run["X_images"]
     assert images.shape == (18, 64)
     assert table["space"].tolist() == ["CLIP"] * 3 + ["noun subspace"] * 3
-    for found in table["retrieved"]:
-        assert len(found.split(", ")) == 4
-    # each query found the 4 images nearest by cosine in its space
+    assert table.columns.tolist() == ["space", "query", "same shape", "same colour"]
+    counts = table[["same shape", "same colour"]].to_numpy()
+    assert ((counts >= 0) & (counts <= 4)).all() and counts.sum() > 0
+    # the counts are those of the images retrieved
     retrieved = run["retrieved"]
+    found_all = [*retrieved["CLIP"], *retrieved["noun subspace"]]
+    for row, found in zip(table.itertuples(), found_all):
+        colour, shape = row.query.split()[-2:]
+        assert row[3] == sum(folder.shape[i] == shape for i in found)
+        assert row[4] == sum(folder.target[i] == colour for i in found)
+    # each query found the 4 images nearest by cosine in its space
     queries = run["X_queries"]
     unit = images / np.linalg.norm(images, axis=1, keepdims=True)
     nearest = np.argsort(-(queries @ unit.T), axis=1, kind="stable")[:, :4]
