@@ -1,6 +1,6 @@
 """
-PartOfSpeechComponentAnalysis on torch tensors (Array API)
-==========================================================
+Part-of-speech subspaces on torch tensors (Array API)
+=====================================================
 
 Under ``sklearn.config_context(array_api_dispatch=True)``,
 :class:`~sklearn_pos.PartOfSpeechComponentAnalysis` fits and transforms
@@ -19,30 +19,30 @@ import os
 
 os.environ.setdefault("SCIPY_ARRAY_API", "1")  # before scipy is imported
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import sklearn  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import sklearn
+import torch
 
-from sklearn_pos import CLIPEmbedder, PartOfSpeechComponentAnalysis  # noqa: E402
-from sklearn_pos.caveats import (  # noqa: E402
-    caption,
-    choose_clip_weights,
-    stamp_figure,
-)
-from sklearn_pos.datasets import load_wordnet_vocabulary  # noqa: E402
+from sklearn_pos import CLIPEmbedder, PartOfSpeechComponentAnalysis
+from sklearn_pos.caveats import caption, choose_clip_weights, stamp_figure
+from sklearn_pos.datasets import load_wordnet_vocabulary
 
 # %%
 # Embed a WordNet vocabulary
 # --------------------------
 weights = choose_clip_weights()
 caveat = weights.caveat
+n_words = 400 if weights.tiny else 4000
 words, pos = load_wordnet_vocabulary(
-    n_words=400 if weights.tiny else 4000, random_state=0, return_X_y=True
+    n_words=n_words, random_state=0, return_X_y=True
 )
 text = CLIPEmbedder(
-    weights.model_name, weights.pretrained, modality="text", device=weights.device
+    weights.model_name,
+    weights.pretrained,
+    modality="text",
+    device=weights.device,
 )
 E = text.fit_transform(list(words))  # NumPy, float32
 print(caption(f"{E.shape[0]} words embedded by {weights.label}", caveat))
