@@ -32,7 +32,7 @@ from sklearn_pos.caveats import (
     choose_clip_weights,
     stamp_figure,
 )
-from sklearn_pos.datasets import make_image_folder
+from sklearn_pos.datasets import load_wordnet_vocabulary, make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
 
@@ -80,6 +80,11 @@ clip = dict(
 caveat = caveat_for(CLIPEmbedder(**clip))
 if vocabulary_size is None:
     vocabulary_size = 400 if tiny else 20000
+# The WordNet subset is drawn once here, so that the fits of the search do
+# not draw it again.
+vocabulary = load_wordnet_vocabulary(
+    n_words=vocabulary_size, random_state=0, return_X_y=True
+)
 with tempfile.TemporaryDirectory() as workdir:
     folder = make_image_folder(
         Path(workdir) / "images", classes=COLOURS, n_per_class=8, random_state=1
@@ -100,11 +105,10 @@ with tempfile.TemporaryDirectory() as workdir:
             (
                 "pos",
                 VocabularyPartOfSpeechAnalysis(
-                    "wordnet",
+                    vocabulary,
                     text_embedder=CLIPEmbedder(modality="text", **clip),
                     target="noun",
                     output="coordinates",
-                    vocabulary_size=vocabulary_size,
                 ),
             ),
             ("classify", LogisticRegression(max_iter=2000)),

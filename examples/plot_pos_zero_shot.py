@@ -21,7 +21,7 @@ from sklearn_pos.caveats import (
     choose_clip_weights,
     stamp_figure,
 )
-from sklearn_pos.datasets import make_image_folder
+from sklearn_pos.datasets import load_wordnet_vocabulary, make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.evaluation import evaluate_classifiers
 from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
@@ -49,6 +49,11 @@ clip = dict(
 )
 if vocabulary_size is None and tiny:
     vocabulary_size = 400
+# The WordNet words (all of them, or a subset drawn once here), shared by
+# every noun step below.
+vocabulary = load_wordnet_vocabulary(
+    n_words=vocabulary_size, random_state=0, return_X_y=True
+)
 text = CLIPEmbedder(modality="text", **clip)
 image = CLIPEmbedder(modality="image", num_workers=0, **clip)
 caveat = caveat_for(image)
@@ -64,14 +69,13 @@ if n_components is None:
 
 def noun_step(geometry, k=n_components):
     return VocabularyPartOfSpeechAnalysis(
-        "wordnet",
+        vocabulary,
         text_embedder=text,  # the WordNet words are embedded once, then cached
         n_components=k,
         lam=0.5,
         geometry=geometry,
         target="noun",
         output="projection",
-        vocabulary_size=vocabulary_size,
     )
 
 
