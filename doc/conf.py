@@ -5,7 +5,6 @@ checked). The build needs no network: the examples run on the bundled tiny
 model, and the intersphinx inventories are used only where they can be had.
 """
 
-import ast
 import os
 import shutil
 import sys
@@ -19,8 +18,11 @@ ROOT = DOC.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOC / "sphinxext"))
 
+# The Array API example needs SciPy's Array API support, which is read when
+# SciPy is first imported (by sklearn_pos, just below).
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import sklearn_pos  # noqa: E402
-from saved_figures import SavedFigureScraper  # noqa: E402
 
 project = "sklearn_pos"
 author = "sklearn_pos developers"
@@ -49,7 +51,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "_gallery_src", "gallery_header.rst", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 templates_path = ["_templates"]
 default_role = "literal"
 
@@ -149,78 +151,22 @@ nitpick_ignore = [
 ]
 
 # -- Gallery ---------------------------------------------------------------------
-# The examples run as they are, with __name__ == "__main__". Without weights
-# in the local cache they fall back to the bundled tiny model by themselves;
-# SKLEARN_POS_EXAMPLE_TINY=1 (the default here) asks for the tiny model
-# without trying any weights, so the build never waits on a download. Run
-# `SKLEARN_POS_EXAMPLE_TINY=0 make -C doc html` for a gallery of real weights.
+# sphinx-gallery runs the scripts of examples/ as they are. Without weights in
+# the local cache they fall back to the bundled tiny model by themselves
+# (sklearn_pos.caveats.choose_clip_weights); SKLEARN_POS_EXAMPLE_TINY=1 (the
+# default here) asks for the tiny model without trying any weights, so the
+# build never waits on a download. Run `SKLEARN_POS_EXAMPLE_TINY=0 make -C doc
+# html` for a gallery of real weights.
 os.environ.setdefault("SKLEARN_POS_EXAMPLE_TINY", "1")
-_FIGURES = DOC / "_build" / "example_figures"
-os.environ["SKLEARN_POS_EXAMPLE_OUTPUT"] = str(_FIGURES)
-# The examples close their figures after saving them to PNG files, so
-# matplotlib's scraper finds no open figure; the PNG files each example
-# writes are collected instead.
-
-# sphinx-gallery wants a header file in the folder it reads; the examples/
-# folder holds only scripts, so the gallery reads a copy of it.
-_GALLERY_SRC = DOC / "_gallery_src"
-_GALLERY_SRC.mkdir(exist_ok=True)
-for _old in _GALLERY_SRC.glob("*.py"):
-    if not (ROOT / "examples" / _old.name).is_file():
-        _old.unlink()
-
-
-def _fit_title_adornment(source):
-    """Make the over- and underline of the docstring's title as long as the title.
-
-    docstring fix pending: the titles of examples/plot_pae_editing_target.py
-    and examples/plot_zero_shot.py are longer than their lines of "=", which
-    reStructuredText reports as an error; the copy gets lines of the right
-    length.
-    """
-    lines = source.split("\n")
-    if len(lines) > 3 and lines[0].startswith('"""') and set(lines[1]) == {"="}:
-        if lines[3] and set(lines[3]) == {"="}:
-            lines[1] = lines[3] = "=" * len(lines[2])
-    return "\n".join(lines)
-
-
-def _keep_module_docstring(source):
-    """Give the example its docstring as ``__doc__`` when sphinx-gallery runs it.
-
-    sphinx-gallery runs an example with ``__doc__ = ""``; the examples build
-    their ``--help`` text from ``__doc__``. A hidden line after the docstring
-    (between sphinx-gallery's ignore markers: run, not shown) restores it.
-    """
-    docstring = ast.get_docstring(ast.parse(source), clean=False)
-    if docstring is None:
-        return source
-    end = source.index('"""', 3) + 3
-    hidden = (
-        "\n\n# sphinx_gallery_start_ignore\n"
-        f"__doc__ = {docstring!r}\n"
-        "# sphinx_gallery_end_ignore\n"
-    )
-    return source[:end] + hidden + source[end:]
-
-
-for _script in sorted((ROOT / "examples").glob("*.py")):
-    _copy = _GALLERY_SRC / _script.name
-    _text = _keep_module_docstring(
-        _fit_title_adornment(_script.read_text(encoding="utf-8"))
-    )
-    if not _copy.is_file() or _copy.read_text(encoding="utf-8") != _text:
-        _copy.write_text(_text, encoding="utf-8")
-shutil.copyfile(DOC / "gallery_header.rst", _GALLERY_SRC / "GALLERY_HEADER.rst")
-
 
 sphinx_gallery_conf = {
-    "examples_dirs": ["_gallery_src"],
-    "gallery_dirs": ["auto_examples"],
-    # Every script is an example, counterfactual_loss.py included.
-    "filename_pattern": r".*\.py$",
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
     "ignore_pattern": r"__init__\.py",
-    "image_scrapers": (SavedFigureScraper(_FIGURES),),
+    # The figures the examples leave open are collected by matplotlib's
+    # scraper, the default.
+    "image_scrapers": ("matplotlib",),
     "reset_modules": ("matplotlib",),
     "doc_module": ("sklearn_pos",),
     "backreferences_dir": "generated/backreferences",

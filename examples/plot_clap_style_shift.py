@@ -1,7 +1,6 @@
 """
-=========================================================
 Zero-shot classification under a style shift, with CLAP
-=========================================================
+=======================================================
 
 A zero-shot classifier compares an image embedding with the embeddings of
 the class names. When the images come in a strong style (sketches,
@@ -10,29 +9,9 @@ comparison. :class:`~sklearn_pos.clap.CLAPDisentangler` trains a small
 residual network on *text* embeddings of styled prompts built from the class
 names ("an impressionistic sketch of a small red owl"), so that content is
 kept and style suppressed, then applies it to image and text embeddings.
-
-By default this example runs offline on planted embeddings: every style word
-has a strong direction that also leans towards the content of some class,
-and the "images" are a class's content plus a dominant style. It prints the
-accuracy per style before and after CLAP, shows how ``alpha`` (a
-transform-time parameter, changed without refitting) trades the two, and
-saves a figure. Planted embeddings show the mechanism, not how CLAP does on
-CLIP: the tables and the figure say "synthetic embeddings — not a result".
-
-Set ``SKLEARN_POS_EXAMPLE_TINY=1`` to encode the prompts with the bundled
-tiny random CLIP model instead (a smoke run: random weights give no
-meaningful accuracies, and say "random weights — not a result"), or pass
-``--model ViT-B-32 --pretrained openai`` to use real CLIP weights available
-locally, evaluated on styled text queries.
-
-With ``--model``, weights that cannot be had (offline, not in the local
-cache) are replaced by the tiny random model, said on stderr, by
-:func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
-import argparse
-import os
-from pathlib import Path
+# %%
 
 import numpy as np
 import pandas as pd
@@ -43,7 +22,6 @@ from sklearn_pos.caveats import (
     caveat_for,
     choose_clip_weights,
     stamp_figure,
-    stamp_tables,
 )
 from sklearn_pos.clap import CLAPDisentangler
 from sklearn_pos.templates import CLAP_STYLES
@@ -76,139 +54,124 @@ def _predict(X, C):
     return np.argmax(X @ C.T, axis=1)
 
 
-def main(tiny=None, model=None, pretrained=None, output_dir=None, random_state=0):
-    """Fit CLAP, print accuracies before/after and save a figure.
+# %%
+# Settings
+# --------
+# The embeddings are generated unless ``model`` names an open_clip
+# architecture (e.g. ``"ViT-B-32"``), whose text encoder is then used.
+model = None
+pretrained = None
+random_state = 0
 
-    Returns a dict with the per-style table, the accuracy-vs-alpha table and
-    the figure path. Unless the embeddings come from pretrained weights every
-    table carries the caveat in ``attrs["caveat"]`` and the figure's title
-    ends with it.
-    """
-    if tiny is None:
-        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
-    classes = CLASSES
-    params = dict(
-        hidden_dim=64,
-        n_prompts_per_class=96,
-        max_steps=400,
-        batch_size=64,
-        learning_rate=1e-3,
-        validation_interval=50,
-        random_state=random_state,
+# %%
+# The texts to classify
+# ---------------------
+# Generated text embeddings where each style is a direction of its own, or
+# CLIP's text encoder when ``model`` is set.
+classes = CLASSES
+params = dict(
+    hidden_dim=64,
+    n_prompts_per_class=96,
+    max_steps=400,
+    batch_size=64,
+    learning_rate=1e-3,
+    validation_interval=50,
+    random_state=random_state,
+)
+if model is not None:
+    from sklearn_pos.embedding import CLIPEmbedder
+
+    # The weights asked for (random ones without pretrained), or the tiny
+    # random model when asked for or when they cannot be had (said on stderr).
+    weights = choose_clip_weights(
+        None, model, pretrained, default_pretrained=None
     )
-    if model is not None or tiny:
-        from sklearn_pos.embedding import CLIPEmbedder
-
-        # The weights asked for (random ones without pretrained), or the tiny
-        # random model when asked for or when they cannot be had (said on stderr).
-        weights = choose_clip_weights(
-            tiny and model is None, model, pretrained, default_pretrained=None
-        )
-        model = weights.model_name
-        if weights.tiny:
-            classes = CLASSES[:5]
-            params.update(n_prompts_per_class=24, max_steps=60)
-            print("Tiny random CLIP model: a smoke run, accuracies are not meaningful.")
-        else:
-            params.update(hidden_dim=512, n_prompts_per_class=None, max_steps=2000)
-        embedder = CLIPEmbedder(
-            model, weights.pretrained, modality="text", device=weights.device
-        )
-        caveat = caveat_for(embedder)
-        X, y, styles = _styled_queries(embedder, classes, UNSEEN_STYLES)
-        source = f"{model} text queries in unseen styles"
+    model = weights.model_name
+    if weights.tiny:
+        classes = CLASSES[:5]
+        params.update(n_prompts_per_class=24, max_steps=60)
+        print("Tiny random CLIP model: a smoke run, accuracies are not meaningful.")
     else:
-        embedder = PlantedTextEmbedder(classes)
-        caveat = SYNTHETIC_EMBEDDINGS
-        # Six images of every class in every style.
-        X, y, styles = embedder.images(n_per_class=6 * len(CLAP_STYLES), balanced=True)
-        source = "planted images"
-
-    # The class names and the text encoder are parameters; fit takes the
-    # embeddings to transform (it checks their width) and trains on prompts.
-    clap = CLAPDisentangler(classes, embedder, **params).fit(X)
-    C = embedder.transform(classes)
-    print(
-        f"CLAP trained on {clap.n_prompts_} prompts for {len(classes)} classes: "
-        f"{clap.n_iter_} steps, {clap.fit_time_:.1f} s ({source})."
+        params.update(hidden_dim=512, n_prompts_per_class=None, max_steps=2000)
+    embedder = CLIPEmbedder(
+        model, weights.pretrained, modality="text", device=weights.device
     )
+    caveat = caveat_for(embedder)
+    X, y, styles = _styled_queries(embedder, classes, UNSEEN_STYLES)
+    source = f"{model} text queries in unseen styles"
+else:
+    embedder = PlantedTextEmbedder(classes)
+    caveat = SYNTHETIC_EMBEDDINGS
+    # Six images of every class in every style.
+    X, y, styles = embedder.images(n_per_class=6 * len(CLAP_STYLES), balanced=True)
+    source = "planted images"
 
-    by_alpha = []
-    for alpha in ALPHAS:
-        clap.set_params(alpha=alpha)  # no refit: alpha is used by transform
-        pred = _predict(clap.transform(X), clap.transform(C))
-        by_alpha.append({"alpha": alpha, "accuracy": float(np.mean(pred == y))})
-    by_alpha = pd.DataFrame(by_alpha)
-    best_alpha = float(by_alpha.loc[by_alpha["accuracy"].idxmax(), "alpha"])
 
-    raw_pred = _predict(X, C)
-    clap_pred = _predict(
-        clap.set_params(alpha=best_alpha).transform(X), clap.transform(C)
+# %%
+# Fit CLAP and compare with the raw embeddings
+# --------------------------------------------
+# The class names and the text encoder are parameters; fit takes the
+# embeddings to transform (it checks their width) and trains on prompts.
+clap = CLAPDisentangler(classes, embedder, **params).fit(X)
+C = embedder.transform(classes)
+print(
+    f"CLAP trained on {clap.n_prompts_} prompts for {len(classes)} classes: "
+    f"{clap.n_iter_} steps, {clap.fit_time_:.1f} s ({source})."
+)
+
+by_alpha = []
+for alpha in ALPHAS:
+    clap.set_params(alpha=alpha)  # no refit: alpha is used by transform
+    pred = _predict(clap.transform(X), clap.transform(C))
+    by_alpha.append({"alpha": alpha, "accuracy": float(np.mean(pred == y))})
+by_alpha = pd.DataFrame(by_alpha)
+best_alpha = float(by_alpha.loc[by_alpha["accuracy"].idxmax(), "alpha"])
+
+raw_pred = _predict(X, C)
+clap_pred = _predict(
+    clap.set_params(alpha=best_alpha).transform(X), clap.transform(C)
+)
+per_style = (
+    pd.DataFrame(
+        {
+            "style": styles,
+            "raw embeddings": raw_pred == y,
+            f"CLAP (alpha={best_alpha})": clap_pred == y,
+        }
     )
-    per_style = (
-        pd.DataFrame(
-            {
-                "style": styles,
-                "raw embeddings": raw_pred == y,
-                f"CLAP (alpha={best_alpha})": clap_pred == y,
-            }
-        )
-        .groupby("style", sort=False)
-        .mean()
-    )
-    per_style.loc["all"] = per_style.mean()
+    .groupby("style", sort=False)
+    .mean()
+)
+per_style.loc["all"] = per_style.mean()
 
-    print("\n" + caption("Zero-shot accuracy by style", caveat))
-    print(per_style.to_string(float_format=lambda v: f"{v:.2f}"))
-    print("\n" + caption("Accuracy against alpha (one fit)", caveat))
-    print(by_alpha.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=[2, 1])
-    table = per_style.drop(index="all")
-    positions = np.arange(len(table))
-    for offset, column in zip((-0.2, 0.2), table.columns):
-        left.bar(positions + offset, table[column], width=0.4, label=column)
-    left.set_xticks(positions, table.index, rotation=30, ha="right")
-    left.set_ylim(0, 1.15)
-    left.set_ylabel("zero-shot accuracy")
-    left.set_title("Accuracy by style")
-    left.legend(loc="upper left", ncols=2)
-    steps = np.arange(len(by_alpha))
-    right.plot(steps, by_alpha["accuracy"], marker="o")
-    right.set_xticks(steps, [f"{a:g}" for a in by_alpha["alpha"]])
-    right.set_ylim(0, 1.15)
-    right.set_xlabel("alpha (set after fit)")
-    right.set_title("Accuracy against alpha")
-    fig.suptitle(f"CLAP under a style shift ({source})")
-    stamp_figure(fig, caveat)
-    fig.tight_layout()
-
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-    )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / "plot_clap_style_shift.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"\nSaved {path}")
-    return stamp_tables(
-        {"per_style": per_style, "by_alpha": by_alpha, "figure": path}, caveat
-    )
+print("\n" + caption("Zero-shot accuracy by style", caveat))
+print(per_style.to_string(float_format=lambda v: f"{v:.2f}"))
+print("\n" + caption("Accuracy against alpha (one fit)", caveat))
+print(by_alpha.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="CLAP under a style shift.")
-    parser.add_argument(
-        "--model", help="open_clip model name (weights available locally)"
-    )
-    parser.add_argument("--pretrained", help="open_clip weights tag or path")
-    parser.add_argument("--output-dir", help="where to save the figure")
-    args = parser.parse_args()
-    main(model=args.model, pretrained=args.pretrained, output_dir=args.output_dir)
+# %%
+# Accuracy by style and against alpha
+# -----------------------------------
+import matplotlib.pyplot as plt
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=[2, 1])
+table = per_style.drop(index="all")
+positions = np.arange(len(table))
+for offset, column in zip((-0.2, 0.2), table.columns):
+    left.bar(positions + offset, table[column], width=0.4, label=column)
+left.set_xticks(positions, table.index, rotation=30, ha="right")
+left.set_ylim(0, 1.15)
+left.set_ylabel("zero-shot accuracy")
+left.set_title("Accuracy by style")
+left.legend(loc="upper left", ncols=2)
+steps = np.arange(len(by_alpha))
+right.plot(steps, by_alpha["accuracy"], marker="o")
+right.set_xticks(steps, [f"{a:g}" for a in by_alpha["alpha"]])
+right.set_ylim(0, 1.15)
+right.set_xlabel("alpha (set after fit)")
+right.set_title("Accuracy against alpha")
+fig.suptitle(f"CLAP under a style shift ({source})")
+stamp_figure(fig, caveat)
+fig.tight_layout()
+plt.show()

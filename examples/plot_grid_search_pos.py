@@ -1,7 +1,6 @@
 """
-=======================================================================
 Tuning the part-of-speech step (lambda, k) with GridSearchCV on images
-=======================================================================
+======================================================================
 
 A supervised pipeline ``CLIPEmbedder(image) -> part-of-speech step ->
 LogisticRegression`` classifies images from the coordinates of their
@@ -13,28 +12,9 @@ Its ``lam`` and ``n_components`` are then ordinary hyper-parameters:
 :class:`~sklearn.model_selection.GridSearchCV` refits the closed form on
 the vocabulary embeddings, which are computed once and cached, and each
 distinct subspace is fitted once for all folds.
-
-The task: the shape in generated images (circle, square or triangle, in
-random colours). The example prints the search results as a tidy table and
-plots mean cross-validated accuracy over the (lambda, k) grid.
-
-It uses CLIP ViT-B-32 with OpenAI weights and a 20,000-word stratified
-subset of WordNet (``--vocabulary-size``; ``--model`` / ``--pretrained``
-change the weights); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches
-to a tiny random model and 1,000 words for a quick offline run, whose
-tables and figure say "random weights — not a result". The figure
-goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
-``sklearn_pos_output``).
-
-Where the weights asked for cannot be had (offline, not in the local
-cache), the example says so on stderr and runs as with ``--tiny``, every
-table and figure marked "random weights — not a result", so that
-``python examples/plot_grid_search_pos.py`` works anywhere without a flag; the
-choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
-import argparse
-import os
+# %%
 import tempfile
 import time
 from pathlib import Path
@@ -51,9 +31,8 @@ from sklearn_pos.caveats import (
     caveat_for,
     choose_clip_weights,
     stamp_figure,
-    stamp_tables,
 )
-from sklearn_pos.datasets import make_image_folder
+from sklearn_pos.datasets import load_wordnet_vocabulary, make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
 
@@ -81,146 +60,121 @@ def draw_search_heatmap(results, ax):
     return colorbar
 
 
-def main(tiny=None, model=None, pretrained=None, output_dir=None, vocabulary_size=None):
-    """Grid-search lambda and k of the noun step; save the accuracy heatmap.
+# %%
+# Sizes
+# -----
+vocabulary_size = None  # None: a small subset on the tiny model, all words otherwise
 
-    Returns a dict of tables: ``"results"`` (one row per candidate: ``lam``,
-    ``n_components``, mean and std of the test score, rank), ``"best"`` (the
-    best candidate's parameters and score, one row), and ``"figure"``, the
-    path of the saved PNG. Without pretrained weights every table carries the
-    caveat in ``attrs["caveat"]`` and the figure's title ends with it.
-    """
-    # The requested weights, or (offline, not cached) the tiny random model,
-    # said on stderr; its outputs are then marked with the caveat.
-    weights = choose_clip_weights(tiny, model, pretrained)
-    tiny = weights.tiny
-    clip = dict(
-        model_name=weights.model_name,
-        pretrained=weights.pretrained,
-        device=weights.device,
+# %%
+# Search lam and n_components with GridSearchCV
+# ---------------------------------------------
+# Images are embedded once (cached on disk); each candidate refits the
+# closed-form subspace.
+weights = choose_clip_weights()
+tiny = weights.tiny
+clip = dict(
+    model_name=weights.model_name,
+    pretrained=weights.pretrained,
+    device=weights.device,
+)
+caveat = caveat_for(CLIPEmbedder(**clip))
+if vocabulary_size is None:
+    vocabulary_size = 400 if tiny else 20000
+# The WordNet subset is drawn once here, so that the fits of the search do
+# not draw it again.
+vocabulary = load_wordnet_vocabulary(
+    n_words=vocabulary_size, random_state=0, return_X_y=True
+)
+with tempfile.TemporaryDirectory() as workdir:
+    folder = make_image_folder(
+        Path(workdir) / "images", classes=COLOURS, n_per_class=8, random_state=1
     )
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-    )
-    caveat = caveat_for(CLIPEmbedder(**clip))
-    if vocabulary_size is None:
-        vocabulary_size = 1000 if tiny else 20000
-    with tempfile.TemporaryDirectory() as workdir:
-        folder = make_image_folder(
-            Path(workdir) / "images", classes=COLOURS, n_per_class=8, random_state=1
-        )
-        paths, y = folder.paths, folder.shape  # the label is the shape drawn
+    paths, y = folder.paths, folder.shape  # the label is the shape drawn
 
-        # The image embeddings are cached on disk, so the 3 x 5 x 3 fits of the
-        # search do not embed the images again; the vocabulary is cached in memory.
-        memory = Memory(Path(workdir) / "cache", verbose=0)
-        pipe = Pipeline(
-            [
-                (
-                    "embed",
-                    CLIPEmbedder(
-                        modality="image", num_workers=0, memory=memory, **clip
-                    ),
+    # The image embeddings are cached on disk, so the 3 x 5 x 3 fits of the
+    # search do not embed the images again; the vocabulary is cached in memory.
+    memory = Memory(Path(workdir) / "cache", verbose=0)
+    pipe = Pipeline(
+        [
+            (
+                "embed",
+                CLIPEmbedder(
+                    modality="image", num_workers=0, memory=memory, **clip
                 ),
-                (
-                    "pos",
-                    VocabularyPartOfSpeechAnalysis(
-                        "wordnet",
-                        text_embedder=CLIPEmbedder(modality="text", **clip),
-                        target="noun",
-                        output="coordinates",
-                        vocabulary_size=vocabulary_size,
-                    ),
+            ),
+            (
+                "pos",
+                VocabularyPartOfSpeechAnalysis(
+                    vocabulary,
+                    text_embedder=CLIPEmbedder(modality="text", **clip),
+                    target="noun",
+                    output="coordinates",
                 ),
-                ("classify", LogisticRegression(max_iter=2000)),
-            ]
-        )
-        width = pipe[0].get_model().embed_dim
-        grid = {
-            "pos__lam": [0.0, 0.25, 0.5, 0.75, 1.0],
-            "pos__n_components": [max(2, width // 16), width // 4, (3 * width) // 4],
+            ),
+            ("classify", LogisticRegression(max_iter=2000)),
+        ]
+    )
+    width = pipe[0].get_model().embed_dim
+    grid = {
+        "pos__lam": [0.0, 0.25, 0.5, 0.75, 1.0],
+        "pos__n_components": [max(2, width // 16), width // 4, (3 * width) // 4],
+    }
+    search = GridSearchCV(
+        pipe, grid, cv=StratifiedKFold(3, shuffle=True, random_state=0)
+    )
+    start = time.perf_counter()
+    search.fit(paths, y)
+    seconds = time.perf_counter() - start
+
+n_fits = 3 * len(grid["pos__lam"]) * len(grid["pos__n_components"]) + 1
+print(
+    caption(
+        f"GridSearchCV: {n_fits} fits in {seconds:.1f} s on {len(y)} images "
+        f"({', '.join(sorted(set(map(str, y))))}); vocabulary of "
+        f"{search.best_estimator_['pos'].n_vocabulary_:,} WordNet words "
+        "(embedded once, then cached).",
+        caveat,
+    )
+)
+results = pd.DataFrame(search.cv_results_)[
+    [
+        "param_pos__lam",
+        "param_pos__n_components",
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+    ]
+].rename(columns=lambda c: c.replace("param_pos__", ""))
+results = results.astype({"lam": float, "n_components": int})
+print(results.sort_values("rank_test_score").round(3).to_string(index=False))
+print(
+    "\n"
+    + caption(
+        f"best: {search.best_params_}, accuracy {search.best_score_:.3f}",
+        caveat,
+    )
+)
+best = pd.DataFrame(
+    [
+        {
+            "lam": float(search.best_params_["pos__lam"]),
+            "n_components": int(search.best_params_["pos__n_components"]),
+            "mean_test_score": float(search.best_score_),
+            "n_fits": n_fits,
+            "n_vocabulary": int(search.best_estimator_["pos"].n_vocabulary_),
         }
-        search = GridSearchCV(
-            pipe, grid, cv=StratifiedKFold(3, shuffle=True, random_state=0)
-        )
-        start = time.perf_counter()
-        search.fit(paths, y)
-        seconds = time.perf_counter() - start
-
-    n_fits = 3 * len(grid["pos__lam"]) * len(grid["pos__n_components"]) + 1
-    print(
-        caption(
-            f"GridSearchCV: {n_fits} fits in {seconds:.1f} s on {len(y)} images "
-            f"({', '.join(sorted(set(map(str, y))))}); vocabulary of "
-            f"{search.best_estimator_['pos'].n_vocabulary_:,} WordNet words "
-            "(embedded once, then cached).",
-            caveat,
-        )
-    )
-    results = pd.DataFrame(search.cv_results_)[
-        [
-            "param_pos__lam",
-            "param_pos__n_components",
-            "mean_test_score",
-            "std_test_score",
-            "rank_test_score",
-        ]
-    ].rename(columns=lambda c: c.replace("param_pos__", ""))
-    results = results.astype({"lam": float, "n_components": int})
-    print(results.sort_values("rank_test_score").round(3).to_string(index=False))
-    print(
-        "\n"
-        + caption(
-            f"best: {search.best_params_}, accuracy {search.best_score_:.3f}",
-            caveat,
-        )
-    )
-    best = pd.DataFrame(
-        [
-            {
-                "lam": float(search.best_params_["pos__lam"]),
-                "n_components": int(search.best_params_["pos__n_components"]),
-                "mean_test_score": float(search.best_score_),
-                "n_fits": n_fits,
-                "n_vocabulary": int(search.best_estimator_["pos"].n_vocabulary_),
-            }
-        ]
-    )
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    draw_search_heatmap(results, ax)
-    ax.set_title("Mean CV accuracy: shape from noun-subspace coordinates")
-    stamp_figure(fig, caveat)
-    fig.tight_layout()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / "plot_grid_search_pos.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"\nSaved {path}")
-    return stamp_tables({"results": results, "best": best, "figure": path}, caveat)
+    ]
+)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="GridSearchCV over lambda and k.")
-    parser.add_argument("--tiny", action="store_true", help="tiny random model")
-    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
-    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
-    parser.add_argument("--output-dir", help="folder of the figure")
-    parser.add_argument(
-        "--vocabulary-size", type=int, help="stratified subset of WordNet"
-    )
-    args = parser.parse_args()
-    main(
-        tiny=args.tiny or None,
-        model=args.model,
-        pretrained=args.pretrained,
-        output_dir=args.output_dir,
-        vocabulary_size=args.vocabulary_size,
-    )
+# %%
+# The search as a heatmap
+# -----------------------
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
+draw_search_heatmap(results, ax)
+ax.set_title("Mean CV accuracy: shape from noun-subspace coordinates")
+stamp_figure(fig, caveat)
+fig.tight_layout()
+plt.show()

@@ -1,7 +1,6 @@
 """
-======================================================================
 An editing target that changes the emotion and keeps the rest (CLIP-PAE)
-======================================================================
+========================================================================
 
 Text-guided face editing optimises an image so that its CLIP embedding gets
 close to a target. Using the target text embedding itself ("an angry face")
@@ -11,35 +10,10 @@ says nothing about the person. The projection-augmentation embedding of
 target: inside the subspace spanned by emotion prompts ("a happy face",
 "a sad face", ...) it moves the image's mass onto the target emotion, and
 outside it keeps the image as it is.
-
-The example builds the emotion subspace by Gram-Schmidt, computes the PAE of
-"photos" of smiling people for the target "an angry face" at several
-``alpha`` (changed with ``set_params``, no refit), and compares, for the
-image, the plain text target and the PAEs:
-
-- the cosine to the target emotion prompt (should rise),
-- the cosine to the source emotion prompt "a happy face" (should fall),
-- the cosine to a description of the person ("an old man with a beard"),
-  which a good editing target keeps.
-
-By default the texts are encoded offline by a small bag-of-words embedder and
-the "photos" are embeddings of their descriptions; set
-``SKLEARN_POS_EXAMPLE_TINY=1`` to use the bundled tiny random CLIP model (a
-smoke run), or pass ``--model ViT-B-32 --pretrained openai`` for real CLIP
-weights available locally. Without pretrained weights the table and the
-figure say so ("synthetic embeddings — not a result" for the bag-of-words
-embedder, "random weights — not a result" for the tiny model). The generator
-that would render the edit is outside this library.
-
-With ``--model``, weights that cannot be had (offline, not in the local
-cache) are replaced by the tiny random model, said on stderr, by
-:func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
-import argparse
-import os
+# %%
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,7 +24,6 @@ from sklearn_pos.caveats import (
     caveat_for,
     choose_clip_weights,
     stamp_figure,
-    stamp_tables,
 )
 from sklearn_pos.pae import ProjectionAugmentationEmbedding
 
@@ -99,136 +72,117 @@ class WordEmbedder:
         )
 
 
-def main(tiny=None, model=None, pretrained=None, output_dir=None):
-    """Compare editing targets; print a table and save a figure.
+# %%
+# Settings
+# --------
+# The embeddings are generated unless ``model`` names an open_clip
+# architecture (e.g. ``"ViT-B-32"``), whose text encoder is then used.
+model = None
+pretrained = None
 
-    Returns a dict with the table (means over the people) and the figure path.
-    Unless the embeddings come from pretrained weights the table carries the
-    caveat in ``attrs["caveat"]`` and the figure's title ends with it.
-    """
-    if tiny is None:
-        tiny = os.environ.get("SKLEARN_POS_EXAMPLE_TINY", "") == "1"
-    if model is not None or tiny:
-        from sklearn_pos.embedding import CLIPEmbedder
+# %%
+# Embed the texts
+# ---------------
+if model is not None:
+    from sklearn_pos.embedding import CLIPEmbedder
 
-        # The weights asked for (random ones without pretrained), or the tiny
-        # random model when asked for or when they cannot be had (said on stderr).
-        weights = choose_clip_weights(
-            tiny and model is None, model, pretrained, default_pretrained=None
-        )
-        model = weights.model_name
-        if weights.tiny:
-            print("Tiny random CLIP model: a smoke run, numbers are not meaningful.")
-        embedder = CLIPEmbedder(
-            model, weights.pretrained, modality="text", device=weights.device
-        )
-        source, caveat = model, caveat_for(embedder)
-    else:
-        embedder = WordEmbedder()
-        source, caveat = "bag-of-words embedder", SYNTHETIC_EMBEDDINGS
-
-    corpus = [f"{_article(e)} face" for e in EMOTIONS]
-    target, source_emotion = "an angry face", "a happy face"
-    # Stand-ins for image embeddings: descriptions of smiling people.
-    images = embedder.transform(
-        [f"a photo of a happy {p[p.index(' ') + 1 :]}" for p in PEOPLE]
+    # The weights asked for (random ones without pretrained), or the tiny
+    # random model when asked for or when they cannot be had (said on stderr).
+    weights = choose_clip_weights(
+        None, model, pretrained, default_pretrained=None
     )
-    people = embedder.transform(PEOPLE)
-    e_target, e_source = embedder.transform([target, source_emotion])
-    emotions = embedder.transform(corpus)
-
-    pae = ProjectionAugmentationEmbedding(corpus, target, text_embedder=embedder).fit()
-    print(
-        f"Emotion subspace: {pae.n_components_} Gram-Schmidt directions of "
-        f"{len(corpus)} prompts ({source})."
+    model = weights.model_name
+    if weights.tiny:
+        print("Tiny random CLIP model: a smoke run, numbers are not meaningful.")
+    embedder = CLIPEmbedder(
+        model, weights.pretrained, modality="text", device=weights.device
     )
+    source, caveat = model, caveat_for(embedder)
+else:
+    embedder = WordEmbedder()
+    source, caveat = "bag-of-words embedder", SYNTHETIC_EMBEDDINGS
 
-    def scores(name, X):
-        X = _unit(np.asarray(X, dtype=np.float64))
-        top = np.asarray(EMOTIONS)[np.argmax(X @ emotions.T, axis=1)]
-        return {
-            "target": name,
-            "cos to 'an angry face'": float(np.mean(X @ e_target)),
-            "cos to 'a happy face'": float(np.mean(X @ e_source)),
-            "cos to the person": float(np.mean(np.sum(X * people, axis=1))),
-            "nearest emotion": pd.Series(top).mode()[0],
-        }
+corpus = [f"{_article(e)} face" for e in EMOTIONS]
+target, source_emotion = "an angry face", "a happy face"
+# Stand-ins for image embeddings: descriptions of smiling people.
+images = embedder.transform(
+    [f"a photo of a happy {p[p.index(' ') + 1 :]}" for p in PEOPLE]
+)
+people = embedder.transform(PEOPLE)
+e_target, e_source = embedder.transform([target, source_emotion])
+emotions = embedder.transform(corpus)
 
-    rows = [
-        scores("image", images),
-        scores("text 'an angry face'", np.tile(e_target, (len(images), 1))),
-    ]
-    for alpha in ALPHAS:
-        pae.set_params(alpha=alpha)
-        rows.append(scores(f"PAE alpha={alpha:g}", pae.transform(images)))
-    table = pd.DataFrame(rows).set_index("target")
-    print("\n" + caption("Editing targets, means over the people", caveat))
-    with pd.option_context("display.width", 120):
-        print(table.to_string(float_format=lambda v: f"{v:.3f}"))
 
-    import matplotlib
+# %%
+# Editing targets: the text, and its projection augmentation
+# ----------------------------------------------------------
+pae = ProjectionAugmentationEmbedding(corpus, target, text_embedder=embedder).fit()
+print(
+    f"Emotion subspace: {pae.n_components_} Gram-Schmidt directions of "
+    f"{len(corpus)} prompts ({source})."
+)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    pae.set_params(alpha=8)
-    edited = pae.transform(images)
-    positions = np.arange(len(EMOTIONS))
-    left.bar(
-        positions - 0.2,
-        (_unit(images.astype(float)) @ emotions.T).mean(0),
-        0.4,
-        label="image",
+def scores(name, X):
+    X = _unit(np.asarray(X, dtype=np.float64))
+    top = np.asarray(EMOTIONS)[np.argmax(X @ emotions.T, axis=1)]
+    return {
+        "target": name,
+        "cos to 'an angry face'": float(np.mean(X @ e_target)),
+        "cos to 'a happy face'": float(np.mean(X @ e_source)),
+        "cos to the person": float(np.mean(np.sum(X * people, axis=1))),
+        "nearest emotion": pd.Series(top).mode()[0],
+    }
+
+
+rows = [
+    scores("image", images),
+    scores("text 'an angry face'", np.tile(e_target, (len(images), 1))),
+]
+for alpha in ALPHAS:
+    pae.set_params(alpha=alpha)
+    rows.append(scores(f"PAE alpha={alpha:g}", pae.transform(images)))
+table = pd.DataFrame(rows).set_index("target")
+print("\n" + caption("Editing targets, means over the people", caveat))
+with pd.option_context("display.width", 120):
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+
+
+# %%
+# Emotion scores and the effect of alpha
+# --------------------------------------
+import matplotlib.pyplot as plt
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+pae.set_params(alpha=8)
+edited = pae.transform(images)
+positions = np.arange(len(EMOTIONS))
+left.bar(
+    positions - 0.2,
+    (_unit(images.astype(float)) @ emotions.T).mean(0),
+    0.4,
+    label="image",
+)
+left.bar(positions + 0.2, (edited @ emotions.T).mean(0), 0.4, label="PAE, alpha=8")
+left.set_xticks(positions, EMOTIONS, rotation=30, ha="right")
+left.set_ylabel("cosine to 'a <emotion> face'")
+left.set_title("Emotion scores before and after")
+left.legend()
+curve = table.loc[[f"PAE alpha={a:g}" for a in ALPHAS]]
+for column in [
+    "cos to 'an angry face'",
+    "cos to 'a happy face'",
+    "cos to the person",
+]:
+    line = right.plot(ALPHAS, curve[column], marker="o", label=column)[0]
+    right.axhline(
+        table.loc["text 'an angry face'", column], ls=":", color=line.get_color()
     )
-    left.bar(positions + 0.2, (edited @ emotions.T).mean(0), 0.4, label="PAE, alpha=8")
-    left.set_xticks(positions, EMOTIONS, rotation=30, ha="right")
-    left.set_ylabel("cosine to 'a <emotion> face'")
-    left.set_title("Emotion scores before and after")
-    left.legend()
-    curve = table.loc[[f"PAE alpha={a:g}" for a in ALPHAS]]
-    for column in [
-        "cos to 'an angry face'",
-        "cos to 'a happy face'",
-        "cos to the person",
-    ]:
-        line = right.plot(ALPHAS, curve[column], marker="o", label=column)[0]
-        right.axhline(
-            table.loc["text 'an angry face'", column], ls=":", color=line.get_color()
-        )
-    right.set_xscale("log", base=2)
-    right.set_xlabel("alpha (dotted: the plain text target)")
-    right.set_title("PAE against alpha")
-    right.legend(fontsize=8)
-    fig.suptitle(f"CLIP-PAE editing target for 'an angry face' ({source})")
-    stamp_figure(fig, caveat)
-    fig.tight_layout()
-
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-    )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / "plot_pae_editing_target.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"\nSaved {path}")
-    return stamp_tables({"table": table, "figure": path}, caveat)
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="CLIP-PAE editing targets.")
-    parser.add_argument(
-        "--model", help="open_clip model name (weights available locally)"
-    )
-    parser.add_argument("--pretrained", help="open_clip weights tag or path")
-    parser.add_argument("--output-dir", help="where to save the figure")
-    parser.add_argument("--tiny", action="store_true", help="tiny random CLIP model")
-    args = parser.parse_args()
-    main(
-        tiny=args.tiny or None,
-        model=args.model,
-        pretrained=args.pretrained,
-        output_dir=args.output_dir,
-    )
+right.set_xscale("log", base=2)
+right.set_xlabel("alpha (dotted: the plain text target)")
+right.set_title("PAE against alpha")
+right.legend(fontsize=8)
+fig.suptitle(f"CLIP-PAE editing target for 'an angry face' ({source})")
+stamp_figure(fig, caveat)
+fig.tight_layout()
+plt.show()

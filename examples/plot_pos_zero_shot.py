@@ -1,44 +1,16 @@
 """
-=====================================================
 Zero-shot classification on the noun submanifold
-=====================================================
+================================================
 
 Oldfield et al. (2023, Table 1) project each *image* embedding onto the
 noun submanifold learned from the WordNet vocabulary and compare it with
 the raw class-name embeddings; in the tangent space at the intrinsic mean
 this improves CLIP's zero-shot accuracy, while the Euclidean projection
 hurts it.
-
-Here the projection is one pipeline step,
-:class:`~sklearn_pos.VocabularyPartOfSpeechAnalysis` (fitted on the
-vocabulary, never on the images), placed before a
-:class:`~sklearn_pos.ZeroShotClassifier`. The example prints the table of
-the paper's three methods plus the variant that also projects the
-prototypes, and plots accuracy against the subspace dimension ``k``.
-
-The images are generated coloured shapes (one class per colour): colour
-words are adjectives, so this toy task is *not* one where a noun subspace
-should help; ``benchmarks/zero_shot.py`` runs the real datasets. It uses
-CLIP ViT-B-32 with OpenAI weights and the full WordNet vocabulary (about a
-minute to embed on a GPU, much longer on a CPU: ``--vocabulary-size``
-takes a stratified subset; ``--model`` / ``--pretrained`` change the
-weights); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to a tiny
-random model and 1,000 words for a quick offline run (accuracies near
-chance; the tables and figure say "random weights — not a result"). The
-figure goes to ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
-``sklearn_pos_output``).
-
-Where the weights asked for cannot be had (offline, not in the local
-cache), the example says so on stderr and runs as with ``--tiny``, every
-table and figure marked "random weights — not a result", so that
-``python examples/plot_pos_zero_shot.py`` works anywhere without a flag; the
-choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
-import argparse
-import os
+# %%
 import tempfile
-from pathlib import Path
 
 import pandas as pd
 from sklearn.pipeline import make_pipeline
@@ -48,9 +20,8 @@ from sklearn_pos.caveats import (
     caveat_for,
     choose_clip_weights,
     stamp_figure,
-    stamp_tables,
 )
-from sklearn_pos.datasets import make_image_folder
+from sklearn_pos.datasets import load_wordnet_vocabulary, make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.evaluation import evaluate_classifiers
 from sklearn_pos.vocabulary import VocabularyPartOfSpeechAnalysis
@@ -59,154 +30,122 @@ from sklearn_pos.zero_shot import ZeroShotClassifier, make_text_prototypes
 CLASSES = ("red", "green", "blue", "yellow", "purple", "orange")
 
 
-def main(
-    tiny=None,
-    model=None,
-    pretrained=None,
-    output_dir=None,
-    vocabulary_size=None,
-    n_components=None,
-):
-    """Score the paper's three methods and a variant, and accuracy against k.
+# %%
+# Sizes
+# -----
+vocabulary_size = None  # None: a small subset on the tiny model, all words otherwise
+n_components = None  # None: chosen from the width of the embeddings
 
-    Returns a dict of tables: ``"results"`` (tidy, one row per method, with the
-    vocabulary size and ``k``), ``"accuracy"`` (top-1 % by method), ``"curve"``
-    (accuracy by geometry and ``k``), and ``"figure"``, the path of the saved PNG.
-    Without pretrained weights every table carries the caveat in ``attrs["caveat"]`` and
-    the figure's title ends with it.
-    """
-    # The requested weights, or (offline, not cached) the tiny random model,
-    # said on stderr; its outputs are then marked with the caveat.
-    weights = choose_clip_weights(tiny, model, pretrained)
-    tiny = weights.tiny
-    clip = dict(
-        model_name=weights.model_name,
-        pretrained=weights.pretrained,
-        device=weights.device,
-    )
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-    )
-    if vocabulary_size is None and tiny:
-        vocabulary_size = 1000
-    text = CLIPEmbedder(modality="text", **clip)
-    image = CLIPEmbedder(modality="image", num_workers=0, **clip)
-    caveat = caveat_for(image)
-    with tempfile.TemporaryDirectory() as workdir:
-        folder = make_image_folder(workdir, classes=CLASSES, n_per_class=8)
-        X, y = image.transform(folder.paths), folder.target
-    names = folder.target_names
-    prototypes = make_text_prototypes(names, text)  # bare class names, as in the paper
-    width = X.shape[1]
-    if n_components is None:
-        n_components = 500 if width > 500 else width // 2
+# %%
+# Zero-shot accuracy with and without the noun projection
+# -------------------------------------------------------
+# The noun step fits on the WordNet vocabulary, never on the image labels.
+weights = choose_clip_weights()
+tiny = weights.tiny
+clip = dict(
+    model_name=weights.model_name,
+    pretrained=weights.pretrained,
+    device=weights.device,
+)
+if vocabulary_size is None and tiny:
+    vocabulary_size = 400
+# The WordNet words (all of them, or a subset drawn once here), shared by
+# every noun step below.
+vocabulary = load_wordnet_vocabulary(
+    n_words=vocabulary_size, random_state=0, return_X_y=True
+)
+text = CLIPEmbedder(modality="text", **clip)
+image = CLIPEmbedder(modality="image", num_workers=0, **clip)
+caveat = caveat_for(image)
+with tempfile.TemporaryDirectory() as workdir:
+    folder = make_image_folder(workdir, classes=CLASSES, n_per_class=8)
+    X, y = image.transform(folder.paths), folder.target
+names = folder.target_names
+prototypes = make_text_prototypes(names, text)  # bare class names, as in the paper
+width = X.shape[1]
+if n_components is None:
+    n_components = 500 if width > 500 else width // 2
 
-    def noun_step(geometry, k=n_components):
-        return VocabularyPartOfSpeechAnalysis(
-            "wordnet",
-            text_embedder=text,  # the WordNet words are embedded once, then cached
-            n_components=k,
-            lam=0.5,
-            geometry=geometry,
-            target="noun",
-            output="projection",
-            vocabulary_size=vocabulary_size,
-        )
 
-    def zero_shot(**params):
-        return ZeroShotClassifier(names, prototypes=prototypes, **params)
-
-    methods = {
-        "CLIP": zero_shot(),
-        "noun-tangent": make_pipeline(noun_step("tangent"), zero_shot()),
-        "noun-Euclidean": make_pipeline(noun_step("euclidean"), zero_shot()),
-        "noun-tangent, prototypes projected too": zero_shot(
-            image_transform=noun_step("tangent"), project_prototypes=True
-        ),
-    }
-    for method in methods.values():
-        method.fit(X)  # no labels: the step fits on the vocabulary
-    results = evaluate_classifiers(methods, X, y, dataset="coloured shapes")
-    n_words = methods["noun-tangent"][0].n_vocabulary_
-    results = results.assign(n_vocabulary=n_words, n_components=n_components)
-    print(
-        caption(
-            f"Zero-shot top-1 accuracy (%), k={n_components}, lambda=0.5, "
-            f"{n_words:,} WordNet words, {len(y)} images",
-            caveat,
-        )
-    )
-    accuracy = (100 * results.set_index("method")["score"]).to_frame("top-1 %")
-    print(accuracy.round(1).to_string())
-
-    # Accuracy against k: each k refits the closed form on the cached embeddings.
-    ks = sorted(
-        {
-            max(1, int(round(f * (width - 1))))
-            for f in (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
-        }
-    )
-    rows = []
-    for geometry in ("tangent", "euclidean"):
-        for k in ks:
-            pipe = make_pipeline(noun_step(geometry, k), zero_shot()).fit(X)
-            rows.append({"geometry": geometry, "k": k, "accuracy": pipe.score(X, y)})
-    curve = pd.DataFrame(rows)
-    baseline = results.set_index("method").loc["CLIP", "score"]
-    print("\n" + caption("Accuracy against k", caveat))
-    print(
-        curve.pivot(index="k", columns="geometry", values="accuracy")
-        .round(3)
-        .to_string()
+def noun_step(geometry, k=n_components):
+    return VocabularyPartOfSpeechAnalysis(
+        vocabulary,
+        text_embedder=text,  # the WordNet words are embedded once, then cached
+        n_components=k,
+        lam=0.5,
+        geometry=geometry,
+        target="noun",
+        output="projection",
     )
 
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def zero_shot(**params):
+    return ZeroShotClassifier(names, prototypes=prototypes, **params)
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for geometry, group in curve.groupby("geometry"):
-        ax.plot(group["k"], group["accuracy"], marker="o", label=f"noun-{geometry}")
-    ax.axhline(baseline, color="grey", linestyle="--", label="CLIP (no projection)")
-    ax.set_xlabel("k (dimension of the noun subspace)")
-    ax.set_ylabel("zero-shot accuracy")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Images projected onto the noun submanifold")
-    ax.legend()
-    stamp_figure(fig, caveat)
-    fig.tight_layout()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / "plot_pos_zero_shot.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"\nSaved {path}")
-    return stamp_tables(
-        {"results": results, "accuracy": accuracy, "curve": curve, "figure": path},
+
+methods = {
+    "CLIP": zero_shot(),
+    "noun-tangent": make_pipeline(noun_step("tangent"), zero_shot()),
+    "noun-Euclidean": make_pipeline(noun_step("euclidean"), zero_shot()),
+    "noun-tangent, prototypes projected too": zero_shot(
+        image_transform=noun_step("tangent"), project_prototypes=True
+    ),
+}
+for method in methods.values():
+    method.fit(X)  # no labels: the step fits on the vocabulary
+results = evaluate_classifiers(methods, X, y, dataset="coloured shapes")
+n_words = methods["noun-tangent"][0].n_vocabulary_
+results = results.assign(n_vocabulary=n_words, n_components=n_components)
+print(
+    caption(
+        f"Zero-shot top-1 accuracy (%), k={n_components}, lambda=0.5, "
+        f"{n_words:,} WordNet words, {len(y)} images",
         caveat,
     )
+)
+accuracy = (100 * results.set_index("method")["score"]).to_frame("top-1 %")
+print(accuracy.round(1).to_string())
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="Zero-shot on the noun submanifold.")
-    parser.add_argument("--tiny", action="store_true", help="tiny random model")
-    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
-    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
-    parser.add_argument("--output-dir", help="folder of the figure")
-    parser.add_argument(
-        "--vocabulary-size", type=int, help="stratified subset of WordNet"
-    )
-    parser.add_argument(
-        "--n-components", type=int, help="k (default 500, or half the width)"
-    )
-    args = parser.parse_args()
-    main(
-        tiny=args.tiny or None,
-        model=args.model,
-        pretrained=args.pretrained,
-        output_dir=args.output_dir,
-        vocabulary_size=args.vocabulary_size,
-        n_components=args.n_components,
-    )
+# %%
+# Accuracy against k
+# ------------------
+# Accuracy against k: each k refits the closed form on the cached embeddings.
+ks = sorted(
+    {
+        max(1, int(round(f * (width - 1))))
+        for f in (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
+    }
+)
+rows = []
+for geometry in ("tangent", "euclidean"):
+    for k in ks:
+        pipe = make_pipeline(noun_step(geometry, k), zero_shot()).fit(X)
+        rows.append({"geometry": geometry, "k": k, "accuracy": pipe.score(X, y)})
+curve = pd.DataFrame(rows)
+baseline = results.set_index("method").loc["CLIP", "score"]
+print("\n" + caption("Accuracy against k", caveat))
+print(
+    curve.pivot(index="k", columns="geometry", values="accuracy")
+    .round(3)
+    .to_string()
+)
+
+
+# %%
+# The curves
+# ----------
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(6, 4))
+for geometry, group in curve.groupby("geometry"):
+    ax.plot(group["k"], group["accuracy"], marker="o", label=f"noun-{geometry}")
+ax.axhline(baseline, color="grey", linestyle="--", label="CLIP (no projection)")
+ax.set_xlabel("k (dimension of the noun subspace)")
+ax.set_ylabel("zero-shot accuracy")
+ax.set_ylim(0, 1.02)
+ax.set_title("Images projected onto the noun submanifold")
+ax.legend()
+stamp_figure(fig, caveat)
+fig.tight_layout()
+plt.show()

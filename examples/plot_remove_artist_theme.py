@@ -1,7 +1,6 @@
 """
-=============================================
 Removing an "artist" theme from text prompts
-=============================================
+============================================
 
 Any labelled word list can be a category of the part-of-speech component
 analysis. Oldfield et al. (2023) learn a subspace for a *theme*, a list of
@@ -11,39 +10,9 @@ vocabulary does not. Projecting a prompt's embedding onto the orthogonal
 complement of that subspace (``output="complement"``) removes the theme
 and keeps the rest, so that, for instance, a text-to-image model fed the
 result draws the content without the artist's style.
-
-This example fits the subspace on the bundled artist list
-(:func:`sklearn_pos.datasets.load_artists`, 916 names) stacked with the
-WordNet vocabulary, then embeds prompts such as "a painting of a lighthouse
-by Claude Monet" and compares, before and after the projection, their
-cosine similarity to the artist's name and to the content word
-("lighthouse"). It prints the table and draws it. What to expect depends
-on the weights: with pretrained CLIP weights the projection is meant to
-lower the similarity to the artist and keep the similarity to the content
-word. With random weights there is no artist theme to remove: the subspace
-is fitted to noise and the numbers can move either way, even opposite to
-that (the tiny model raises both similarities a little).
-
-The effect needs pretrained weights: by default the example uses ViT-B-32 with
-OpenAI's weights (downloaded by open_clip on first use, or
-``--pretrained /path/to/checkpoint`` with ``--model ViT-B-32-quickgelu``),
-``k`` = half the embedding width as in the paper and the full vocabulary.
-``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) runs it with the bundled tiny
-model and random weights on part of the vocabulary, which only checks that
-it runs: its numbers mean nothing, and its table, printout and figure say
-"random weights — not a result". ``SKLEARN_POS_EXAMPLE_OUTPUT`` (or
-``--output-dir``) sets where the figure and the embedding cache go.
-
-Where the weights asked for cannot be had (offline, not in the local
-cache), the example says so on stderr and runs as with ``--tiny``, every
-table and figure marked "random weights — not a result", so that
-``python examples/plot_remove_artist_theme.py`` works anywhere without a flag; the
-choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
-import argparse
-import os
-from pathlib import Path
+# %%
 
 import numpy as np
 import pandas as pd
@@ -54,7 +23,6 @@ from sklearn_pos.caveats import (
     caveat_for,
     choose_clip_weights,
     stamp_figure,
-    stamp_tables,
 )
 from sklearn_pos.datasets import load_themed_vocabulary
 from sklearn_pos.embedding import CLIPEmbedder
@@ -81,171 +49,135 @@ def _cosine_rows(A, B):
     return np.einsum("ij,ij->i", A, B)
 
 
-def main(
-    tiny=None,
-    model=None,
-    pretrained=None,
-    output_dir=None,
-    vocabulary_size=None,
-    n_components=None,
-):
-    """Fit the artist subspace, print the before/after table and save a figure.
+# %%
+# Sizes
+# -----
+vocabulary_size = None  # None: a small subset on the tiny model, all words otherwise
+n_components = None  # None: chosen from the width of the embeddings
 
-    Returns a dict of tables: ``"table"`` (one row per prompt: cosine
-    similarities to its artist and content word before and after, and their
-    changes), ``"mean"`` (their means, one row, with ``n_components``),
-    ``"vocabulary"`` (words per category), and ``"figure"``, the path of the
-    saved PNG. Without pretrained weights every table carries the caveat in
-    ``attrs["caveat"]`` and the figure's title ends with it.
-    """
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-    )
-    output_dir.mkdir(parents=True, exist_ok=True)
-    # The requested weights, or (offline, not cached) the tiny random model,
-    # said on stderr; its outputs are then marked with the caveat.
-    weights = choose_clip_weights(tiny, model, pretrained)
-    tiny, label = weights.tiny, weights.label
-    cfg = dict(
-        model=weights.model_name,
-        pretrained=weights.pretrained,
-        device=weights.device,
-        vocabulary_size=vocabulary_size or (1500 if tiny else None),
-        n_components=n_components,
-    )
+# %%
+# Embed the themed vocabulary and fit the artist subspace
+# -------------------------------------------------------
+# The requested weights, or (offline, not cached) the tiny random model,
+# said on stderr; its outputs are then marked with the caveat.
+weights = choose_clip_weights()
+tiny, label = weights.tiny, weights.label
+cfg = dict(
+    model=weights.model_name,
+    pretrained=weights.pretrained,
+    device=weights.device,
+    vocabulary_size=vocabulary_size or (400 if tiny else None),
+    n_components=n_components,
+)
 
-    words, categories = load_themed_vocabulary(
-        "artists", n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
+words, categories = load_themed_vocabulary(
+    "artists", n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
+)
+embedder = CLIPEmbedder(
+    cfg["model"],
+    cfg["pretrained"],
+    device=cfg["device"],
+    memory=get_cache_dir(),  # the embedding store shared with the CLI
+    verbose=not tiny,
+)
+print(
+    f"Encoding {len(words):,} words ({int(np.sum(categories == 'artist'))} "
+    f"artists) with {label} ..."
+)
+E = embedder.fit_transform(list(words))
+caveat = caveat_for(embedder)
+vocabulary = (
+    pd.Series(categories)
+    .value_counts(sort=False)
+    .rename_axis("category")
+    .to_frame("n_words")
+)
+print(vocabulary.T.to_string())
+k = cfg["n_components"] or E.shape[1] // 2  # the paper: 512 of 1024
+theme = PartOfSpeechComponentAnalysis(
+    n_components=k, lam=0.5, target="artist", output="complement"
+).fit(E, categories)
+
+
+# %%
+# Remove the artist from prompts
+# ------------------------------
+# Cosine of each prompt to its artist and to its content, before and after.
+artists = [artist for artist, _ in PROMPTS]
+contents = [content for _, content in PROMPTS]
+prompts = [TEMPLATE.format(artist=a, content=c) for a, c in PROMPTS]
+P = embedder.transform(prompts)
+P_removed = theme.transform(P)  # Exp((I - W W^T)(Log(p) - m) + m)
+A = embedder.transform(artists)
+C = embedder.transform(contents)
+
+table = pd.DataFrame(
+    {
+        "artist before": _cosine_rows(P, A),
+        "artist after": _cosine_rows(P_removed, A),
+        "content before": _cosine_rows(P, C),
+        "content after": _cosine_rows(P_removed, C),
+    },
+    index=pd.Index(prompts, name="prompt"),
+)
+table["artist change"] = table["artist after"] - table["artist before"]
+table["content change"] = table["content after"] - table["content before"]
+mean = table.mean().rename("mean")
+
+print(
+    "\n"
+    + caption(
+        "Cosine similarity of each prompt to its artist's name and to its "
+        "content word, before and after removing the artist subspace\n"
+        f"({label}, k={k}, lam=0.5, geometry=tangent)",
+        caveat,
     )
-    embedder = CLIPEmbedder(
-        cfg["model"],
-        cfg["pretrained"],
-        device=cfg["device"],
-        memory=get_cache_dir(),  # the embedding store shared with the CLI
-        verbose=not tiny,
-    )
+    + "\n"
+)
+with pd.option_context("display.width", 200, "display.max_colwidth", 60):
     print(
-        f"Encoding {len(words):,} words ({int(np.sum(categories == 'artist'))} "
-        f"artists) with {label} ..."
+        pd.concat([table, mean.to_frame().T])
+        .rename_axis("prompt")
+        .to_string(float_format=lambda v: f"{v:+.3f}")
     )
-    E = embedder.fit_transform(list(words))
-    caveat = caveat_for(embedder)
-    k = cfg["n_components"] or E.shape[1] // 2  # the paper: 512 of 1024
-    theme = PartOfSpeechComponentAnalysis(
-        n_components=k, lam=0.5, target="artist", output="complement"
-    ).fit(E, categories)
-
-    artists = [artist for artist, _ in PROMPTS]
-    contents = [content for _, content in PROMPTS]
-    prompts = [TEMPLATE.format(artist=a, content=c) for a, c in PROMPTS]
-    P = embedder.transform(prompts)
-    P_removed = theme.transform(P)  # Exp((I - W W^T)(Log(p) - m) + m)
-    A = embedder.transform(artists)
-    C = embedder.transform(contents)
-
-    table = pd.DataFrame(
-        {
-            "artist before": _cosine_rows(P, A),
-            "artist after": _cosine_rows(P_removed, A),
-            "content before": _cosine_rows(P, C),
-            "content after": _cosine_rows(P_removed, C),
-        },
-        index=pd.Index(prompts, name="prompt"),
-    )
-    table["artist change"] = table["artist after"] - table["artist before"]
-    table["content change"] = table["content after"] - table["content before"]
-    mean = table.mean().rename("mean")
-
+print(
+    f"\nOn average the similarity to the artist changes by "
+    f"{mean['artist change']:+.3f} and to the content word by "
+    f"{mean['content change']:+.3f}."
+)
+if caveat is None:
     print(
-        "\n"
-        + caption(
-            "Cosine similarity of each prompt to its artist's name and to its "
-            "content word, before and after removing the artist subspace\n"
-            f"({label}, k={k}, lam=0.5, geometry=tangent)",
-            caveat,
-        )
-        + "\n"
+        "With pretrained weights the artist similarity should fall and the "
+        "content similarity stay: compare the signs above."
     )
-    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
-        print(
-            pd.concat([table, mean.to_frame().T])
-            .rename_axis("prompt")
-            .to_string(float_format=lambda v: f"{v:+.3f}")
-        )
+else:
     print(
-        f"\nOn average the similarity to the artist changes by "
-        f"{mean['artist change']:+.3f} and to the content word by "
-        f"{mean['content change']:+.3f}."
+        f"{caveat}: with random weights there is no artist theme to remove, "
+        "so these changes mean nothing, whatever their sign."
     )
-    if caveat is None:
-        print(
-            "With pretrained weights the artist similarity should fall and the "
-            "content similarity stay: compare the signs above."
-        )
-    else:
-        print(
-            f"{caveat}: with random weights there is no artist theme to remove, "
-            "so these changes mean nothing, whatever their sign."
-        )
 
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+# %%
+# Change of each cosine
+# ---------------------
+import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
-    positions = np.arange(len(PROMPTS))
-    for ax, what in zip(axes, ("artist", "content")):
-        ax.barh(positions - 0.2, table[f"{what} before"], height=0.4, label="before")
-        ax.barh(positions + 0.2, table[f"{what} after"], height=0.4, label="after")
-        ax.set_yticks(positions, [f"{c} / {a}" for a, c in PROMPTS])
-        ax.set_xlabel(f"cosine similarity to the {what}")
-        ax.set_title(
-            "to the artist's name" if what == "artist" else "to the content word"
-        )
-        ax.legend(loc="best")
-    axes[0].invert_yaxis()  # first prompt on top (the y axis is shared)
-    fig.suptitle(
-        f'Prompts "{TEMPLATE}" before and after removing the artist subspace '
-        f"({label}, k={k})"
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+positions = np.arange(len(PROMPTS))
+for ax, what in zip(axes, ("artist", "content")):
+    ax.barh(positions - 0.2, table[f"{what} before"], height=0.4, label="before")
+    ax.barh(positions + 0.2, table[f"{what} after"], height=0.4, label="after")
+    ax.set_yticks(positions, [f"{c} / {a}" for a, c in PROMPTS])
+    ax.set_xlabel(f"cosine similarity to the {what}")
+    ax.set_title(
+        "to the artist's name" if what == "artist" else "to the content word"
     )
-    stamp_figure(fig, caveat)
-    fig.tight_layout()
-    path = output_dir / "plot_remove_artist_theme.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"\nSaved {path}")
-    vocabulary = (
-        pd.Series(categories)
-        .value_counts(sort=False)
-        .rename_axis("category")
-        .to_frame("n_words")
-    )
-    results = {
-        "table": table,
-        "mean": mean.to_frame().T.assign(n_components=k),
-        "vocabulary": vocabulary,
-        "figure": path,
-    }
-    return stamp_tables(results, caveat)
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[1])
-    parser.add_argument("--tiny", action="store_true", help="tiny random model")
-    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
-    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
-    parser.add_argument("--output-dir", help="figure and cache folder")
-    parser.add_argument("--vocabulary-size", type=int, help="WordNet subset size")
-    parser.add_argument("--n-components", type=int, help="k (default: width / 2)")
-    args = parser.parse_args()
-    main(
-        tiny=args.tiny or None,
-        model=args.model,
-        pretrained=args.pretrained,
-        output_dir=args.output_dir,
-        vocabulary_size=args.vocabulary_size,
-        n_components=args.n_components,
-    )
+    ax.legend(loc="best")
+axes[0].invert_yaxis()  # first prompt on top (the y axis is shared)
+fig.suptitle(
+    f'Prompts "{TEMPLATE}" before and after removing the artist subspace '
+    f"({label}, k={k})"
+)
+stamp_figure(fig, caveat)
+fig.tight_layout()
+plt.show()

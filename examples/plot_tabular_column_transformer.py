@@ -1,7 +1,6 @@
 """
-=================================================================
 Images and captions in a DataFrame: one CLIPEmbedder per column
-=================================================================
+===============================================================
 
 Tabular data often holds an image path and a caption per row.
 :class:`~sklearn.compose.ColumnTransformer` embeds each column with its own
@@ -9,29 +8,9 @@ Tabular data often holds an image path and a caption per row.
 for the captions) and concatenates the embeddings for a classifier. The
 column can be named as a string (the embedder receives a pandas Series) or
 as a one-element list (a one-column DataFrame); both work.
-
-The task: the shape drawn in generated images. Captions are noisy: they
-name the right shape only 60% of the time, so images and captions each
-carry part of the signal. The example cross-validates the classifier on
-the image column, the caption column and both, prints the tidy results and
-their summary, and plots the comparison.
-
-It uses CLIP ViT-B-32 with OpenAI weights (``--model`` / ``--pretrained``
-to change them); ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to
-a tiny random model for a quick offline run, whose tables and figure say
-"random weights — not a result". The figure goes to
-``SKLEARN_POS_EXAMPLE_OUTPUT`` (or ``--output-dir``; default:
-``sklearn_pos_output``).
-
-Where the weights asked for cannot be had (offline, not in the local
-cache), the example says so on stderr and runs as with ``--tiny``, every
-table and figure marked "random weights — not a result", so that
-``python examples/plot_tabular_column_transformer.py`` works anywhere
-without a flag; the choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
 """
 
-import argparse
-import os
+# %%
 import tempfile
 from pathlib import Path
 
@@ -48,7 +27,6 @@ from sklearn_pos.caveats import (
     caveat_for,
     choose_clip_weights,
     stamp_figure,
-    stamp_tables,
 )
 from sklearn_pos.datasets import make_image_folder
 from sklearn_pos.embedding import CLIPEmbedder
@@ -81,113 +59,83 @@ def make_table(workdir, seed=0):
     )
 
 
-def main(tiny=None, model=None, pretrained=None, output_dir=None, seed=0):
-    """Cross-validate on the image column, the captions and both; save the bars.
+# %%
+# Sizes
+# -----
+seed = 0
 
-    Returns a dict of tables: ``"data"`` (the first rows of the input DataFrame, file
-    names only), ``"results"`` (tidy, one row per method, metric and fold),
-    ``"summary"`` (mean and std over folds by method and metric), and ``"figure"``, the
-    path of the saved PNG. Without pretrained weights every table carries the caveat in
-    ``attrs["caveat"]`` and the figure's title ends with it.
-    """
-    # The requested weights, or (offline, not cached) the tiny random model,
-    # said on stderr; its outputs are then marked with the caveat.
-    weights = choose_clip_weights(tiny, model, pretrained)
-    tiny = weights.tiny
-    clip = dict(
-        model_name=weights.model_name,
-        pretrained=weights.pretrained,
-        device=weights.device,
+# %%
+# Cross-validate one classifier per set of columns
+# ------------------------------------------------
+weights = choose_clip_weights()
+tiny = weights.tiny
+clip = dict(
+    model_name=weights.model_name,
+    pretrained=weights.pretrained,
+    device=weights.device,
+)
+caveat = caveat_for(CLIPEmbedder(**clip))
+with tempfile.TemporaryDirectory() as workdir:
+    df = make_table(Path(workdir) / "images", seed=seed)
+    head = df.head(4).assign(
+        image_path=lambda d: d.image_path.map(lambda p: Path(p).name)
     )
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
-    )
-    caveat = caveat_for(CLIPEmbedder(**clip))
-    with tempfile.TemporaryDirectory() as workdir:
-        df = make_table(Path(workdir) / "images", seed=seed)
-        head = df.head(4).assign(
-            image_path=lambda d: d.image_path.map(lambda p: Path(p).name)
-        )
-        print(head.to_string())
-        memory = Memory(Path(workdir) / "cache", verbose=0)  # embed each file once
-        image = CLIPEmbedder(modality="image", num_workers=0, memory=memory, **clip)
-        text = CLIPEmbedder(modality="text", memory=memory, **clip)
+    print(head.to_string())
+    memory = Memory(Path(workdir) / "cache", verbose=0)  # embed each file once
+    image = CLIPEmbedder(modality="image", num_workers=0, memory=memory, **clip)
+    text = CLIPEmbedder(modality="text", memory=memory, **clip)
 
-        def classifier(columns):
-            return make_pipeline(
-                ColumnTransformer(columns), LogisticRegression(max_iter=2000)
-            )
-
-        methods = {
-            "image": classifier([("image", image, "image_path")]),
-            "caption": classifier([("caption", text, ["caption"])]),
-            "image + caption": classifier(
-                [("image", image, "image_path"), ("caption", text, ["caption"])]
-            ),
-        }
-        X, y = df[["image_path", "caption"]], df["shape"]
-        cv = StratifiedKFold(n_splits=4, shuffle=True, random_state=0)
-        results = evaluate_classifiers(
-            methods,
-            X,
-            y,
-            cv=cv,
-            scoring=["accuracy", "balanced_accuracy"],
-            dataset="shapes",
+    def classifier(columns):
+        return make_pipeline(
+            ColumnTransformer(columns), LogisticRegression(max_iter=2000)
         )
 
-    print("\n" + caption("Tidy cross-validation results (first rows):", caveat))
-    print(results.head(6).round(3).to_string(index=False))
-    summary = results.groupby(["method", "metric"], sort=False)["score"].agg(
-        ["mean", "std"]
-    )
-    print("\n" + caption("Mean over folds:", caveat))
-    print(summary.round(3).to_string())
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    accuracy = summary.xs("accuracy", level="metric")
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    ax.bar(
-        accuracy.index,
-        accuracy["mean"],
-        yerr=accuracy["std"],
-        capsize=4,
-        color=["tab:blue", "tab:orange", "tab:green"],
-    )
-    ax.axhline(1 / len(SHAPES), color="grey", linestyle="--", label="chance")
-    ax.set_ylim(0, 1.02)
-    ax.set_ylabel("accuracy (4-fold CV)")
-    ax.set_title("ColumnTransformer: a CLIPEmbedder per column")
-    ax.legend()
-    stamp_figure(fig, caveat)
-    fig.tight_layout()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / "plot_tabular_column_transformer.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"\nSaved {path}")
-    return stamp_tables(
-        {"data": head, "results": results, "summary": summary, "figure": path},
-        caveat,
+    methods = {
+        "image": classifier([("image", image, "image_path")]),
+        "caption": classifier([("caption", text, ["caption"])]),
+        "image + caption": classifier(
+            [("image", image, "image_path"), ("caption", text, ["caption"])]
+        ),
+    }
+    X, y = df[["image_path", "caption"]], df["shape"]
+    cv = StratifiedKFold(n_splits=4, shuffle=True, random_state=0)
+    results = evaluate_classifiers(
+        methods,
+        X,
+        y,
+        cv=cv,
+        scoring=["accuracy", "balanced_accuracy"],
+        dataset="shapes",
     )
 
+print("\n" + caption("Tidy cross-validation results (first rows):", caveat))
+print(results.head(6).round(3).to_string(index=False))
+summary = results.groupby(["method", "metric"], sort=False)["score"].agg(
+    ["mean", "std"]
+)
+print("\n" + caption("Mean over folds:", caveat))
+print(summary.round(3).to_string())
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="A CLIPEmbedder per column.")
-    parser.add_argument("--tiny", action="store_true", help="tiny random model")
-    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
-    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
-    parser.add_argument("--output-dir", help="folder of the figure")
-    args = parser.parse_args()
-    main(
-        tiny=args.tiny or None,
-        model=args.model,
-        pretrained=args.pretrained,
-        output_dir=args.output_dir,
-    )
+
+# %%
+# Accuracy of each set of columns
+# -------------------------------
+import matplotlib.pyplot as plt
+
+accuracy = summary.xs("accuracy", level="metric")
+fig, ax = plt.subplots(figsize=(5.5, 3.5))
+ax.bar(
+    accuracy.index,
+    accuracy["mean"],
+    yerr=accuracy["std"],
+    capsize=4,
+    color=["tab:blue", "tab:orange", "tab:green"],
+)
+ax.axhline(1 / len(SHAPES), color="grey", linestyle="--", label="chance")
+ax.set_ylim(0, 1.02)
+ax.set_ylabel("accuracy (4-fold CV)")
+ax.set_title("ColumnTransformer: a CLIPEmbedder per column")
+ax.legend()
+stamp_figure(fig, caveat)
+fig.tight_layout()
+plt.show()

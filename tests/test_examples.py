@@ -1,19 +1,19 @@
-"""Runs of the example scripts and of the zero-shot benchmark (tiny model).
+"""Runs of the example gallery's scripts and of the zero-shot benchmark.
 
-Every example follows one convention: a module docstring in sphinx-gallery
-style, nothing heavy at import, and ``main(tiny=None, model=None,
-pretrained=None, output_dir=None, ...)`` reading ``SKLEARN_POS_EXAMPLE_TINY``
-and ``SKLEARN_POS_EXAMPLE_OUTPUT`` when called, returning its tables
-(DataFrames) and ``"figure"``, the saved PNG. The tests call ``main`` on the
-tiny model and check the returned tables, and that every table and figure
-made without pretrained weights says so; every script also runs as
-``python examples/<name>.py`` with no flag on a machine without network nor
-cached weights, where it falls back to the tiny model by itself.
+Every example is a sphinx-gallery script (its conventions are written down
+in ``examples/README.rst``): a docstring, then ``# %%`` cells that run at
+module level and end with ``plt.show()``. Each test here runs one as
+``python examples/<name>.py`` in a fresh process, offline and with no flag,
+on a machine without cached weights, where it falls back to the tiny model
+by itself. matplotlib's backend is then a small Agg backend whose ``show()``
+saves each open figure and keeps, for the test to check, the figures'
+texts and the tables (DataFrames, Series, arrays) the script left in its
+namespace. Each script runs once per test session.
 """
 
 import ast
-import inspect
 import os
+import pickle
 import runpy
 import subprocess
 import sys
@@ -34,9 +34,141 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 BENCHMARKS = ROOT / "benchmarks"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
-CONVENTION = ["tiny", "model", "pretrained", "output_dir"]
+ORDER = ["noun", "adj", "verb", "adv"]
 
 pytestmark = pytest.mark.slow
+
+#: Examples whose embeddings are generated, not CLIP's.
+SYNTHETIC = {
+    "plot_clap_style_shift.py",
+    "plot_counterfactual_loss.py",
+    "plot_pae_editing_target.py",
+}
+
+#: A matplotlib backend (``MPLBACKEND=module://...``): Agg, whose ``show()``
+#: saves the open figures and pickles what the test checks.
+SHOW_BACKEND = '''
+import os, pickle, sys
+
+from matplotlib._pylab_helpers import Gcf
+from matplotlib.backend_bases import FigureManagerBase as FigureManager  # noqa: F401
+from matplotlib.backends.backend_agg import (  # noqa: F401
+    FigureCanvasAgg as FigureCanvas,
+)
+
+
+def _axes(ax):
+    return {
+        "title": ax.get_title(),
+        "xlabel": ax.get_xlabel(),
+        "ylabel": ax.get_ylabel(),
+        "n_images": len(ax.images),
+        "n_collections": len(ax.collections),
+        "aspect": ax.get_aspect(),
+    }
+
+
+def show(*args, **kwargs):
+    import numpy as np
+    import pandas as pd
+
+    out = os.environ["SKLEARN_POS_TEST_SHOW_DIR"]
+    figures = []
+    for manager in Gcf.get_all_fig_managers():
+        figure = manager.canvas.figure
+        png = os.path.join(out, f"figure_{manager.num}.png")
+        figure.savefig(png, dpi=50)
+        figures.append(
+            {
+                "png": png,
+                "texts": [text.get_text() for text in figure.texts],
+                "axes": [_axes(ax) for ax in figure.axes],
+            }
+        )
+    kept = (pd.DataFrame, pd.Series, np.ndarray)
+    values = {}
+    for name, value in vars(sys.modules["__main__"]).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, kept):
+            values[name] = value
+        elif isinstance(value, dict) and value and all(
+            isinstance(v, kept) for v in value.values()
+        ):
+            values[name] = dict(value)
+    path = os.path.join(out, "show.pkl")
+    shown = []
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            shown = pickle.load(f)
+    shown.append({"figures": figures, "values": values})
+    with open(path, "wb") as f:
+        pickle.dump(shown, f)
+'''
+
+
+def offline_env(folder):
+    """The environment of a machine with no network and no cached weights.
+
+    No ``SKLEARN_POS_EXAMPLE_TINY``: the examples must fall back by
+    themselves. ``HF_HOME`` is an empty folder, so that weights cached on the
+    test machine are not found, and ``HF_HUB_OFFLINE`` makes the miss quick.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "SKLEARN_POS_EXAMPLE_TINY"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), str(folder)]
+        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    env.update(
+        MPLBACKEND="module://sklearn_pos_test_show",
+        SKLEARN_POS_TEST_SHOW_DIR=str(folder),
+        HF_HOME=str(folder / "hf_home"),
+        HF_HUB_OFFLINE="1",
+        HF_ENDPOINT="http://127.0.0.1:9",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+    )
+    return env
+
+
+class Run:
+    """What one script run left: its output, figures and namespace."""
+
+    def __init__(self, name, completed, folder):
+        self.name = name
+        self.stdout, self.stderr = completed.stdout, completed.stderr
+        with open(folder / "show.pkl", "rb") as f:
+            self.shown = pickle.load(f)
+        self.figures = [fig for show in self.shown for fig in show["figures"]]
+        self.values = self.shown[-1]["values"]
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+
+@pytest.fixture(scope="session")
+def run_script(tmp_path_factory):
+    """Run an example as ``python examples/<name>.py``, once per session."""
+    runs = {}
+
+    def run(name):
+        if name not in runs:
+            folder = tmp_path_factory.mktemp(name.removesuffix(".py"))
+            (folder / "sklearn_pos_test_show.py").write_text(SHOW_BACKEND)
+            completed = subprocess.run(
+                [sys.executable, str(EXAMPLES / name)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=folder,
+                env=offline_env(folder),
+            )
+            assert completed.returncode == 0, completed.stderr[-3000:]
+            runs[name] = Run(name, completed, folder)
+        return runs[name]
+
+    return run
 
 
 @pytest.fixture
@@ -51,210 +183,377 @@ def _one_torch_thread():
     torch.set_num_threads(n)
 
 
-def load_example(name):
-    """The example's module namespace, without running it as a script."""
-    return runpy.run_path(str(EXAMPLES / name), run_name=name.removesuffix(".py"))
-
-
-def run_main(name, output_dir, tiny=True, **params):
-    result = load_example(name)["main"](tiny=tiny, output_dir=output_dir, **params)
-    check_result(result, output_dir, name)
-    return result
-
-
-def check_result(result, output_dir, name):
-    assert "figure" in result and len(result) > 1
-    for key, table in result.items():
-        if key != "figure":
-            assert isinstance(table, pd.DataFrame), key
-            assert len(table) > 0, key
-    figure = Path(result["figure"])
-    assert figure == Path(output_dir) / name.replace(".py", ".png")
-    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def check_caveat(result, saved_figures, stdout, caveat):
-    """Every table, the figure's title and the printout carry ``caveat``."""
-    for key, table in result.items():
-        if key != "figure":
-            assert table.attrs.get("caveat") == caveat, key
-    figures = [fig for path, fig in saved_figures if path == Path(result["figure"])]
-    assert len(figures) == 1
-    title = "\n".join(text.get_text() for text in figures[0].texts)
-    if caveat is None:
-        assert "not a result" not in title and "not a result" not in stdout
-    else:
-        assert title.splitlines()[-1] == caveat, title
-        assert f"[{caveat}]" in stdout
-
-
-@pytest.fixture
-def run_example(_one_torch_thread, saved_figures, capsys):
-    """Run an example's ``main`` and check its tables, figure and caveat."""
-
-    def run(name, output_dir, caveat=RANDOM_WEIGHTS, **params):
-        capsys.readouterr()
-        result = run_main(name, output_dir, **params)
-        check_caveat(result, saved_figures, capsys.readouterr().out, caveat)
-        return result
-
-    return run
-
-
 def _probabilities(values):
     values = np.asarray(values, dtype=float)
     return bool(np.all((values >= 0) & (values <= 1)))
 
 
 # --------------------------------------------------------------------------- #
-# the convention, checked on every example without running any
+# the gallery format, checked on every example without running any
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_example_follows_the_convention(name, tmp_path, monkeypatch):
+def test_example_follows_the_gallery_format(name):
     source = (EXAMPLES / name).read_text(encoding="utf-8")
+    assert name.startswith("plot_"), "sphinx-gallery runs plot_*.py only"
     tree = ast.parse(source)
     doc = ast.get_docstring(tree, clean=False)
+    assert doc is not None, f"{name} has no module docstring"
     lines = doc.strip("\n").splitlines()
-    # sphinx-gallery: a title between two rules of "=", then prose
-    assert set(lines[0]) == {"="} and set(lines[2]) == {"="}, name
-    assert lines[1].strip() and len(lines) > 4
-    assert "SKLEARN_POS_EXAMPLE_TINY" in doc
-    assert 'if __name__ == "__main__":' in source
-    # module-level statements: imports, constants, functions and classes only
-    for node in tree.body[1:]:
-        if isinstance(node, ast.If):
-            assert ast.unparse(node.test) == "__name__ == '__main__'", name
-        else:
-            assert isinstance(
-                node,
-                (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-                + (ast.Assign, ast.AnnAssign),
-            ), (name, ast.unparse(node)[:80])
-        if isinstance(node, ast.Assign):  # constants, not environment reads
-            assert "environ" not in ast.unparse(node), name
-    # importing runs nothing and writes nothing
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SKLEARN_POS_EXAMPLE_OUTPUT", str(tmp_path / "out"))
-    namespace = load_example(name)
-    assert not any(tmp_path.iterdir())
-    parameters = list(inspect.signature(namespace["main"]).parameters)
-    assert parameters[:4] == CONVENTION, name
-    assert all(
-        p.default is None
-        for p in list(inspect.signature(namespace["main"]).parameters.values())[:4]
-    )
+    # a title underlined with "=" exactly as long, a blank line, one paragraph
+    assert lines[0].strip() and set(lines[1]) == {"="}, name
+    assert len(lines[1]) == len(lines[0]), f"{name}: underline length"
+    assert lines[2] == "" and lines[3].strip(), name
+    assert "" not in lines[3:], f"{name}: the docstring has one paragraph"
+    # then cells that run at module level, text cells in rST
+    assert source.count("\n# %%\n") >= 3, name
+    assert "def main(" not in source and "argparse" not in source, name
+    assert "__doc__" not in source and "if __name__" not in source, name
+    assert "savefig" not in source and "plt.close" not in source, name
+    assert source.rstrip().endswith("plt.show()"), name
+    # the weights come from the one helper, the environment from nowhere else
+    uses_clip = "CLIPEmbedder" in source
+    assert not uses_clip or "choose_clip_weights(" in source, name
+    assert "environ.get" not in source and "getenv" not in source, name
+    for cell in source.split("\n# %%\n")[1:]:
+        text = cell.split("\n")
+        if len(text) > 1 and text[0].startswith("# ") and text[1].startswith("# -"):
+            title, rule = text[0][2:], text[1][2:]
+            assert set(rule) == {"-"} and len(rule) == len(title), (name, title)
 
 
-def test_environment_is_read_when_main_is_called(
-    _one_torch_thread, tmp_path, monkeypatch
-):
-    namespace = load_example("plot_pae_editing_target.py")
-    # set after the import: main must still see them
-    monkeypatch.setenv("SKLEARN_POS_EXAMPLE_TINY", "1")
-    monkeypatch.setenv("SKLEARN_POS_EXAMPLE_OUTPUT", str(tmp_path))
-    result = namespace["main"]()
-    check_result(result, tmp_path, "plot_pae_editing_target.py")
+def test_gallery_header_is_there():
+    header = (EXAMPLES / "README.rst").read_text(encoding="utf-8")
+    assert "\nExamples\n========\n" in header
+    assert "random weights — not a result" in header
 
 
 # --------------------------------------------------------------------------- #
 # every example as a script, offline, with no flag
 # --------------------------------------------------------------------------- #
-#: Small sizes, where an example has a flag for them (the default run falls
-#: back to the tiny model, whose defaults are small already).
-SMALL = {
-    "counterfactual_loss.py": ["--steps", "20"],
-    "plot_grid_search_pos.py": ["--vocabulary-size", "400"],
-    "plot_nearest_prototype.py": ["--n-draws", "1"],
-    "plot_pos_zero_shot.py": ["--vocabulary-size", "400"],
-    "plot_remove_artist_theme.py": ["--vocabulary-size", "400"],
-    "plot_subspace_scatter.py": ["--vocabulary-size", "400"],
-}
-#: Examples whose default embeddings are generated, not CLIP's.
-SYNTHETIC = {
-    "counterfactual_loss.py",
-    "plot_clap_style_shift.py",
-    "plot_pae_editing_target.py",
-}
-#: Run as a script in tests/test_examples_main.py (it fills a cache there).
-RUN_ELSEWHERE = {"plot_class_invariance.py"}
-
-
-def offline_env(tmp_path):
-    """The environment of a machine with no network and no cached weights.
-
-    No ``SKLEARN_POS_EXAMPLE_TINY``: the examples must fall back by
-    themselves. ``HF_HOME`` is an empty folder, so that weights cached on the
-    test machine are not found, and ``HF_HUB_OFFLINE`` makes the miss quick.
-    """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SKLEARN_POS_EXAMPLE_TINY", "SKLEARN_POS_EXAMPLE_OUTPUT")
-    }
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    )
-    env.update(
-        MPLBACKEND="Agg",
-        HF_HOME=str(tmp_path / "hf_home"),
-        HF_HUB_OFFLINE="1",
-        HF_ENDPOINT="http://127.0.0.1:9",
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-    )
-    return env
-
-
-def run_script(name, tmp_path, *args):
-    out = tmp_path / "out"
-    completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), "--output-dir", str(out), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env=offline_env(tmp_path),
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    figure = out / name.replace(".py", ".png")
-    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    return completed
-
-
-@pytest.mark.parametrize("name", sorted(set(SCRIPTS) - RUN_ELSEWHERE))
-def test_example_runs_offline_without_a_flag(name, tmp_path):
-    completed = run_script(name, tmp_path, *SMALL.get(name, []))
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_example_runs_offline_without_a_flag(name, run_script):
+    run = run_script(name)
     if name in SYNTHETIC:
         # generated embeddings by default: no weights asked for, none missed
-        assert f"[{SYNTHETIC_EMBEDDINGS}]" in completed.stdout
-        assert "cannot be had" not in completed.stderr
-        assert RANDOM_WEIGHTS not in completed.stdout
+        caveat = SYNTHETIC_EMBEDDINGS
+        assert "cannot be had" not in run.stderr
+        assert RANDOM_WEIGHTS not in run.stdout
     else:
         # the default weights cannot be had here: said on stderr, and every
         # printed table of the tiny model's run carries the caveat
-        assert "ViT-B-32 pretrained='openai' cannot be had" in completed.stderr
-        assert "'sklearn-pos-tiny'" in completed.stderr
-        assert f"[{RANDOM_WEIGHTS}]" in completed.stdout
-        assert SYNTHETIC_EMBEDDINGS not in completed.stdout
-    if name == "counterfactual_loss.py":
-        assert f"Optimising CLIP-NCE [{SYNTHETIC_EMBEDDINGS}]" in completed.stdout
+        caveat = RANDOM_WEIGHTS
+        assert "ViT-B-32 pretrained='openai' cannot be had" in run.stderr
+        assert "'sklearn-pos-tiny'" in run.stderr
+        assert SYNTHETIC_EMBEDDINGS not in run.stdout
+    assert f"[{caveat}]" in run.stdout
+    # one plt.show() at the end; every figure drawn, its title ends with the
+    # caveat
+    assert len(run.shown) == 1 and run.figures
+    for figure in run.figures:
+        assert Path(figure["png"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        title = "\n".join(figure["texts"])
+        assert title.splitlines()[-1] == caveat, title
+    # DataFrames that carry a caveat carry this one
+    for value in run.values.values():
+        if isinstance(value, pd.DataFrame) and "caveat" in value.attrs:
+            assert value.attrs["caveat"] == caveat
 
 
-def test_asked_for_weights_missing_fall_back_to_the_tiny_model(tmp_path):
-    # An example whose default is generated embeddings, asked for CLIP weights
-    # that cannot be had: the tiny random model runs instead, and says so.
-    completed = run_script(
-        "plot_pae_editing_target.py",
-        tmp_path,
-        "--model",
-        "ViT-B-32",
-        "--pretrained",
-        "openai",
+# --------------------------------------------------------------------------- #
+# what each example computes
+# --------------------------------------------------------------------------- #
+def test_plot_zero_shot(run_script):
+    run = run_script("plot_zero_shot.py")
+    from sklearn_pos.templates import TEMPLATES
+
+    n_images = 8 * 6
+    scores = run["scores"]
+    assert set(scores["metric"]) == {"accuracy", "balanced_accuracy"}
+    assert set(scores["n_samples"]) == {n_images}
+    assert _probabilities(scores["score"])
+    accuracy = run["table"]
+    assert accuracy.index.tolist() == [f"{n} ({len(TEMPLATES[n])})" for n in TEMPLATES]
+    assert accuracy.columns.tolist() == ["accuracy", "balanced_accuracy"]
+    folds = run["cross_val"]
+    assert folds.shape == (4, 1) and folds.index.name == "fold"
+    assert _probabilities(folds["accuracy"])
+    proba = run["proba"]
+    assert proba.shape == (3, 1 + 6)
+    np.testing.assert_allclose(proba.iloc[:, 1:].sum(axis=1), 1, atol=0.01)
+    (figure,) = run.figures
+    assert figure["axes"][0]["n_images"] == 1  # the confusion matrix
+
+
+def test_plot_pos_zero_shot(run_script):
+    run = run_script("plot_pos_zero_shot.py")
+    methods = [
+        "CLIP",
+        "noun-tangent",
+        "noun-Euclidean",
+        "noun-tangent, prototypes projected too",
+    ]
+    results = run["results"]
+    assert results["method"].tolist() == methods
+    assert run["accuracy"].index.tolist() == methods
+    assert set(results["n_vocabulary"]) == {400}
+    assert set(results["n_components"]) == {32}  # half the width
+    np.testing.assert_allclose(run["accuracy"]["top-1 %"], 100 * results["score"])
+    curve = run["curve"]
+    assert curve.columns.tolist() == ["geometry", "k", "accuracy"]
+    assert set(curve["geometry"]) == {"tangent", "euclidean"}
+    assert curve["k"].between(1, 63).all() and _probabilities(curve["accuracy"])
+    assert curve.groupby("geometry")["k"].apply(tuple).nunique() == 1
+
+
+def test_plot_nearest_prototype(run_script):
+    run = run_script("plot_nearest_prototype.py")
+    results, table = run["results"], run["table"]
+    assert results.columns.tolist() == ["shots", "draw", "method", "accuracy"]
+    shots = table.columns.tolist()
+    # one draw on the tiny model
+    assert len(results) == len(shots) * 1 * 4 and _probabilities(results["accuracy"])
+    assert table.index.tolist() == [
+        "image means",
+        "image means + text prior (w=1)",
+        "image means + text prior (w=4)",
+        "zero-shot (no images)",
+    ]
+    np.testing.assert_allclose(
+        table.to_numpy(),
+        results.groupby(["method", "shots"], sort=False)["accuracy"]
+        .mean()
+        .unstack("shots")
+        .to_numpy(),
     )
-    assert "cannot be had" in completed.stderr
-    assert f"[{RANDOM_WEIGHTS}]" in completed.stdout
-    assert SYNTHETIC_EMBEDDINGS not in completed.stdout
+
+
+def test_plot_grid_search_pos(run_script):
+    run = run_script("plot_grid_search_pos.py")
+    results = run["results"]
+    assert results.columns.tolist() == [
+        "lam",
+        "n_components",
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+    ]
+    assert sorted(set(results["lam"])) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert sorted(set(results["n_components"])) == [4, 16, 48]  # width 64
+    assert len(results) == 15 and _probabilities(results["mean_test_score"])
+    best = run["best"].iloc[0]
+    assert best["n_fits"] == 46 and best["n_vocabulary"] == 400
+    # the colour bar says what its colours mean
+    (figure,) = run.figures
+    heatmap, colorbar = figure["axes"]
+    assert colorbar["ylabel"] == "mean accuracy (3-fold CV)"
+    assert heatmap["xlabel"] == "lambda"
+    top = results.loc[results["rank_test_score"] == 1].iloc[0]
+    assert best["mean_test_score"] == pytest.approx(top["mean_test_score"])
+    assert (best["lam"], best["n_components"]) == (top["lam"], top["n_components"])
+
+
+def test_plot_tabular_column_transformer(run_script):
+    run = run_script("plot_tabular_column_transformer.py")
+    assert run["df"].columns.tolist() == ["image_path", "caption", "shape"]
+    assert set(run["df"]["shape"]) <= {"circle", "square", "triangle"}
+    results = run["results"]
+    assert set(results["method"]) == {"image", "caption", "image + caption"}
+    assert set(results["metric"]) == {"accuracy", "balanced_accuracy"}
+    assert set(results["fold"]) == {0, 1, 2, 3}
+    assert results["n_samples"].sum() == 2 * 3 * 48
+    assert _probabilities(results["score"])
+    summary = run["summary"]
+    assert summary.columns.tolist() == ["mean", "std"] and len(summary) == 6
+    np.testing.assert_allclose(
+        summary.loc[("image + caption", "accuracy"), "mean"],
+        results.query("method == 'image + caption' and metric == 'accuracy'")[
+            "score"
+        ].mean(),
+    )
+
+
+def test_plot_clap_style_shift(run_script):
+    run = run_script("plot_clap_style_shift.py")
+    per_style = run["per_style"]
+    assert per_style.index[-1] == "all" and len(per_style) > 2
+    assert per_style.columns[0] == "raw embeddings"
+    assert per_style.columns[1].startswith("CLAP (alpha=")
+    assert _probabilities(per_style.to_numpy())
+    np.testing.assert_allclose(per_style.loc["all"], per_style.iloc[:-1].mean())
+    by_alpha = run["by_alpha"]
+    assert by_alpha.columns.tolist() == ["alpha", "accuracy"]
+    assert by_alpha["alpha"].is_monotonic_increasing
+    assert _probabilities(by_alpha["accuracy"])
+
+
+def test_plot_pae_editing_target(run_script):
+    run = run_script("plot_pae_editing_target.py")
+    table = run["table"]
+    alphas = [float(i.split("=")[1]) for i in table.index[2:]]
+    assert table.index[:2].tolist() == ["image", "text 'an angry face'"]
+    assert alphas == sorted(alphas) and 0.5 in alphas
+    cosines = table.drop(columns="nearest emotion").to_numpy(dtype=float)
+    assert np.all(np.abs(cosines) <= 1 + 1e-5)
+    # the text target is the target itself
+    target = table["cos to 'an angry face'"]
+    assert target["text 'an angry face'"] == pytest.approx(1.0, abs=1e-5)
+    # augmenting with the target's projection moves the image towards it
+    assert target["PAE alpha=0.5"] > target["image"]
+
+
+def test_plot_counterfactual_loss(run_script):
+    run = run_script("plot_counterfactual_loss.py")
+    histories, final = run["histories"], run["final"]
+    objectives = ["CLIP-NCE", "1 - cos(edit, target text)"]
+    assert list(histories) == objectives and final.index.tolist() == objectives
+    steps = histories["CLIP-NCE"]["step"]
+    assert steps.tolist() == list(range(len(steps)))
+    for name in objectives:
+        last = histories[name].iloc[-1]
+        np.testing.assert_allclose(
+            final.loc[name].to_numpy(float), last.drop("step").to_numpy(float)
+        )
+    nce = histories["CLIP-NCE"]
+    # optimising CLIP-NCE lowers it and turns the edit along the text direction
+    assert nce["CLIP-NCE"].iloc[-1] < nce["CLIP-NCE"].iloc[0]
+    assert (
+        nce["directional similarity"].iloc[-1] > nce["directional similarity"].iloc[0]
+    )
+    (figure,) = run.figures
+    titles = [ax["title"] for ax in figure["axes"]]
+    assert titles == [
+        "directional similarity",
+        "cos to source image",
+        "cos to target text",
+    ]
+
+
+def test_plot_class_invariance(run_script):
+    run = run_script("plot_class_invariance.py")
+    note = f"{RANDOM_WEIGHTS}: the numbers only show that the example runs"
+    assert note in run.stdout
+    # The two panels of random weights say so; the published one does not.
+    (figure,) = run.figures
+    titles = [ax["title"] for ax in figure["axes"] if ax["title"]]
+    assert [RANDOM_WEIGHTS in t for t in titles] == [True, True, False]
+    tables = run["tables"]
+    assert set(tables) == {"lam=0.5", "lam=0"}
+    for table in tables.values():
+        assert table.index.tolist() == ORDER and table.columns.tolist() == ORDER
+        np.testing.assert_allclose(table.sum(axis=1), 1.0, atol=1e-9)
+        assert (table.to_numpy() >= 0).all()
+    diagonal = run["summary"]
+    assert diagonal.columns.tolist() == [
+        "lam=0.5",
+        "lam=0",
+        "published lam=0.5",
+        "published lam=0",
+    ]
+    np.testing.assert_allclose(
+        diagonal["lam=0.5"], np.diag(tables["lam=0.5"].to_numpy())
+    )
+    published = diagonal["published lam=0.5"].to_dict()
+    assert published == {"noun": 0.74, "adj": 0.52, "verb": 0.56, "adv": 0.56}
+    # Even with random weights, lam=0.5 keeps each subspace to its own words
+    # better than the PCA of each category (lam=0).
+    assert diagonal["lam=0.5"].sum() > diagonal["lam=0"].sum()
+
+
+def test_plot_subspace_scatter(run_script):
+    run = run_script("plot_subspace_scatter.py")
+    (figure,) = run.figures
+    panels = [ax for ax in figure["axes"] if ax["n_collections"]]
+    assert len(panels) == 4
+    for ax, subspace in zip(panels, ORDER):
+        assert ax["aspect"] == 1.0
+        title = ax["title"].splitlines()
+        assert title[0] == f"Categories on the {subspace} subspace"
+        assert title[-1] == RANDOM_WEIGHTS
+    spread, contrast = run["spread"], run["contrast"]
+    assert spread.index.tolist() == ORDER and spread.columns.tolist() == ORDER
+    assert (spread.to_numpy() > 0).all()
+    assert contrast.columns.tolist() == ["own", "others", "ratio"]
+    for i, name in enumerate(ORDER):
+        own = spread.loc[name].iloc[i]
+        others = (spread.loc[name].sum() - own) / 3
+        assert contrast.loc[name, "own"] == pytest.approx(own)
+        assert contrast.loc[name, "ratio"] == pytest.approx(own / others)
+        # the first direction of a subspace carries more of its own category
+        assert own > others
+
+
+def test_plot_remove_artist_theme(run_script):
+    run = run_script("plot_remove_artist_theme.py")
+    assert "there is no artist theme to remove" in run.stdout
+    assert "should fall" not in run.stdout
+    vocabulary = run["vocabulary"]["n_words"]
+    assert vocabulary["artist"] == 916
+    assert set(vocabulary.index) == {*ORDER, "artist"}
+    table = run["table"]
+    assert len(table) == 10
+    assert table.index[0] == "a painting of a lighthouse by Claude Monet"
+    assert np.all(np.abs(table.iloc[:, :4].to_numpy()) <= 1 + 1e-6)
+    np.testing.assert_allclose(
+        table["artist change"], table["artist after"] - table["artist before"]
+    )
+    # The projection changed the prompts.
+    assert (table["artist change"].abs() > 1e-3).any()
+
+
+def test_plot_embed_job_pipeline(run_script):
+    run = run_script("plot_embed_job_pipeline.py")
+    X, meta, y = run["X"], run["meta"], run["y"]
+    # 4 colours x 9 images, embedded once, read back in the order of the source
+    assert X.shape == (36, 64) and X.dtype == np.float32
+    assert meta["row"].tolist() == list(range(36))
+    assert meta["error"].isna().all() and np.isfinite(X).all()
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1, atol=1e-5)
+    assert set(y) == {"circle", "square", "triangle"}
+    assert "'n_rows': 36, 'n_errors': 0, 'n_partitions': 3" in run.stdout
+    scores = run["scores"]
+    assert scores.columns.tolist() == ["raw embeddings", "noun subspace"]
+    assert scores.shape == (3, 2) and _probabilities(scores.to_numpy())
+
+
+def test_plot_noun_retrieval(run_script, tmp_path):
+    from sklearn_pos.datasets import make_image_folder
+
+    run = run_script("plot_noun_retrieval.py")
+    # the same generated folder (seeded), for the labels of the images found
+    folder = make_image_folder(
+        tmp_path, classes=("red", "green", "blue"), n_per_class=6
+    )
+    table, images = run["table"], run["X_images"]
+    assert images.shape == (18, 64)
+    assert table["space"].tolist() == ["CLIP"] * 3 + ["noun subspace"] * 3
+    assert table.columns.tolist() == ["space", "query", "same shape", "same colour"]
+    counts = table[["same shape", "same colour"]].to_numpy()
+    assert ((counts >= 0) & (counts <= 4)).all() and counts.sum() > 0
+    # the counts are those of the images retrieved
+    retrieved = run["retrieved"]
+    found_all = [*retrieved["CLIP"], *retrieved["noun subspace"]]
+    for row, found in zip(table.itertuples(), found_all):
+        colour, shape = row.query.split()[-2:]
+        assert row[3] == sum(folder.shape[i] == shape for i in found)
+        assert row[4] == sum(folder.target[i] == colour for i in found)
+    # each query found the 4 images nearest by cosine in its space
+    queries = run["X_queries"]
+    unit = images / np.linalg.norm(images, axis=1, keepdims=True)
+    nearest = np.argsort(-(queries @ unit.T), axis=1, kind="stable")[:, :4]
+    assert {frozenset(r) for r in retrieved["CLIP"]} == {frozenset(r) for r in nearest}
+    assert not np.array_equal(retrieved["CLIP"], retrieved["noun subspace"])
+    (figure,) = run.figures
+    assert sum(ax["n_images"] for ax in figure["axes"]) == 2 * 3 * 4
+
+
+def test_plot_array_api_torch(run_script):
+    run = run_script("plot_array_api_torch.py")
+    assert "transform returned a Tensor on cpu, torch.float32" in run.stdout
+    table = run["table"]
+    assert table["type"].tolist() == ["ndarray", "Tensor"]
+    assert table["shape"].tolist() == [(400, 32), (400, 32)]
+    assert 0 < table["max |difference|"].iloc[1] < 1e-3
+    np.testing.assert_allclose(run["Z_back"], run["Z_numpy"], atol=1e-3)
 
 
 # --------------------------------------------------------------------------- #
@@ -313,204 +612,6 @@ def test_choose_clip_weights_keeps_weights_it_can_have(tmp_path, capsys):
         choose_clip_weights(False, "sklearn-pos-tiny", str(tmp_path / "no.pt"))
     with pytest.raises(ValueError, match="neither an existing file nor a known tag"):
         choose_clip_weights(False, "ViT-B-32", "no-such-tag")
-
-
-def test_generated_embeddings_are_stamped_synthetic(run_example, tmp_path):
-    # The default of the PAE example: a bag-of-words embedder, no CLIP at all.
-    run_example(
-        "plot_pae_editing_target.py", tmp_path, SYNTHETIC_EMBEDDINGS, tiny=False
-    )
-
-
-def test_loaded_weights_are_not_stamped(run_example, tmp_path):
-    torch = pytest.importorskip("torch")
-    from sklearn_pos.embedding import CLIPEmbedder
-
-    # A checkpoint file counts as loaded weights, whatever it holds.
-    checkpoint = tmp_path / "tiny.pt"
-    model = CLIPEmbedder("sklearn-pos-tiny", None, device="cpu").get_model().model
-    torch.save(model.state_dict(), checkpoint)
-    run_example(
-        "plot_nearest_prototype.py",
-        tmp_path,
-        caveat=None,
-        tiny=False,
-        model="sklearn-pos-tiny",
-        pretrained=str(checkpoint),
-        n_draws=1,
-    )
-
-
-# --------------------------------------------------------------------------- #
-# the tables each example returns
-# --------------------------------------------------------------------------- #
-def test_plot_zero_shot(run_example, tmp_path):
-    result = run_example("plot_zero_shot.py", tmp_path)
-    namespace = load_example("plot_zero_shot.py")
-    from sklearn_pos.templates import TEMPLATES
-
-    n_images = 8 * len(namespace["CLASSES"])
-    scores = result["scores"]
-    assert set(scores["metric"]) == {"accuracy", "balanced_accuracy"}
-    assert set(scores["n_samples"]) == {n_images}
-    assert _probabilities(scores["score"])
-    accuracy = result["accuracy"]
-    assert accuracy.index.tolist() == [f"{n} ({len(TEMPLATES[n])})" for n in TEMPLATES]
-    assert "openai_imagenet (80)" in accuracy.index
-    assert accuracy.columns.tolist() == ["accuracy", "balanced_accuracy"]
-    folds = result["cross_val"]
-    assert folds.shape == (4, 1) and folds.index.name == "fold"
-    assert _probabilities(folds["accuracy"])
-    proba = result["proba"]
-    assert proba.shape == (3, 1 + len(namespace["CLASSES"]))
-    np.testing.assert_allclose(proba.iloc[:, 1:].sum(axis=1), 1, atol=0.01)
-
-
-def test_plot_zero_shot_on_an_image_folder(run_example, tmp_path):
-    from sklearn_pos.datasets import make_image_folder
-
-    make_image_folder(tmp_path / "images", classes=("red", "blue"), n_per_class=4)
-    result = run_example("plot_zero_shot.py", tmp_path, root=tmp_path / "images")
-    assert set(result["scores"]["n_samples"]) == {8}
-    assert result["proba"].columns.tolist() == ["true", "blue", "red"]
-
-
-def test_plot_pos_zero_shot(run_example, tmp_path):
-    result = run_example("plot_pos_zero_shot.py", tmp_path)
-    methods = [
-        "CLIP",
-        "noun-tangent",
-        "noun-Euclidean",
-        "noun-tangent, prototypes projected too",
-    ]
-    assert result["results"]["method"].tolist() == methods
-    assert result["accuracy"].index.tolist() == methods
-    assert set(result["results"]["n_vocabulary"]) == {1000}
-    assert set(result["results"]["n_components"]) == {32}  # half the width
-    np.testing.assert_allclose(
-        result["accuracy"]["top-1 %"], 100 * result["results"]["score"]
-    )
-    curve = result["curve"]
-    assert curve.columns.tolist() == ["geometry", "k", "accuracy"]
-    assert set(curve["geometry"]) == {"tangent", "euclidean"}
-    assert curve["k"].between(1, 63).all() and _probabilities(curve["accuracy"])
-    # every k for both geometries
-    assert curve.groupby("geometry")["k"].apply(tuple).nunique() == 1
-
-
-def test_plot_nearest_prototype(run_example, tmp_path):
-    result = run_example("plot_nearest_prototype.py", tmp_path, n_draws=2)
-    shots = load_example("plot_nearest_prototype.py")["SHOTS"]
-    results = result["results"]
-    assert results.columns.tolist() == ["shots", "draw", "method", "accuracy"]
-    assert len(results) == len(shots) * 2 * 4 and _probabilities(results["accuracy"])
-    table = result["accuracy"]
-    assert table.columns.tolist() == list(shots)
-    assert table.index.tolist() == [
-        "image means",
-        "image means + text prior (w=1)",
-        "image means + text prior (w=4)",
-        "zero-shot (no images)",
-    ]
-    np.testing.assert_allclose(
-        table.to_numpy(),
-        results.groupby(["method", "shots"], sort=False)["accuracy"]
-        .mean()
-        .unstack("shots")
-        .to_numpy(),
-    )
-
-
-def test_plot_grid_search_pos(run_example, tmp_path, saved_figures):
-    result = run_example("plot_grid_search_pos.py", tmp_path)
-    results = result["results"]
-    assert results.columns.tolist() == [
-        "lam",
-        "n_components",
-        "mean_test_score",
-        "std_test_score",
-        "rank_test_score",
-    ]
-    assert sorted(set(results["lam"])) == [0.0, 0.25, 0.5, 0.75, 1.0]
-    assert sorted(set(results["n_components"])) == [4, 16, 48]  # width 64
-    assert len(results) == 15 and _probabilities(results["mean_test_score"])
-    best = result["best"].iloc[0]
-    assert best["n_fits"] == 46 and best["n_vocabulary"] == 1000
-    # the colour bar says what its colours mean
-    (fig,) = [f for path, f in saved_figures if path == result["figure"]]
-    heatmap, colorbar = fig.axes
-    assert colorbar.get_ylabel() == "mean accuracy (3-fold CV)"
-    assert heatmap.get_xlabel() == "lambda"
-    top = results.loc[results["rank_test_score"] == 1].iloc[0]
-    assert best["mean_test_score"] == pytest.approx(top["mean_test_score"])
-    assert (best["lam"], best["n_components"]) == (top["lam"], top["n_components"])
-
-
-def test_plot_tabular_column_transformer(run_example, tmp_path):
-    result = run_example("plot_tabular_column_transformer.py", tmp_path)
-    assert result["data"].columns.tolist() == ["image_path", "caption", "shape"]
-    assert set(result["data"]["shape"]) <= {"circle", "square", "triangle"}
-    results = result["results"]
-    assert set(results["method"]) == {"image", "caption", "image + caption"}
-    assert set(results["metric"]) == {"accuracy", "balanced_accuracy"}
-    assert (
-        set(results["fold"]) == {0, 1, 2, 3}
-        and results["n_samples"].sum() == 2 * 3 * 48
-    )
-    assert _probabilities(results["score"])
-    summary = result["summary"]
-    assert summary.columns.tolist() == ["mean", "std"] and len(summary) == 6
-    np.testing.assert_allclose(
-        summary.loc[("image + caption", "accuracy"), "mean"],
-        results.query("method == 'image + caption' and metric == 'accuracy'")[
-            "score"
-        ].mean(),
-    )
-
-
-def test_plot_clap_style_shift(run_example, tmp_path):
-    result = run_example("plot_clap_style_shift.py", tmp_path)
-    per_style = result["per_style"]
-    assert per_style.index[-1] == "all" and len(per_style) > 2
-    assert per_style.columns[0] == "raw embeddings"
-    assert per_style.columns[1].startswith("CLAP (alpha=")
-    assert _probabilities(per_style.to_numpy())
-    np.testing.assert_allclose(per_style.loc["all"], per_style.iloc[:-1].mean())
-    by_alpha = result["by_alpha"]
-    assert by_alpha.columns.tolist() == ["alpha", "accuracy"]
-    assert by_alpha["alpha"].is_monotonic_increasing
-    assert _probabilities(by_alpha["accuracy"])
-
-
-def test_plot_pae_editing_target(run_example, tmp_path):
-    result = run_example("plot_pae_editing_target.py", tmp_path)
-    alphas = load_example("plot_pae_editing_target.py")["ALPHAS"]
-    table = result["table"]
-    assert table.index.tolist() == ["image", "text 'an angry face'"] + [
-        f"PAE alpha={a:g}" for a in alphas
-    ]
-    cosines = table.drop(columns="nearest emotion").to_numpy(dtype=float)
-    assert np.all(np.abs(cosines) <= 1 + 1e-5)
-    # the text target is the target itself
-    target = table["cos to 'an angry face'"]
-    assert target["text 'an angry face'"] == pytest.approx(1.0, abs=1e-5)
-    # augmenting with the target's projection moves the image towards it
-    assert target["PAE alpha=0.5"] > target["image"]
-
-
-def test_counterfactual_loss(run_example, tmp_path):
-    result = run_example("counterfactual_loss.py", tmp_path, steps=20)
-    history, final = result["history"], result["final"]
-    assert history.columns[0] == "objective"
-    assert "directional similarity" in history.columns
-    objectives = ["CLIP-NCE", "1 - cos(edit, target text)"]
-    assert history["objective"].unique().tolist() == objectives
-    assert history.groupby("objective")["step"].max().tolist() == [20, 20]
-    assert final.index.tolist() == objectives
-    last = history[history["step"] == 20].set_index("objective")
-    np.testing.assert_allclose(
-        final["CLIP-NCE"].to_numpy(float), last.loc[objectives, "CLIP-NCE"]
-    )
 
 
 # --------------------------------------------------------------------------- #
