@@ -1,62 +1,46 @@
 """
-=====================================================================
 One CLIP, two libraries: open_clip and Hugging Face transformers
-=====================================================================
+================================================================
 
-:class:`~sklearn_pos.CLIPEmbedder` runs open_clip models by default and
-Hugging Face transformers models (``CLIPModel``, ``SiglipModel``) with
+:class:`~sklearn_pos.CLIPEmbedder` runs open_clip models by default and Hugging
+Face transformers models (``CLIPModel``, ``SiglipModel``) with
 ``backend="transformers"``, where ``model_name`` is a folder written by
-``save_pretrained`` or a hub id (``revision=`` pins a hub version). Everything
-above the embedder (the part-of-speech subspaces, the embedding store, the embed
-job, the CLI's ``--backend``) works the same with either.
-
-This example takes one set of CLIP weights, runs it through both libraries and
-shows that the vocabulary embeddings, and so the part-of-speech subspaces
-learned from them, are the same. To have the same weights in both formats
-without a download, the open_clip model is written out as a transformers
-``CLIPModel`` (its state dict renamed, the attention's packed projections
-split) with a ``CLIPTokenizer`` built from open_clip's own BPE vocabulary, so
-that both tokenize every word to the same ids. (Hub checkpoints such as
-``openai/clip-vit-base-patch32`` hold the same OpenAI weights as open_clip's
-``ViT-B-32-quickgelu`` / ``openai`` tag.)
-
-It uses CLIP ViT-B-32 with OpenAI weights (``--model`` / ``--pretrained`` to
-change them). ``SKLEARN_POS_EXAMPLE_TINY=1`` (or ``--tiny``) switches to the
-bundled tiny model with random weights, converted the same way; its tables
-and figure say "random weights — not a result": they show that the two
-backends agree, not anything about language. ``SKLEARN_POS_EXAMPLE_OUTPUT``
-(or ``--output-dir``) sets where the figure goes.
-
-Where the weights asked for cannot be had (offline, not in the local
-cache), the example says so on stderr and runs as with ``--tiny``, every
-table and figure marked "random weights — not a result", so that
-``python examples/plot_transformers_backend.py`` works anywhere without a
-flag; the choice is made by :func:`sklearn_pos.caveats.choose_clip_weights`.
-Running it needs the ``transformers`` extra (``pip install
-sklearn_pos[transformers]``).
+``save_pretrained`` or a hub id (``revision=`` pins a hub version); everything
+above the embedder (the subspaces, the store, the embed job, the CLI's
+``--backend``) works the same with either. This example takes one set of CLIP
+weights, runs it through both libraries and shows that the vocabulary
+embeddings, and so the part-of-speech subspaces learned from them, are the
+same. To have the same weights in both formats without a download, the
+open_clip model is written out as a transformers ``CLIPModel`` (its state dict
+renamed, the attention's packed projections split) with a ``CLIPTokenizer``
+built from open_clip's own BPE vocabulary, so that both tokenize every word to
+the same ids. It needs the ``transformers`` extra.
 """
 
-import argparse
+# %%
 import gzip
 import json
-import os
 import tempfile
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from sklearn_pos import PartOfSpeechComponentAnalysis
-from sklearn_pos.caveats import (
-    caption,
-    caveat_for,
-    choose_clip_weights,
-    stamp_figure,
-    stamp_tables,
-)
+from sklearn_pos.caveats import caption, caveat_for, choose_clip_weights, stamp_figure
 from sklearn_pos.datasets import load_wordnet_vocabulary
 from sklearn_pos.embedding import CLIPEmbedder
 from sklearn_pos.plotting import PART_OF_SPEECH_ORDER
+
+# %%
+# Writing an open_clip model in transformers' format
+# --------------------------------------------------
+# The conversion: open_clip's packed attention weights split into query, key
+# and value projections, the other weights renamed, and the tokenizer built
+# from open_clip's BPE tables (its token ids, therefore). Hub checkpoints
+# such as ``openai/clip-vit-base-patch32`` hold the same OpenAI weights as
+# open_clip's ``ViT-B-32-quickgelu`` with the ``openai`` tag.
 
 
 def write_clip_tokenizer_files(folder):
@@ -217,148 +201,99 @@ def principal_angles(a, b):
     return float(np.degrees(np.arcsin(min(sine, 1.0))))
 
 
-def main(
-    tiny=None,
-    model=None,
-    pretrained=None,
-    output_dir=None,
-    vocabulary_size=None,
-    n_components=None,
-):
-    """Embed a vocabulary with both backends; compare embeddings and subspaces.
+# %%
+# The words, embedded by both backends
+# ------------------------------------
+# ViT-B-32 with OpenAI's weights where they can be had, else the bundled tiny
+# model with random weights (then every output says so).
+weights = choose_clip_weights()
+vocabulary_size = 600 if weights.tiny else 5000
+n_components = 8 if weights.tiny else 32
+words, pos = load_wordnet_vocabulary(
+    n_words=vocabulary_size, random_state=0, return_X_y=True
+)
+words = list(words)
 
-    Returns a dict of tables: ``"embeddings"`` (one row per backend pair:
-    largest absolute difference of the word embeddings), ``"subspaces"``
-    (per part of speech: the largest principal angle between the two fits'
-    subspaces and the largest difference of their coordinates), and
-    ``"figure"``, the path of the saved PNG. Without pretrained weights every
-    table carries the caveat in ``attrs["caveat"]`` and the figure's title
-    ends with it.
-    """
-    output_dir = Path(
-        output_dir
-        or os.environ.get("SKLEARN_POS_EXAMPLE_OUTPUT")
-        or os.environ.get("SKLEARN_POS_OUTPUT", "sklearn_pos_output")
+open_clip_embedder = CLIPEmbedder(
+    weights.model_name, weights.pretrained, device=weights.device
+)
+caveat = caveat_for(open_clip_embedder)
+print(f"Encoding {len(words):,} WordNet words with {weights.label} (open_clip) ...")
+E_open_clip = open_clip_embedder.fit_transform(words)
+
+with tempfile.TemporaryDirectory() as workdir:
+    folder = save_as_transformers(
+        open_clip_embedder.get_model().model, Path(workdir) / "clip"
     )
-    # The requested weights, or (offline, not cached) the tiny random model,
-    # said on stderr; its outputs are then marked with the caveat.
-    weights = choose_clip_weights(tiny, model, pretrained)
-    tiny, label = weights.tiny, weights.label
-    vocabulary_size = vocabulary_size or (600 if tiny else 5000)
-    n_components = n_components or (8 if tiny else 32)
-    words, pos = load_wordnet_vocabulary(
-        n_words=vocabulary_size, random_state=0, return_X_y=True
+    hf_embedder = CLIPEmbedder(
+        str(folder), backend="transformers", device=weights.device
     )
-    words = list(words)
+    print("Encoding them again with transformers' CLIPModel")
+    E_transformers = hf_embedder.fit_transform(words)
 
-    open_clip_embedder = CLIPEmbedder(
-        weights.model_name, weights.pretrained, device=weights.device
+embeddings = pd.DataFrame(
+    {
+        "words": [len(words)],
+        "dimensions": [E_open_clip.shape[1]],
+        "max |difference|": [float(np.abs(E_open_clip - E_transformers).max())],
+    },
+    index=pd.Index(["open_clip vs transformers"], name="embeddings"),
+)
+print(caption("Word embeddings of the two backends", caveat))
+print(embeddings.to_string())
+
+# %%
+# The part-of-speech subspaces fitted on each
+# -------------------------------------------
+# Eigenvectors are defined up to sign: the subspaces are compared by their
+# principal angles and by the projections they give.
+fits = {
+    name: PartOfSpeechComponentAnalysis(n_components=n_components).fit(E, pos)
+    for name, E in (("open_clip", E_open_clip), ("transformers", E_transformers))
+}
+rows = {}
+for c, subspace in enumerate(fits["open_clip"].classes_):
+    a = fits["open_clip"].class_components_[c]
+    b = fits["transformers"].class_components_[c]
+    coords_a = (E_open_clip - fits["open_clip"].center_) @ a.T
+    coords_b = (E_transformers - fits["transformers"].center_) @ b.T
+    rows[subspace] = {
+        "largest principal angle (degrees)": principal_angles(a, b),
+        "max |projection difference|": float(
+            np.abs(coords_a @ a - coords_b @ b).max()
+        ),
+    }
+subspaces = pd.DataFrame.from_dict(rows, orient="index")
+subspaces.index.name = "subspace"
+subspaces = subspaces.loc[[p for p in PART_OF_SPEECH_ORDER if p in rows]]
+print(
+    caption(
+        f"Part-of-speech subspaces ({n_components} directions) fitted on each "
+        "backend's embeddings",
+        caveat,
     )
-    caveat = caveat_for(open_clip_embedder)
-    print(f"Encoding {len(words):,} WordNet words with {label} (open_clip) ...")
-    E_open_clip = open_clip_embedder.fit_transform(words)
+)
+print(subspaces.to_string(float_format=lambda v: f"{v:.2e}"))
 
-    with tempfile.TemporaryDirectory() as workdir:
-        folder = save_as_transformers(
-            open_clip_embedder.get_model().model, Path(workdir) / "clip"
-        )
-        hf_embedder = CLIPEmbedder(
-            str(folder), backend="transformers", device=weights.device
-        )
-        print(f"Encoding them again with transformers' CLIPModel from {folder.name}/")
-        E_transformers = hf_embedder.fit_transform(words)
-
-    gap = float(np.abs(E_open_clip - E_transformers).max())
-    embeddings = pd.DataFrame(
-        {
-            "words": [len(words)],
-            "dimensions": [E_open_clip.shape[1]],
-            "max |difference|": [gap],
-        },
-        index=pd.Index(["open_clip vs transformers"], name="embeddings"),
-    )
-    print("\n" + caption("Word embeddings of the two backends", caveat))
-    print(embeddings.to_string())
-
-    rows, fits = {}, {}
-    for name, E in (("open_clip", E_open_clip), ("transformers", E_transformers)):
-        fits[name] = PartOfSpeechComponentAnalysis(
-            n_components=n_components, lam=0.5
-        ).fit(E, pos)
-    for c, subspace in enumerate(fits["open_clip"].classes_):
-        a = fits["open_clip"].class_components_[c]
-        b = fits["transformers"].class_components_[c]
-        coords_a = (E_open_clip - fits["open_clip"].center_) @ a.T
-        coords_b = (E_transformers - fits["transformers"].center_) @ b.T
-        # eigenvectors are defined up to sign: compare projections, not bases
-        rows[subspace] = {
-            "largest principal angle (degrees)": principal_angles(a, b),
-            "max |projection difference|": float(
-                np.abs(coords_a @ a - coords_b @ b).max()
-            ),
-        }
-    subspaces = pd.DataFrame.from_dict(rows, orient="index")
-    subspaces.index.name = "subspace"
-    subspaces = subspaces.loc[[p for p in PART_OF_SPEECH_ORDER if p in rows]]
-    print(
-        "\n"
-        + caption(
-            f"Part-of-speech subspaces ({n_components} directions) fitted on "
-            "each backend's embeddings",
-            caveat,
-        )
-    )
-    print(subspaces.to_string(float_format=lambda v: f"{v:.2e}"))
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    first = list(subspaces.index)[0]
-    c = list(fits["open_clip"].classes_).index(first)
-    x = (E_open_clip - fits["open_clip"].center_) @ fits["open_clip"].class_components_[
-        c
-    ][0]
-    y = (E_transformers - fits["transformers"].center_) @ fits[
-        "transformers"
-    ].class_components_[c][0]
-    y = y * np.sign(x @ y or 1.0)  # the direction's sign is arbitrary
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.scatter(x, y, s=6, alpha=0.6)
-    lim = [min(x.min(), y.min()), max(x.max(), y.max())]
-    ax.plot(lim, lim, color="grey", lw=0.8, ls="--")
-    ax.set_xlabel(f"open_clip: first direction of the {first!r} subspace")
-    ax.set_ylabel("transformers: the same direction")
-    ax.set_title(f"{label}: one model, two backends")
-    stamp_figure(fig, caveat)
-    fig.tight_layout()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / "plot_transformers_backend.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"\nSaved {path}")
-    return stamp_tables(
-        {"embeddings": embeddings, "subspaces": subspaces, "figure": path}, caveat
-    )
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description="The same CLIP through open_clip and transformers."
-    )
-    parser.add_argument("--tiny", action="store_true", help="tiny random model")
-    parser.add_argument("--model", help="open_clip architecture (default ViT-B-32)")
-    parser.add_argument("--pretrained", help="tag or checkpoint (default openai)")
-    parser.add_argument("--output-dir", help="folder of the figure")
-    parser.add_argument("--vocabulary-size", type=int, help="words to embed")
-    parser.add_argument("--n-components", type=int, help="directions per subspace")
-    args = parser.parse_args()
-    main(
-        tiny=args.tiny or None,
-        model=args.model,
-        pretrained=args.pretrained,
-        output_dir=args.output_dir,
-        vocabulary_size=args.vocabulary_size,
-        n_components=args.n_components,
-    )
+# %%
+# One direction, word by word
+# ---------------------------
+# Each word's coordinate on the first direction of the noun subspace, from
+# either backend's fit: the points lie on the diagonal.
+first = list(subspaces.index)[0]
+c = list(fits["open_clip"].classes_).index(first)
+ours, theirs = fits["open_clip"], fits["transformers"]
+x = (E_open_clip - ours.center_) @ ours.class_components_[c][0]
+y = (E_transformers - theirs.center_) @ theirs.class_components_[c][0]
+y = y * np.sign(x @ y or 1.0)  # the direction's sign is arbitrary
+fig, ax = plt.subplots(figsize=(5.5, 5))
+ax.scatter(x, y, s=6, alpha=0.6)
+lim = [min(x.min(), y.min()), max(x.max(), y.max())]
+ax.plot(lim, lim, color="grey", lw=0.8, ls="--")
+ax.set_aspect("equal")
+ax.set_xlabel(f"open_clip: first direction of the {first!r} subspace")
+ax.set_ylabel("transformers: the same direction")
+ax.set_title(f"{weights.label}: one model, two backends")
+stamp_figure(fig, caveat)
+fig.tight_layout()
+plt.show()

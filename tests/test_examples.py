@@ -730,3 +730,16 @@ def test_clap_benchmark_says_its_embeddings_are_planted(_one_torch_thread, capsy
     assert table.attrs["caveat"] == SYNTHETIC_EMBEDDINGS
     out = capsys.readouterr().out
     assert f"zero-shot accuracy [{SYNTHETIC_EMBEDDINGS}]" in out
+
+
+def test_plot_transformers_backend(run_script):
+    pytest.importorskip("transformers")
+    run = run_script("plot_transformers_backend.py")
+    # the open_clip model written out as a transformers CLIPModel embeds alike
+    assert run["embeddings"]["max |difference|"].iloc[0] <= 1e-5
+    subspaces = run["subspaces"]
+    assert list(subspaces.index) == ["noun", "adj", "verb", "adv"]
+    assert (subspaces["max |projection difference|"] <= 1e-4).all()
+    assert (subspaces["largest principal angle (degrees)"] <= 0.01).all()
+    (figure,) = run.figures
+    assert figure["texts"][-1].endswith(RANDOM_WEIGHTS)
