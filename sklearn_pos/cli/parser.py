@@ -280,8 +280,8 @@ def build_parser(prog=None):
             shared cache folder (--cache-dir), so a run with other parameters,
             into any folder, encodes nothing again.
 
-            On a 2-core CPU, encoding the full vocabulary takes up to two
-            minutes with the tiny model and about 20 minutes with ViT-B-32
+            On a 2-core CPU, encoding the full vocabulary takes about 30 s
+            with the tiny model and about 20 minutes with ViT-B-32
             (measured: see the command-line page of the documentation): use a GPU
             (--device auto picks it) or --vocabulary-size for a quicker run.
             """),
