@@ -38,12 +38,7 @@ n_words = 400 if weights.tiny else 4000
 words, pos = load_wordnet_vocabulary(
     n_words=n_words, random_state=0, return_X_y=True
 )
-text = CLIPEmbedder(
-    weights.model_name,
-    weights.pretrained,
-    modality="text",
-    device=weights.device,
-)
+text = CLIPEmbedder(modality="text", **weights.embedder_params)
 E = text.fit_transform(list(words))  # NumPy, float32
 print(caption(f"{E.shape[0]} words embedded by {weights.label}", caveat))
 

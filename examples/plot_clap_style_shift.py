@@ -86,19 +86,16 @@ if model is not None:
     weights = choose_clip_weights(
         None, model, pretrained, default_pretrained=None
     )
-    model = weights.model_name
     if weights.tiny:
         classes = CLASSES[:5]
         params.update(n_prompts_per_class=24, max_steps=60)
         print("Tiny random CLIP model: a smoke run, accuracies are not meaningful.")
     else:
         params.update(hidden_dim=512, n_prompts_per_class=None, max_steps=2000)
-    embedder = CLIPEmbedder(
-        model, weights.pretrained, modality="text", device=weights.device
-    )
+    embedder = CLIPEmbedder(modality="text", **weights.embedder_params)
     caveat = caveat_for(embedder)
     X, y, styles = _styled_queries(embedder, classes, UNSEEN_STYLES)
-    source = f"{model} text queries in unseen styles"
+    source = f"{weights.model_name} text queries in unseen styles"
 else:
     embedder = PlantedTextEmbedder(classes)
     caveat = SYNTHETIC_EMBEDDINGS

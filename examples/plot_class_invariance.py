@@ -57,26 +57,20 @@ n_components = None  # None: chosen from the width of the embeddings
 # Embed the WordNet vocabulary
 # ----------------------------
 # The weights come from :func:`~sklearn_pos.caveats.choose_clip_weights`:
-# real ones where they can be had, else the tiny model with random weights.
-# The requested weights, or (offline, not cached) the tiny random model,
-# said on stderr; its outputs are then marked with the caveat.
+# real ones where they can be had, else the tiny model with random weights
+# (said on stderr; its outputs are then marked with the caveat).
 weights = choose_clip_weights()
 tiny, label = weights.tiny, weights.label
-cfg = dict(
-    model=weights.model_name,
-    pretrained=weights.pretrained,
-    device=weights.device,
-    vocabulary_size=vocabulary_size or (800 if tiny else None),
-    n_components=n_components or (16 if tiny else 64),
-)
+if vocabulary_size is None and tiny:
+    vocabulary_size = 800
+if n_components is None:
+    n_components = 16 if tiny else 64
 
 words, pos = load_wordnet_vocabulary(
-    n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
+    n_words=vocabulary_size, random_state=0, return_X_y=True
 )
 embedder = CLIPEmbedder(
-    cfg["model"],
-    cfg["pretrained"],
-    device=cfg["device"],
+    **weights.embedder_params,
     memory=get_cache_dir(),  # the embedding store shared with the CLI
     verbose=not tiny,
 )
@@ -93,7 +87,7 @@ caveat = caveat_for(embedder)
 tables = {}
 for lam in (0.5, 0.0):
     estimator = PartOfSpeechComponentAnalysis(
-        n_components=cfg["n_components"], lam=lam
+        n_components=n_components, lam=lam
     ).fit(E, pos)
     tables[f"lam={lam:g}"] = class_invariance(estimator, E, pos, labels=ORDER)
 
@@ -102,7 +96,7 @@ for name, table in tables.items():
     print(
         "\n"
         + caption(
-            f"Class invariance, {label}, k={cfg['n_components']}, {name}", caveat
+            f"Class invariance, {label}, k={n_components}, {name}", caveat
         )
     )
     print(table.to_string(**fmt))
@@ -142,15 +136,15 @@ from sklearn_pos.plotting import ClassInvarianceDisplay
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 mark = "" if caveat is None else f"\n{caveat}"
 panels = [
-    (tables["lam=0"], f"λ = 0 (PCA), {cfg['model']}{mark}"),
-    (tables["lam=0.5"], f"λ = 0.5, {cfg['model']}{mark}"),
+    (tables["lam=0"], f"λ = 0 (PCA), {weights.model_name}{mark}"),
+    (tables["lam=0.5"], f"λ = 0.5, {weights.model_name}{mark}"),
     (PUBLISHED, "λ = 0.5, published (ViT-B/32)"),
 ]
 for ax, (table, title) in zip(axes, panels):
     ClassInvarianceDisplay(table).plot(ax=ax, vmax=1.0, title=title)
 fig.suptitle(
-    f"Class invariance of the part-of-speech subspaces (k = {cfg['n_components']}"
-    + (", random weights)" if cfg["pretrained"] is None else ")")
+    f"Class invariance of the part-of-speech subspaces (k = {n_components}"
+    + (", random weights)" if weights.pretrained is None else ")")
 )
 stamp_figure(fig, caveat)
 fig.tight_layout()

@@ -123,13 +123,10 @@ if model is not None:
     weights = choose_clip_weights(
         None, model, pretrained, default_pretrained=None
     )
-    model = weights.model_name
     if weights.tiny:
         print("Tiny random CLIP model: a smoke run, numbers are not meaningful.")
-    embedder = CLIPEmbedder(
-        model, weights.pretrained, modality="text", device=weights.device
-    )
-    source, caveat = model, caveat_for(embedder)
+    embedder = CLIPEmbedder(modality="text", **weights.embedder_params)
+    source, caveat = weights.model_name, caveat_for(embedder)
 else:
     embedder = WordEmbedder()
     source, caveat = "bag-of-words embedder", SYNTHETIC_EMBEDDINGS

@@ -43,11 +43,7 @@ from sklearn_pos.caveats import caption, choose_clip_weights, stamp_figure
 from sklearn_pos.datasets import make_image_folder
 
 weights = choose_clip_weights()
-clip = dict(
-    model_name=weights.model_name,
-    pretrained=weights.pretrained,
-    device=weights.device,
-)
+clip = weights.embedder_params
 caveat = weights.caveat
 # Everything written goes to a temporary folder, removed when the run ends.
 workdir = tempfile.TemporaryDirectory(prefix="sklearn_pos_example_")

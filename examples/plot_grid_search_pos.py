@@ -72,11 +72,7 @@ vocabulary_size = None  # None: a small subset on the tiny model, all words othe
 # closed-form subspace.
 weights = choose_clip_weights()
 tiny = weights.tiny
-clip = dict(
-    model_name=weights.model_name,
-    pretrained=weights.pretrained,
-    device=weights.device,
-)
+clip = weights.embedder_params
 caveat = caveat_for(CLIPEmbedder(**clip))
 if vocabulary_size is None:
     vocabulary_size = 400 if tiny else 20000

@@ -55,11 +55,7 @@ weights = choose_clip_weights()
 tiny = weights.tiny
 if n_draws is None:
     n_draws = 1 if tiny else N_DRAWS
-clip = dict(
-    model_name=weights.model_name,
-    pretrained=weights.pretrained,
-    device=weights.device,
-)
+clip = weights.embedder_params
 text = CLIPEmbedder(modality="text", **clip)
 image = CLIPEmbedder(modality="image", num_workers=0, **clip)
 caveat = caveat_for(image)

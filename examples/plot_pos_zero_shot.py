@@ -42,11 +42,7 @@ n_components = None  # None: chosen from the width of the embeddings
 # The noun step fits on the WordNet vocabulary, never on the image labels.
 weights = choose_clip_weights()
 tiny = weights.tiny
-clip = dict(
-    model_name=weights.model_name,
-    pretrained=weights.pretrained,
-    device=weights.device,
-)
+clip = weights.embedder_params
 if vocabulary_size is None and tiny:
     vocabulary_size = 400
 # The WordNet words (all of them, or a subset drawn once here), shared by

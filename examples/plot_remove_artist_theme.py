@@ -62,21 +62,14 @@ n_components = None  # None: chosen from the width of the embeddings
 # said on stderr; its outputs are then marked with the caveat.
 weights = choose_clip_weights()
 tiny, label = weights.tiny, weights.label
-cfg = dict(
-    model=weights.model_name,
-    pretrained=weights.pretrained,
-    device=weights.device,
-    vocabulary_size=vocabulary_size or (400 if tiny else None),
-    n_components=n_components,
-)
+if vocabulary_size is None and tiny:
+    vocabulary_size = 400
 
 words, categories = load_themed_vocabulary(
-    "artists", n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
+    "artists", n_words=vocabulary_size, random_state=0, return_X_y=True
 )
 embedder = CLIPEmbedder(
-    cfg["model"],
-    cfg["pretrained"],
-    device=cfg["device"],
+    **weights.embedder_params,
     memory=get_cache_dir(),  # the embedding store shared with the CLI
     verbose=not tiny,
 )
@@ -93,7 +86,7 @@ vocabulary = (
     .to_frame("n_words")
 )
 print(vocabulary.T.to_string())
-k = cfg["n_components"] or E.shape[1] // 2  # the paper: 512 of 1024
+k = n_components or E.shape[1] // 2  # the paper: 512 of 1024
 theme = PartOfSpeechComponentAnalysis(
     n_components=k, lam=0.5, target="artist", output="complement"
 ).fit(E, categories)

@@ -44,21 +44,16 @@ max_points_per_class = 1000
 # said on stderr; its outputs are then marked with the caveat.
 weights = choose_clip_weights()
 tiny, label = weights.tiny, weights.label
-cfg = dict(
-    model=weights.model_name,
-    pretrained=weights.pretrained,
-    device=weights.device,
-    vocabulary_size=vocabulary_size or (400 if tiny else None),
-    n_components=n_components or (16 if tiny else 64),
-)
+if vocabulary_size is None and tiny:
+    vocabulary_size = 400
+if n_components is None:
+    n_components = 16 if tiny else 64
 
 words, pos = load_wordnet_vocabulary(
-    n_words=cfg["vocabulary_size"], random_state=0, return_X_y=True
+    n_words=vocabulary_size, random_state=0, return_X_y=True
 )
 embedder = CLIPEmbedder(
-    cfg["model"],
-    cfg["pretrained"],
-    device=cfg["device"],
+    **weights.embedder_params,
     memory=get_cache_dir(),  # the embedding store shared with the CLI
     verbose=not tiny,
 )
@@ -66,7 +61,7 @@ print(f"Encoding {len(words):,} WordNet words with {label} ...")
 E = embedder.fit_transform(list(words))
 caveat = caveat_for(embedder)
 estimator = PartOfSpeechComponentAnalysis(
-    n_components=cfg["n_components"], lam=0.5
+    n_components=n_components, lam=0.5
 ).fit(E, pos)
 
 
@@ -103,7 +98,7 @@ print(
     "\n"
     + caption(
         "Mean squared coordinate on the first two directions of each subspace "
-        f"({label}, k={cfg['n_components']}, lam=0.5)",
+        f"({label}, k={n_components}, lam=0.5)",
         caveat,
     )
 )

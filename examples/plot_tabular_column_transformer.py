@@ -69,11 +69,7 @@ seed = 0
 # ------------------------------------------------
 weights = choose_clip_weights()
 tiny = weights.tiny
-clip = dict(
-    model_name=weights.model_name,
-    pretrained=weights.pretrained,
-    device=weights.device,
-)
+clip = weights.embedder_params
 caveat = caveat_for(CLIPEmbedder(**clip))
 with tempfile.TemporaryDirectory() as workdir:
     df = make_table(Path(workdir) / "images", seed=seed)

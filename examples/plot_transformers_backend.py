@@ -214,9 +214,7 @@ words, pos = load_wordnet_vocabulary(
 )
 words = list(words)
 
-open_clip_embedder = CLIPEmbedder(
-    weights.model_name, weights.pretrained, device=weights.device
-)
+open_clip_embedder = CLIPEmbedder(**weights.embedder_params)
 caveat = caveat_for(open_clip_embedder)
 print(f"Encoding {len(words):,} WordNet words with {weights.label} (open_clip) ...")
 E_open_clip = open_clip_embedder.fit_transform(words)

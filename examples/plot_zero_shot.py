@@ -52,11 +52,7 @@ root = None
 # The images are embedded once; the labels only measure accuracy.
 weights = choose_clip_weights()
 tiny = weights.tiny
-clip = dict(
-    model_name=weights.model_name,
-    pretrained=weights.pretrained,
-    device=weights.device,
-)
+clip = weights.embedder_params
 text = CLIPEmbedder(modality="text", **clip)
 image = CLIPEmbedder(modality="image", num_workers=0, **clip)
 caveat = caveat_for(image)

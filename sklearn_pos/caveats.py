@@ -226,7 +226,9 @@ def choose_clip_weights(
     -------
     weights : Bunch
         ``model_name``, ``pretrained`` and ``device`` (arguments of
-        :class:`~sklearn_pos.CLIPEmbedder`), ``tiny`` (whether the tiny
+        :class:`~sklearn_pos.CLIPEmbedder`, also together as the dict
+        ``embedder_params``, for ``CLIPEmbedder(**weights.embedder_params,
+        modality=...)``), ``tiny`` (whether the tiny
         random model is used: asked for or fallen back to), ``fell_back``
         (whether the requested weights could not be had), ``caveat`` and
         ``label`` (e.g. ``"ViT-B-32 (openai)"``, for titles).
@@ -274,6 +276,11 @@ def _weights(model_name, pretrained, device, *, tiny, fell_back):
         model_name=model_name,
         pretrained=pretrained,
         device=device,
+        embedder_params={
+            "model_name": model_name,
+            "pretrained": pretrained,
+            "device": device,
+        },
         tiny=tiny,
         fell_back=fell_back,
         caveat=caveat,
