@@ -27,24 +27,3 @@ def atomic_write(path, write):
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def absolute_weights(pretrained):
-    """``pretrained`` with a local file as an absolute path; anything else as is.
-
-    A path-like, or a string naming an existing file (``~`` expanded), becomes
-    the file's absolute path, so that another process or machine (a Dask
-    worker, a later ``zero-shot`` run) reads the same file; tags,
-    ``hf-hub:``/``local-dir:`` names and ``None`` are left unchanged.
-    """
-    if pretrained is None:
-        return None
-    if isinstance(pretrained, os.PathLike):
-        return os.path.abspath(os.fspath(pretrained))
-    if isinstance(pretrained, str) and not pretrained.startswith(
-        ("hf-hub:", "local-dir:")
-    ):
-        expanded = os.path.expanduser(pretrained)
-        if os.path.isfile(expanded):
-            return os.path.abspath(expanded)
-    return pretrained

@@ -27,6 +27,41 @@ FETCH_TIMEOUT = 5.0
 
 _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".npz", ".ckpt")
 
+
+def absolute_weights(pretrained):
+    """``pretrained`` with a local file as an absolute path; anything else as is.
+
+    A path-like, or a string naming an existing file (``~`` expanded), becomes
+    the file's absolute path, so that another process or machine (a Dask
+    worker, a later ``zero-shot`` run) reads the same file; tags,
+    ``hf-hub:``/``local-dir:`` names and ``None`` are left unchanged.
+    """
+    if pretrained is None:
+        return None
+    if isinstance(pretrained, os.PathLike):
+        return os.path.abspath(os.fspath(pretrained))
+    if isinstance(pretrained, str) and not pretrained.startswith(
+        ("hf-hub:", "local-dir:")
+    ):
+        expanded = os.path.expanduser(pretrained)
+        if os.path.isfile(expanded):
+            return os.path.abspath(expanded)
+    return pretrained
+
+
+def absolute_model_name(model_name, backend):
+    """A transformers ``model_name`` naming a local folder as its absolute path.
+
+    The same folder is then read by every process (a Dask worker, a later
+    run); hub ids, open_clip architectures and other backends' names are left
+    unchanged.
+    """
+    if backend != "transformers":
+        return model_name
+    folder = os.path.expanduser(os.fspath(model_name))
+    return os.path.abspath(folder) if os.path.isdir(folder) else model_name
+
+
 # Weights file names open_clip prefers in a model folder, best first (the rule
 # documented for ``local-dir:`` in open_clip's factory).
 _PREFERRED_CHECKPOINTS = (

@@ -39,8 +39,7 @@ def pretrained_value(text):
     that looks like a path but names no file is refused here, before torch is
     imported.
     """
-    from .._clip.weights import _CHECKPOINT_SUFFIXES
-    from .._io import absolute_weights
+    from .._clip.weights import _CHECKPOINT_SUFFIXES, absolute_weights
 
     if text is None or text.lower() in _RANDOM_WEIGHTS:
         return None

@@ -9,7 +9,8 @@ from pathlib import Path
 from sklearn.base import clone
 from sklearn.utils import Bunch
 
-from .._io import TMP_PREFIX, absolute_weights
+from .._clip.weights import absolute_model_name, absolute_weights
+from .._io import TMP_PREFIX
 from ._execute import open_executor
 from ._lock import output_lock
 from ._manifest import (
@@ -285,15 +286,11 @@ def embed_collection(
     # Paths made absolute, so that every worker reads the same files; the
     # caller's embedder is left as it was.
     embedder = clone(embedder).set_params(
+        model_name=absolute_model_name(embedder.model_name, embedder.backend),
         pretrained=absolute_weights(embedder.pretrained),
         memory=_absolute_folder(embedder.memory),
         verbose=False,
     )
-    if getattr(embedder, "backend", "open_clip") == "transformers":
-        # a transformers model_name may be a folder: the same one on every worker
-        folder = os.path.expanduser(os.fspath(embedder.model_name))
-        if os.path.isdir(folder):
-            embedder.set_params(model_name=os.path.abspath(folder))
     created = _create_folder(output)
     try:
         # Taken before anything is loaded, so that a second job on the folder
