@@ -95,17 +95,10 @@ from ._clip import resolve_device
 from ._compat import HasMethods, Interval, _fit_context
 from ._text import embed_texts, validate_embeddings
 from ._validation import check_class_names, unit_rows
-from .templates import (
-    CLAP_COLOURS,
-    CLAP_SIZES,
-    CLAP_STYLE_MODIFIERS,
-    CLAP_STYLES,
-    check_class_template,
-    make_clap_prompts,
-)
+from .templates import check_class_template, make_clap_prompts
 
-# The prompt grammar is part of this module's documented namespace (the word
-# lists feed the planted generators and the examples), defined in templates.
+# The prompt grammar and its word lists (CLAP_STYLES, ...) live in templates;
+# make_clap_prompts is exported here too, beside the estimator that uses it.
 __all__ = [
     "CLAPDisentangler",
     "make_clap_prompts",
